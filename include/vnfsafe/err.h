@@ -1,0 +1,38 @@
+/* Typed errors: every fallible call returns a vs_err; the last message is kept
+ * per thread. The numeric values are the CLI's exit codes (DESIGN.md). */
+#ifndef VNFSAFE_ERR_H
+#define VNFSAFE_ERR_H
+
+typedef enum {
+	VS_OK = 0,
+	VS_E_USAGE = 1,     /* bad argument, unknown name, wrong invocation */
+	VS_E_INTEGRITY = 2, /* tampered, truncated, spliced, wrong key, unknown version */
+	VS_E_POLICY = 3,    /* refused by policy */
+	VS_E_ENV = 4,       /* I/O, missing tool, missing home, out of memory */
+} vs_err;
+
+/* Records a message for the current thread and returns code. Never pass secrets. */
+vs_err vs_fail(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like vs_fail, appending ": strerror(errno)". */
+vs_err vs_fail_errno(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the current message with context ("while X: <old message>"). */
+vs_err vs_wrap(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *vs_errmsg(void);
+const char *vs_strerror(vs_err code);
+
+#define VS_TRY(expr)                                                           \
+	do {                                                                   \
+		vs_err vs__rc = (expr);                                        \
+		if (vs__rc != VS_OK)                                           \
+			return vs__rc;                                         \
+	} while (0)
+
+/* For functions with one cleanup label: sets rc and jumps. */
+#define VS_TRY_GOTO(rc, expr, label)                                           \
+	do {                                                                   \
+		(rc) = (expr);                                                 \
+		if ((rc) != VS_OK)                                             \
+			goto label;                                            \
+	} while (0)
+
+#endif

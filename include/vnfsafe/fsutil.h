@@ -1,0 +1,31 @@
+/* Small, careful file-system helpers shared by every part. */
+#ifndef VNFSAFE_FSUTIL_H
+#define VNFSAFE_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "vnfsafe/err.h"
+
+/* Set by the CLI's SIGINT/SIGTERM handler; long loops stop and clean up. */
+extern volatile sig_atomic_t vs_interrupted;
+
+/* Reads exactly n bytes unless EOF comes first; *got says how many. */
+vs_err vs_read_full(int fd, void *buf, size_t n, size_t *got);
+vs_err vs_write_full(int fd, const void *buf, size_t n);
+/* Creates path with mode (O_EXCL|O_NOFOLLOW), writes data, fsyncs. */
+vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mode);
+/* Reads a whole small file (at most max bytes); caller frees *out. */
+vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len);
+vs_err vs_fsync_dir_of(const char *path);
+vs_err vs_fsync_path(const char *path);
+/* mkdir -p; created components get mode. */
+vs_err vs_mkdir_p(const char *path, mode_t mode);
+/* Removes a tree without following symlinks; only used on our own temp dirs. */
+vs_err vs_rm_rf(const char *path);
+/* Writes the directory part of path into dir (cap bytes), base name into base. */
+vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap);
+
+#endif

@@ -1,0 +1,65 @@
+/* The state home: host signing key, key-encryption key (KEK), and one SQLite
+ * database holding the keystore (wrapped data keys) and the snapshot catalog.
+ * Data keys never leave the home in clear and never go into a snapshot. */
+#ifndef VNFSAFE_HOME_H
+#define VNFSAFE_HOME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vnfsafe/crypto.h"
+#include "vnfsafe/err.h"
+#include "vnfsafe/snapshot.h"
+
+typedef struct vs_home vs_home;
+
+/* --home, else $VNFSAFE_HOME, else $HOME/.local/share/vnfsafe. */
+vs_err vs_home_resolve(const char *arg, char *out, size_t cap);
+/* Creates a new home atomically; refuses an existing one. */
+vs_err vs_home_init(const char *path);
+vs_err vs_home_open(vs_home **h, const char *path);
+void vs_home_close(vs_home *h);
+const char *vs_home_path(const vs_home *h);
+const vs_signer *vs_home_signer(const vs_home *h);
+/* The host's public key and its key id. */
+void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN]);
+/* Public key for a signer id this home trusts (its own host key). */
+vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
+			      uint8_t pub[VS_PUB_LEN]);
+
+/* Transactions around keystore and catalog changes that belong together. */
+vs_err vs_home_tx_begin(vs_home *h);
+vs_err vs_home_tx_commit(vs_home *h);
+void vs_home_tx_rollback(vs_home *h);
+
+/* --- keystore --- */
+/* Generates a fresh data key for (snapshot, domain), stores it wrapped. */
+vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+			  uint8_t key_id[VS_ID_LEN], vs_key *key);
+/* VS_E_INTEGRITY when the key is absent (erased, or another home's). */
+vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+		       const uint8_t key_id[VS_ID_LEN], vs_key *key);
+/* Crypto-erase: deletes every data key of the snapshot; *erased counts them. */
+vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased);
+
+/* --- catalog --- */
+typedef struct {
+	char id[37];
+	char vnf[VS_NAME_MAX];
+	char engine[VS_NAME_MAX];
+	char state[16]; /* BUILDING, AVAILABLE, FAILED, ERASED */
+	char path[4096];
+	char domains[VS_SNAP_MAX_SECTIONS * VS_NAME_MAX];
+	int64_t created, expires;
+	uint64_t size;
+	char header_digest[2 * VS_HASH_LEN + 1];
+} vs_catalog_entry;
+
+vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path);
+vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
+			 uint64_t size, const uint8_t digest[VS_HASH_LEN]);
+vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_catalog_entry *e);
+vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entry *e),
+		       void *ctx);
+
+#endif

@@ -1,0 +1,55 @@
+/* High-level snapshot operations: engine + sealer + keystore + catalog.
+ * The CLI and the agent are thin users of these. */
+#ifndef VNFSAFE_OPS_H
+#define VNFSAFE_OPS_H
+
+#include "vnfsafe/engine.h"
+#include "vnfsafe/home.h"
+#include "vnfsafe/snapshot.h"
+
+typedef void (*vs_progress_fn)(void *ctx, uint64_t done, uint64_t total /* 0 = unknown */);
+
+typedef struct {
+	const char *vnf;
+	const char *engine; /* "dir" */
+	const char *source;
+	const vs_domain_map *domains;
+	size_t ndomains;
+	const char *out; /* path, or "-" for standard output */
+	uint32_t chunk_size; /* 0 = default */
+	uint64_t expires;
+	vs_progress_fn progress;
+	void *progress_ctx;
+} vs_create_opts;
+
+typedef struct {
+	vs_snap_header header;
+	vs_snap_summary summary;
+} vs_snap_result;
+
+vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res);
+
+typedef struct {
+	const char *in; /* path, or "-" for standard input */
+	const char *to; /* NULL: verify only, release nothing */
+	const char *const *domains; /* NULL: all */
+	size_t ndomains;
+	vs_progress_fn progress;
+	void *progress_ctx;
+} vs_open_opts;
+
+/* Verifies everything before anything becomes visible at o->to. */
+vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res);
+
+/* Header only, no keys, no verification. h may be NULL. */
+vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size);
+
+typedef struct {
+	int keys_erased;
+	bool file_removed;
+	char file[4096];
+} vs_delete_result;
+vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
+			  vs_delete_result *res);
+
+#endif

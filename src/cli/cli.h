@@ -1,0 +1,37 @@
+#ifndef VS_CLI_H
+#define VS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vnfsafe/err.h"
+#include "vnfsafe/home.h"
+
+typedef struct {
+	const char *home_arg; /* --home, may be NULL */
+	bool quiet;
+} cli_globals;
+
+extern cli_globals g_cli;
+
+/* Opens the resolved home or fails with a clear message. */
+vs_err cli_open_home(vs_home **h);
+
+/* Progress bar on a TTY (stderr), silent otherwise. */
+typedef struct {
+	const char *label;
+	bool enabled;
+	double start, last;
+	uint64_t done, total;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label);
+void cli_progress_update(void *ctx, uint64_t done, uint64_t total);
+void cli_progress_end(cli_progress *p, bool ok);
+
+void cli_format_bytes(uint64_t n, char *out, size_t cap);
+void cli_format_time(int64_t t, char *out, size_t cap);
+
+int cmd_init(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+
+#endif

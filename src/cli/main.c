@@ -1,0 +1,111 @@
+/* vnfsafe: the command-line front end; every command is a thin user of libvnfsafe. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "vnfsafe/fsutil.h"
+#include "vnfsafe/version.h"
+
+cli_globals g_cli;
+
+static const char usage[] =
+	"Usage: vnfsafe [--home DIR] [--quiet] COMMAND [ARGS]\n"
+	"\n"
+	"vnfsafe makes snapshots of virtualized network functions safe: each trust\n"
+	"domain of a VNF's state is encrypted with its own key, the snapshot is signed\n"
+	"by the host, and nothing is restored before all of it verifies.\n"
+	"\n"
+	"Commands:\n"
+	"  init                      create the state home (keys, keystore, catalog)\n"
+	"  snapshot create           seal a VNF's state into a .vsnap file or stream\n"
+	"  snapshot verify           check a snapshot completely, release nothing\n"
+	"  snapshot inspect          show a snapshot's header (no keys needed)\n"
+	"  snapshot restore          verify, then restore into a new directory\n"
+	"  snapshot list             list the snapshots made by this home\n"
+	"  snapshot delete           crypto-erase a snapshot's keys\n"
+	"  version                   print the version\n"
+	"\n"
+	"Global options:\n"
+	"  --home DIR    state home (default: $VNFSAFE_HOME, else ~/.local/share/vnfsafe)\n"
+	"  -q, --quiet   no progress bar\n"
+	"  -h, --help    this text; 'vnfsafe COMMAND --help' for a command\n"
+	"\n"
+	"Exit status:\n"
+	"  0 success; 1 usage error; 2 integrity or authenticity failure (tampered,\n"
+	"  truncated, spliced, wrong key, unknown version); 3 refused by policy;\n"
+	"  4 environment error (I/O, missing home or tool).\n"
+	"\n"
+	"See 'man' quality help per command, docs/cli.md and docs/format.md.\n";
+
+vs_err cli_open_home(vs_home **h)
+{
+	char path[4096];
+	VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
+	return vs_home_open(h, path);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	vs_interrupted = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed pipe becomes a write error that cleans up, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'H' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	umask(077); /* every file vnfsafe creates is private */
+	install_signals();
+	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H': g_cli.home_arg = optarg; break;
+		case 'q': g_cli.quiet = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("vnfsafe %s\n", VNFSAFE_VERSION); return 0;
+		default: fputs("Try 'vnfsafe --help'.\n", stderr); return VS_E_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return VS_E_USAGE;
+	}
+	const char *cmd = argv[optind];
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	optind = 0; /* 0: glibc re-initializes getopt (argument permutation included) */
+	if (!strcmp(cmd, "init"))
+		return cmd_init(sub_argc, sub_argv);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(sub_argc, sub_argv);
+	if (!strcmp(cmd, "version")) {
+		printf("vnfsafe %s\n", VNFSAFE_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fprintf(stderr, "vnfsafe: unknown command '%s'. Try 'vnfsafe --help'.\n", cmd);
+	return VS_E_USAGE;
+}

@@ -1,0 +1,317 @@
+/* SQLite keystore and catalog. WAL + synchronous=FULL: a commit survives a
+ * crash; secure_delete overwrites erased keys in the database file. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "home_priv.h"
+
+#define SCHEMA_VERSION "1"
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+	"INSERT INTO meta VALUES('schema', '" SCHEMA_VERSION "');"
+	"CREATE TABLE snapshots(id TEXT PRIMARY KEY, vnf TEXT NOT NULL, engine TEXT NOT NULL,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL, state TEXT NOT NULL,"
+	" path TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,"
+	" header_digest TEXT NOT NULL DEFAULT '', domains TEXT NOT NULL);"
+	"CREATE TABLE data_keys(key_id BLOB PRIMARY KEY, snapshot_id BLOB NOT NULL,"
+	" domain TEXT NOT NULL, wrapped BLOB NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX data_keys_snapshot ON data_keys(snapshot_id);";
+
+static vs_err db_fail(sqlite3 *db, const char *what)
+{
+	int code = sqlite3_errcode(db);
+	vs_err kind = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? VS_E_INTEGRITY : VS_E_ENV;
+	return vs_fail(kind, "keystore database: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static vs_err exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		vs_err rc = vs_fail(VS_E_ENV, "keystore database: %s", err ? err : "error");
+		sqlite3_free(err);
+		return rc;
+	}
+	return VS_OK;
+}
+
+static vs_err open_db(const char *path, int flags, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		vs_err rc = vs_fail(VS_E_ENV, "cannot open %s: %s", path,
+				    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	*out = db;
+	return VS_OK;
+}
+
+static const char pragmas[] = "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+			      "PRAGMA foreign_keys=ON;";
+
+vs_err vs_db_create(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot create %s", path);
+	close(fd);
+	sqlite3 *db;
+	VS_TRY(open_db(path, SQLITE_OPEN_READWRITE, &db));
+	vs_err rc = exec(db, pragmas);
+	if (rc == VS_OK)
+		rc = exec(db, schema);
+	sqlite3_close(db);
+	return rc;
+}
+
+vs_err vs_db_open(vs_home *h, const char *path)
+{
+	VS_TRY(open_db(path, SQLITE_OPEN_READWRITE, &h->db));
+	sqlite3_stmt *st = NULL;
+	vs_err rc = exec(h->db, pragmas);
+	if (rc == VS_OK && sqlite3_prepare_v2(h->db, "SELECT v FROM meta WHERE k='schema'", -1, &st,
+					      NULL) != SQLITE_OK)
+		rc = db_fail(h->db, "not a vnfsafe database");
+	if (rc == VS_OK && (sqlite3_step(st) != SQLITE_ROW ||
+			    strcmp((const char *)sqlite3_column_text(st, 0), SCHEMA_VERSION) != 0))
+		rc = vs_fail(VS_E_ENV, "keystore database %s has an unknown schema", path);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void vs_db_close(vs_home *h)
+{
+	if (h->db)
+		sqlite3_close(h->db);
+	h->db = NULL;
+}
+
+static size_t wrap_aad(uint8_t *aad, const uint8_t key_id[VS_ID_LEN],
+		       const uint8_t snap[VS_ID_LEN], const char *domain)
+{
+	static const char label[] = "vnfsafe-dek-v1";
+	size_t o = 0, dn = strlen(domain);
+	memcpy(aad + o, label, sizeof label), o += sizeof label;
+	memcpy(aad + o, key_id, VS_ID_LEN), o += VS_ID_LEN;
+	memcpy(aad + o, snap, VS_ID_LEN), o += VS_ID_LEN;
+	memcpy(aad + o, domain, dn), o += dn;
+	return o;
+}
+
+#define AAD_MAX (16 + 2 * VS_ID_LEN + VS_NAME_MAX)
+
+vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+			  uint8_t key_id[VS_ID_LEN], vs_key *key)
+{
+	uint8_t wrapped[VS_WRAPPED_LEN], aad[AAD_MAX];
+	if (!vs_name_ok(domain))
+		return vs_fail(VS_E_USAGE, "invalid trust domain name '%s'", domain);
+	VS_TRY(vs_random(key_id, VS_ID_LEN));
+	VS_TRY(vs_key_generate(key));
+	size_t alen = wrap_aad(aad, key_id, snap, domain);
+	vs_err rc = vs_key_wrap(&h->kek, key, aad, alen, wrapped);
+	sqlite3_stmt *st = NULL;
+	if (rc == VS_OK &&
+	    sqlite3_prepare_v2(h->db, "INSERT INTO data_keys VALUES(?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		rc = db_fail(h->db, "prepare");
+	if (rc == VS_OK) {
+		sqlite3_bind_blob(st, 1, key_id, VS_ID_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 2, snap, VS_ID_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, domain, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 4, wrapped, sizeof wrapped, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(h->db, "storing a data key");
+	}
+	sqlite3_finalize(st);
+	if (rc != VS_OK)
+		vs_key_wipe(key);
+	return rc;
+}
+
+vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+		       const uint8_t key_id[VS_ID_LEN], vs_key *key)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t aad[AAD_MAX];
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT wrapped FROM data_keys WHERE key_id=? AND snapshot_id=? AND domain=?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_blob(st, 1, key_id, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, snap, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, domain, -1, SQLITE_TRANSIENT);
+	vs_err rc;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VS_WRAPPED_LEN) {
+		size_t alen = wrap_aad(aad, key_id, snap, domain);
+		rc = vs_key_unwrap(&h->kek, sqlite3_column_blob(st, 0), aad, alen, key);
+	} else if (step == SQLITE_ROW) {
+		rc = vs_fail(VS_E_INTEGRITY, "stored key for domain '%s' is damaged", domain);
+	} else if (step == SQLITE_DONE) {
+		rc = vs_fail(VS_E_INTEGRITY, "no key for trust domain '%s' of this snapshot in this home "
+					     "(erased, or the snapshot was made by another home)", domain);
+	} else {
+		rc = db_fail(h->db, "reading a data key");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
+{
+	char id[37];
+	sqlite3_stmt *st = NULL;
+	vs_id_format(snap, id);
+	VS_TRY(exec(h->db, "BEGIN IMMEDIATE"));
+	vs_err rc = VS_OK;
+	if (sqlite3_prepare_v2(h->db, "DELETE FROM data_keys WHERE snapshot_id=?", -1, &st, NULL) != SQLITE_OK)
+		rc = db_fail(h->db, "prepare");
+	if (rc == VS_OK) {
+		sqlite3_bind_blob(st, 1, snap, VS_ID_LEN, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(h->db, "erasing keys");
+		*erased = sqlite3_changes(h->db);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == VS_OK && sqlite3_prepare_v2(h->db, "UPDATE snapshots SET state='ERASED' WHERE id=?",
+					      -1, &st, NULL) != SQLITE_OK)
+		rc = db_fail(h->db, "prepare");
+	if (rc == VS_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(h->db, "updating the catalog");
+	}
+	sqlite3_finalize(st);
+	if (rc == VS_OK)
+		rc = exec(h->db, "COMMIT");
+	if (rc != VS_OK) {
+		exec(h->db, "ROLLBACK");
+		return rc;
+	}
+	/* Push the overwritten pages into the main file and empty the WAL, so no
+	 * copy of the wrapped keys stays in a live file. */
+	return exec(h->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
+{
+	char id[37], domains[VS_SNAP_MAX_SECTIONS * VS_NAME_MAX] = "";
+	vs_id_format(hd->snapshot_id, id);
+	for (unsigned i = 0; i < hd->nsections; i++) {
+		strcat(domains, i ? "," : "");
+		strcat(domains, hd->sections[i].domain);
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, "INSERT INTO snapshots(id,vnf,engine,created,expires,state,"
+				      "path,domains) VALUES(?,?,?,?,?,'BUILDING',?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, hd->vnf, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, hd->engine, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)hd->created);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)hd->expires);
+	sqlite3_bind_text(st, 6, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, domains, -1, SQLITE_TRANSIENT);
+	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "adding to the catalog");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
+			 uint64_t size, const uint8_t digest[VS_HASH_LEN])
+{
+	char id[37], hex[2 * VS_HASH_LEN + 1] = "";
+	vs_id_format(snap, id);
+	if (digest)
+		vs_hex(digest, VS_HASH_LEN, hex);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, "UPDATE snapshots SET state=?, size=?, header_digest=? WHERE id=?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+	sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
+	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "updating the catalog");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void row_to_entry(sqlite3_stmt *st, vs_catalog_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	copy_col(st, 0, e->id, sizeof e->id);
+	copy_col(st, 1, e->vnf, sizeof e->vnf);
+	copy_col(st, 2, e->engine, sizeof e->engine);
+	e->created = sqlite3_column_int64(st, 3);
+	e->expires = sqlite3_column_int64(st, 4);
+	copy_col(st, 5, e->state, sizeof e->state);
+	copy_col(st, 6, e->path, sizeof e->path);
+	e->size = (uint64_t)sqlite3_column_int64(st, 7);
+	copy_col(st, 8, e->header_digest, sizeof e->header_digest);
+	copy_col(st, 9, e->domains, sizeof e->domains);
+}
+
+#define CATALOG_COLS "id,vnf,engine,created,expires,state,path,size,header_digest,domains"
+
+vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_catalog_entry *e)
+{
+	char id[37];
+	vs_id_format(snap, id);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, "SELECT " CATALOG_COLS " FROM snapshots WHERE id=?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(st);
+	vs_err rc = VS_OK;
+	if (step == SQLITE_ROW)
+		row_to_entry(st, e);
+	else if (step == SQLITE_DONE)
+		rc = vs_fail(VS_E_USAGE, "no snapshot %s in this home (see 'vnfsafe snapshot list')", id);
+	else
+		rc = db_fail(h->db, "reading the catalog");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, "SELECT " CATALOG_COLS " FROM snapshots ORDER BY created, id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	vs_err rc = VS_OK;
+	vs_catalog_entry e;
+	int step;
+	while (rc == VS_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_entry(st, &e);
+		rc = cb(ctx, &e);
+	}
+	if (rc == VS_OK && step != SQLITE_DONE)
+		rc = db_fail(h->db, "reading the catalog");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_home_tx_begin(vs_home *h) { return exec(h->db, "BEGIN IMMEDIATE"); }
+vs_err vs_home_tx_commit(vs_home *h) { return exec(h->db, "COMMIT"); }
+void vs_home_tx_rollback(vs_home *h) { exec(h->db, "ROLLBACK"); }

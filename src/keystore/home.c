@@ -1,0 +1,197 @@
+/* Home creation and opening. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "home_priv.h"
+#include "vnfsafe/fsutil.h"
+
+vs_err vs_home_resolve(const char *arg, char *out, size_t cap)
+{
+	const char *env = getenv("VNFSAFE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (arg && *arg)
+		n = snprintf(out, cap, "%s", arg);
+	else if (env && *env)
+		n = snprintf(out, cap, "%s", env);
+	else if (home && *home)
+		n = snprintf(out, cap, "%s/.local/share/vnfsafe", home);
+	else
+		return vs_fail(VS_E_USAGE, "no home: pass --home DIR or set VNFSAFE_HOME");
+	if (n < 0 || (size_t)n >= cap)
+		return vs_fail(VS_E_USAGE, "home path too long");
+	return VS_OK;
+}
+
+static vs_err file_in(char *out, size_t cap, const char *dir, const char *name)
+{
+	if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
+		return vs_fail(VS_E_USAGE, "home path too long");
+	return VS_OK;
+}
+
+static vs_err populate(const char *dir)
+{
+	char p1[4096], p2[4096];
+	vs_signer *s = NULL;
+	vs_key kek;
+	VS_TRY(vs_signer_generate(&s));
+	vs_err rc = file_in(p1, sizeof p1, dir, HOME_HOSTKEY);
+	if (rc == VS_OK)
+		rc = file_in(p2, sizeof p2, dir, HOME_HOSTPUB);
+	if (rc == VS_OK)
+		rc = vs_signer_save_pem(s, p1, p2);
+	vs_signer_free(s);
+	if (rc == VS_OK)
+		rc = vs_key_generate(&kek);
+	if (rc == VS_OK)
+		rc = file_in(p1, sizeof p1, dir, HOME_KEK);
+	if (rc == VS_OK)
+		rc = vs_write_new_file(p1, kek.k, sizeof kek.k, 0600);
+	vs_key_wipe(&kek);
+	if (rc == VS_OK)
+		rc = file_in(p1, sizeof p1, dir, HOME_DB);
+	if (rc == VS_OK)
+		rc = vs_db_create(p1);
+	return rc;
+}
+
+static bool home_exists(const char *path)
+{
+	char p[4096];
+	struct stat st;
+	return file_in(p, sizeof p, path, HOME_KEK) == VS_OK && lstat(p, &st) == 0;
+}
+
+vs_err vs_home_init(const char *path)
+{
+	char parent[4096], base[4096], stage[4096];
+	struct stat st;
+	if (home_exists(path))
+		return vs_fail(VS_E_USAGE, "a vnfsafe home already exists at %s; refusing to overwrite it", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || rmdir(path) != 0)
+			return vs_fail(VS_E_USAGE, "%s exists and is not an empty directory; "
+						   "choose another --home", path);
+	}
+	VS_TRY(vs_split_path(path, parent, sizeof parent, base, sizeof base));
+	VS_TRY(vs_mkdir_p(parent, 0755));
+	if (snprintf(stage, sizeof stage, "%s/.%s.init-XXXXXX", parent, base) >= (int)sizeof stage)
+		return vs_fail(VS_E_USAGE, "home path too long");
+	/* Built in a 0700 staging directory and renamed: a crash never leaves a
+	 * half home that looks whole. */
+	if (!mkdtemp(stage))
+		return vs_fail_errno(VS_E_ENV, "cannot create %s", parent);
+	vs_err rc = populate(stage);
+	if (rc == VS_OK && vs_fsync_path(stage) == VS_OK && rename(stage, path) != 0)
+		rc = vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
+				   "cannot create home %s", path);
+	if (rc != VS_OK) {
+		vs_rm_rf(stage);
+		return rc;
+	}
+	return vs_fsync_dir_of(path);
+}
+
+/* Secrets readable by others mean the home is already compromised. */
+static vs_err check_private(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot access %s", path);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return vs_fail(VS_E_ENV, "%s is not a regular file or directory", path);
+	if (st.st_uid != geteuid() || (st.st_mode & 077))
+		return vs_fail(VS_E_ENV, "%s must be owned by you and not accessible to group or others "
+					 "(chmod go= %s)", path, path);
+	return VS_OK;
+}
+
+vs_err vs_home_open(vs_home **out, const char *path)
+{
+	char p[4096];
+	if (!home_exists(path))
+		return vs_fail(VS_E_ENV, "no vnfsafe home at %s (run 'vnfsafe init' first, or pass --home)",
+			       path);
+	vs_home *h = calloc(1, sizeof *h);
+	if (!h)
+		return vs_fail(VS_E_ENV, "out of memory");
+	snprintf(h->path, sizeof h->path, "%s", path);
+	vs_err rc = check_private(path);
+	uint8_t *kek = NULL;
+	size_t klen = 0;
+	if (rc == VS_OK)
+		rc = file_in(p, sizeof p, path, HOME_KEK);
+	if (rc == VS_OK)
+		rc = check_private(p);
+	if (rc == VS_OK)
+		rc = vs_read_small_file(p, VS_KEY_LEN, &kek, &klen);
+	if (rc == VS_OK && klen != VS_KEY_LEN)
+		rc = vs_fail(VS_E_INTEGRITY, "%s is damaged (wrong length)", p);
+	if (rc == VS_OK)
+		memcpy(h->kek.k, kek, VS_KEY_LEN);
+	if (kek) {
+		vs_wipe(kek, klen);
+		free(kek);
+	}
+	if (rc == VS_OK)
+		rc = file_in(p, sizeof p, path, HOME_HOSTKEY);
+	if (rc == VS_OK)
+		rc = check_private(p);
+	if (rc == VS_OK)
+		rc = vs_signer_load_pem(&h->signer, p);
+	if (rc == VS_OK)
+		rc = vs_signer_public(h->signer, h->pub);
+	if (rc == VS_OK)
+		rc = vs_pub_keyid(h->pub, h->pub_id);
+	if (rc == VS_OK)
+		rc = file_in(p, sizeof p, path, HOME_DB);
+	if (rc == VS_OK)
+		rc = check_private(p);
+	if (rc == VS_OK)
+		rc = vs_db_open(h, p);
+	if (rc != VS_OK) {
+		vs_home_close(h);
+		return rc;
+	}
+	*out = h;
+	return VS_OK;
+}
+
+void vs_home_close(vs_home *h)
+{
+	if (!h)
+		return;
+	vs_db_close(h);
+	vs_signer_free(h->signer);
+	vs_key_wipe(&h->kek);
+	free(h);
+}
+
+const char *vs_home_path(const vs_home *h) { return h->path; }
+const vs_signer *vs_home_signer(const vs_home *h) { return h->signer; }
+
+void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])
+{
+	memcpy(pub, h->pub, VS_PUB_LEN);
+	memcpy(id, h->pub_id, VS_HASH_LEN);
+}
+
+vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
+			      uint8_t pub[VS_PUB_LEN])
+{
+	if (memcmp(id, h->pub_id, VS_HASH_LEN) != 0) {
+		char hex[2 * VS_HASH_LEN + 1];
+		vs_hex(id, 8, hex);
+		return vs_fail(VS_E_INTEGRITY, "snapshot is signed by host key %s…, which this home does "
+					       "not trust", hex);
+	}
+	memcpy(pub, h->pub, VS_PUB_LEN);
+	return VS_OK;
+}

@@ -1,0 +1,160 @@
+/* snapshot verify / restore / inspect / delete. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vnfsafe/fsutil.h"
+#include "vnfsafe/ops.h"
+
+typedef struct {
+	vs_home *home;
+	const vs_open_opts *o;
+	vs_dir_restore *restore;
+	vs_arc_dec check[VS_SNAP_MAX_SECTIONS]; /* verify: archive structure only */
+	uint64_t total;
+} open_ctx;
+
+static vs_err nop_entry(void *ctx, const vs_arc_entry *e) { (void)ctx, (void)e; return VS_OK; }
+static vs_err nop_data(void *ctx, const uint8_t *p, size_t n) { (void)ctx, (void)p, (void)n; return VS_OK; }
+static vs_err nop_end(void *ctx) { (void)ctx; return VS_OK; }
+
+static bool wanted(const vs_open_opts *o, const char *domain)
+{
+	if (!o->domains)
+		return true;
+	for (size_t i = 0; i < o->ndomains; i++)
+		if (!strcmp(o->domains[i], domain))
+			return true;
+	return false;
+}
+
+static vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t pub[VS_PUB_LEN])
+{
+	open_ctx *c = ctx;
+	VS_TRY(vs_home_trusted_signer(c->home, h->signer_id, pub));
+	if (strcmp(h->engine, "dir") != 0)
+		return vs_fail(VS_E_USAGE, "snapshot was made by engine '%s', which this vnfsafe cannot "
+					   "restore", h->engine);
+	for (size_t i = 0; c->o->domains && i < c->o->ndomains; i++) {
+		bool found = false;
+		for (unsigned j = 0; j < h->nsections; j++)
+			found |= !strcmp(h->sections[j].domain, c->o->domains[i]);
+		if (!found)
+			return vs_fail(VS_E_USAGE, "--domain %s: the snapshot has no such trust domain "
+						   "(see 'vnfsafe snapshot inspect')", c->o->domains[i]);
+	}
+	vs_arc_ops ops = { NULL, nop_entry, nop_data, nop_end };
+	for (unsigned i = 0; i < h->nsections; i++)
+		vs_arc_dec_init(&c->check[i], &ops);
+	if (c->o->to)
+		return vs_dir_restore_begin(&c->restore, c->o->to, h->nsections);
+	return VS_OK;
+}
+
+static vs_err section_key(void *ctx, const vs_snap_header *h, unsigned i, vs_key *key, bool *skip)
+{
+	open_ctx *c = ctx;
+	const vs_section_info *s = &h->sections[i];
+	*skip = !wanted(c->o, s->domain);
+	if (*skip)
+		return VS_OK;
+	return vs_keystore_get(c->home, h->snapshot_id, s->domain, s->key_id, key);
+}
+
+static vs_err on_data(void *ctx, unsigned section, const uint8_t *p, size_t n, bool final)
+{
+	open_ctx *c = ctx;
+	if (c->restore)
+		return vs_dir_restore_feed(c->restore, section, p, n, final);
+	VS_TRY(vs_arc_dec_feed(&c->check[section], p, n));
+	return final ? vs_arc_dec_finish(&c->check[section]) : VS_OK;
+}
+
+static void on_progress(void *ctx, uint64_t bytes)
+{
+	open_ctx *c = ctx;
+	c->o->progress(c->o->progress_ctx, bytes, c->total);
+}
+
+static vs_err open_input(const char *in, int *fd, uint64_t *size)
+{
+	struct stat st;
+	*size = 0;
+	if (!strcmp(in, "-")) {
+		*fd = STDIN_FILENO;
+	} else {
+		*fd = open(in, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return vs_fail_errno(errno == ENOENT ? VS_E_USAGE : VS_E_ENV, "cannot open %s", in);
+	}
+	if (fstat(*fd, &st) == 0 && S_ISREG(st.st_mode))
+		*size = (uint64_t)st.st_size;
+	else if (fstat(*fd, &st) == 0 && S_ISDIR(st.st_mode))
+		return vs_fail(VS_E_USAGE, "%s is a directory, not a snapshot file", in);
+	return VS_OK;
+}
+
+vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res)
+{
+	open_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return vs_fail(VS_E_ENV, "out of memory");
+	c->home = h;
+	c->o = o;
+	int fd = -1;
+	vs_err rc = open_input(o->in, &fd, &c->total);
+	if (rc == VS_OK) {
+		vs_source src = vs_source_fd(&fd);
+		vs_unseal_ops ops = { c, on_header, section_key, on_data,
+				      o->progress ? on_progress : NULL };
+		rc = vs_unseal(&src, &ops, &res->header, &res->summary);
+	}
+	if (rc == VS_OK && c->restore)
+		rc = vs_dir_restore_commit(c->restore);
+	vs_dir_restore_free(c->restore); /* removes the staging dir unless committed */
+	if (fd >= 0 && fd != STDIN_FILENO)
+		close(fd);
+	free(c);
+	return rc;
+}
+
+vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size)
+{
+	int fd;
+	VS_TRY(open_input(path, &fd, file_size));
+	vs_source src = vs_source_fd(&fd);
+	vs_err rc = vs_snap_header_read(&src, hd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+/* Removes the file only if it still is this snapshot (same header digest). */
+static bool remove_if_same(const vs_catalog_entry *e)
+{
+	vs_snap_header hd;
+	uint64_t size;
+	char hex[2 * VS_HASH_LEN + 1];
+	if (!strcmp(e->path, "-") || vs_snapshot_inspect(e->path, &hd, &size) != VS_OK)
+		return false;
+	vs_hex(hd.digest, VS_HASH_LEN, hex);
+	return !strcmp(hex, e->header_digest) && unlink(e->path) == 0;
+}
+
+vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
+			  vs_delete_result *res)
+{
+	vs_catalog_entry e;
+	memset(res, 0, sizeof *res);
+	VS_TRY(vs_catalog_get(h, id, &e));
+	VS_TRY(vs_keystore_erase(h, id, &res->keys_erased));
+	snprintf(res->file, sizeof res->file, "%s", e.path);
+	if (!keep_file)
+		res->file_removed = remove_if_same(&e);
+	return VS_OK;
+}
