@@ -217,6 +217,8 @@ static int do_create(int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if (!a.vnf || !a.engine || !a.source || !a.out)
 		return usage_fail("create", "--vnf, --engine, --source and -o are required");
+	if (a.json && !strcmp(a.out, "-"))
+		return usage_fail("create", "--json cannot share standard output with the snapshot stream");
 	for (size_t i = 0; i < a.nnames; i++)
 		if (vs_domain_map_parse(a.names[i], &doms[i]) != VS_OK)
 			return usage_fail("create", vs_errmsg());

@@ -38,7 +38,8 @@ static const char usage[] =
 	"  truncated, spliced, wrong key, unknown version); 3 refused by policy;\n"
 	"  4 environment error (I/O, missing home or tool).\n"
 	"\n"
-	"See 'man' quality help per command, docs/cli.md and docs/format.md.\n";
+	"Each command has its own --help; docs/cli.md collects them and\n"
+	"docs/format.md describes the snapshot format.\n";
 
 vs_err cli_open_home(vs_home **h)
 {

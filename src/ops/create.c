@@ -42,8 +42,11 @@ static vs_err check_opts(const vs_create_opts *o)
 	if (!o->engine || strcmp(o->engine, "dir") != 0)
 		return vs_fail(VS_E_USAGE, "--engine: '%s' is not available (engines: dir)",
 			       o->engine ? o->engine : "");
+	struct stat st;
 	if (!o->source)
 		return vs_fail(VS_E_USAGE, "--source DIR is required");
+	if (stat(o->source, &st) != 0 || !S_ISDIR(st.st_mode))
+		return vs_fail(VS_E_USAGE, "--source %s is not a directory", o->source);
 	if (!o->out)
 		return vs_fail(VS_E_USAGE, "-o FILE (or -o - for standard output) is required");
 	if (o->ndomains + 1 > VS_SNAP_MAX_SECTIONS)

@@ -153,10 +153,9 @@ vs_err vs_sealer_finish(vs_sealer *s, vs_snap_summary *sum)
 {
 	if (s->failed || s->finished)
 		return vs_fail(VS_E_USAGE, "sealer is no longer usable");
-	for (unsigned i = 0; i < s->h.nsections; i++) {
-		VS_TRY(ensure_buf(s, &s->sec[i]));
+	/* An empty section's final chunk is empty: no buffer needed. */
+	for (unsigned i = 0; i < s->h.nsections; i++)
 		VS_TRY(flush_chunk(s, i, true));
-	}
 	vs_wr t = { 0 }, msg = { 0 };
 	uint8_t digest[VS_HASH_LEN], sig[VS_SIG_LEN];
 	vs_wr_u8(&t, VS_REC_TRAILER);
