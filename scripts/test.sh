@@ -19,4 +19,4 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 VS
 
 echo "== libFuzzer targets (${VS_FUZZ_SECONDS:-60} s each)"
 scripts/build.sh fuzz
-ctest --test-dir build-fuzz --output-on-failure --timeout 900 -L fuzz
+ctest --test-dir build-fuzz --output-on-failure -j2 -L fuzz

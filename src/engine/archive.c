@@ -50,10 +50,10 @@ void vs_arc_dec_init(vs_arc_dec *d, const vs_arc_ops *ops)
 	d->ops = *ops;
 }
 
-/* Parses hdr[0..fill): 1 = complete (*used set), 0 = need more, <0 = bad. */
-static int try_parse(vs_arc_dec *d, size_t *used)
+/* Parses buf[0..len): 1 = complete (*used set), 0 = need more, <0 = bad. */
+static int try_parse(vs_arc_dec *d, const uint8_t *buf, size_t len, size_t *used)
 {
-	vs_rd r = vs_rd_init(d->hdr, d->hdr_fill);
+	vs_rd r = vs_rd_init(buf, len);
 	vs_arc_entry *e = &d->e;
 	uint8_t type;
 	uint16_t plen, tlen;
@@ -110,26 +110,34 @@ vs_err vs_arc_dec_feed(vs_arc_dec *d, const uint8_t *p, size_t n)
 			}
 			continue;
 		}
-		/* Accumulate header bytes one slice at a time; a header is small. */
-		size_t room = sizeof d->hdr - d->hdr_fill;
-		size_t k = n < room ? n : room;
-		memcpy(d->hdr + d->hdr_fill, p, k);
-		size_t before = d->hdr_fill;
-		d->hdr_fill += k;
 		size_t used;
-		int st = try_parse(d, &used);
-		if (st < 0)
-			return vs_fail(VS_E_INTEGRITY, "archive entry %llu is malformed",
-				       (unsigned long long)d->entries);
-		if (st == 0) {
-			if (d->hdr_fill == sizeof d->hdr)
-				return vs_fail(VS_E_INTEGRITY, "archive entry header too long");
-			p += k, n -= k;
-			continue;
+		int st;
+		if (d->hdr_fill == 0 && (st = try_parse(d, p, n, &used)) != 0) {
+			/* Common case: the whole header is in this slice, parse in place. */
+			if (st < 0)
+				return vs_fail(VS_E_INTEGRITY, "archive entry %llu is malformed",
+					       (unsigned long long)d->entries);
+			p += used, n -= used;
+		} else {
+			/* Header split across slices: accumulate (a header is small). */
+			size_t room = sizeof d->hdr - d->hdr_fill;
+			size_t k = n < room ? n : room;
+			memcpy(d->hdr + d->hdr_fill, p, k);
+			size_t before = d->hdr_fill;
+			d->hdr_fill += k;
+			st = try_parse(d, d->hdr, d->hdr_fill, &used);
+			if (st < 0)
+				return vs_fail(VS_E_INTEGRITY, "archive entry %llu is malformed",
+					       (unsigned long long)d->entries);
+			if (st == 0) {
+				if (d->hdr_fill == sizeof d->hdr)
+					return vs_fail(VS_E_INTEGRITY, "archive entry header too long");
+				p += k, n -= k;
+				continue;
+			}
+			p += used - before, n -= used - before;
+			d->hdr_fill = 0;
 		}
-		size_t consumed = used - before;
-		p += consumed, n -= consumed;
-		d->hdr_fill = 0;
 		d->entries++;
 		VS_TRY(d->ops.entry(d->ops.ctx, &d->e));
 		if (d->e.type == VS_ARC_FILE) {

@@ -192,7 +192,8 @@ static vs_err read_names(int dfd, const char *path, char ***out, size_t *count)
 		free(names);
 		return rc;
 	}
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n > 1) /* names is NULL for an empty directory */
+		qsort(names, n, sizeof *names, cmp_names);
 	*out = names;
 	*count = n;
 	return VS_OK;
