@@ -14,6 +14,10 @@ typedef struct {
 
 extern cli_globals g_cli;
 
+/* Describes the option getopt just refused (unknown, or missing its value). */
+struct option;
+const char *cli_bad_option(char **argv, const struct option *opts);
+
 /* Opens the resolved home or fails with a clear message. */
 vs_err cli_open_home(vs_home **h);
 

@@ -29,6 +29,7 @@ int cmd_init(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'H') {
 			g_cli.home_arg = optarg;
@@ -36,7 +37,8 @@ int cmd_init(int argc, char **argv)
 			fputs(help, stdout);
 			return 0;
 		} else {
-			fputs("Try 'vnfsafe init --help'.\n", stderr);
+			fprintf(stderr, "vnfsafe init: %s (see 'vnfsafe init --help')\n",
+				cli_bad_option(argv, opts));
 			return VS_E_USAGE;
 		}
 	}

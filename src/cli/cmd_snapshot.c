@@ -93,6 +93,7 @@ static const char help_delete[] =
 
 typedef struct {
 	const char *help;
+	const char *allowed; /* option letters this verb takes (see parse) */
 	bool json;
 	const char *out, *vnf, *engine, *source, *to;
 	uint32_t chunk_size;
@@ -106,7 +107,7 @@ typedef struct {
 
 static int usage_fail(const char *verb, const char *msg)
 {
-	fprintf(stderr, "vnfsafe snapshot %s: %s\nTry 'vnfsafe snapshot %s --help'.\n", verb, msg, verb);
+	fprintf(stderr, "vnfsafe snapshot %s: %s (see 'vnfsafe snapshot %s --help')\n", verb, msg, verb);
 	return VS_E_USAGE;
 }
 
@@ -129,7 +130,17 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 		{ "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
+	opterr = 0; /* one error line, ours */
 	while ((c = getopt_long(argc, argv, "o:hq", opts, NULL)) != -1) {
+		if (c != '?' && !strchr(a->allowed, c)) {
+			char msg[96];
+			const struct option *o = opts;
+			while (o->name && o->val != c)
+				o++;
+			snprintf(msg, sizeof msg, "option '--%s' does not apply to '%s'",
+				 o->name ? o->name : "?", verb);
+			return usage_fail(verb, msg);
+		}
 		switch (c) {
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'j': a->json = true; break;
@@ -154,7 +165,7 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 			a->names[a->nnames++] = optarg;
 			break;
 		case 'h': fputs(a->help, stdout); return -1;
-		default: return usage_fail(verb, "bad option");
+		default: return usage_fail(verb, cli_bad_option(argv, opts));
 		}
 	}
 	if (wants_file) {
@@ -210,7 +221,7 @@ static void print_json(json_t *o)
 
 static int do_create(int argc, char **argv)
 {
-	args a = { .help = help_create };
+	args a = { .help = help_create, .allowed = "Hjqovesdch" };
 	vs_domain_map doms[MAX_DOMAINS];
 	int r = parse("create", argc, argv, &a, false);
 	if (r)
@@ -266,14 +277,13 @@ static bool domain_named(const args *a, const char *domain)
 static int do_open(const char *verb, int argc, char **argv)
 {
 	bool restore = !strcmp(verb, "restore");
-	args a = { .help = restore ? help_restore : help_verify };
+	args a = { .help = restore ? help_restore : help_verify,
+		   .allowed = restore ? "Hjqtdh" : "Hjqh" };
 	int r = parse(verb, argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;
 	if (restore && !a.to)
 		return usage_fail(verb, "--to DIR is required");
-	if (!restore && (a.to || a.nnames))
-		return usage_fail(verb, "verify checks every domain and restores nothing");
 	vs_home *h;
 	vs_err rc = cli_open_home(&h);
 	if (rc != VS_OK)
@@ -320,7 +330,7 @@ static int do_open(const char *verb, int argc, char **argv)
 
 static int do_inspect(int argc, char **argv)
 {
-	args a = { .help = help_inspect };
+	args a = { .help = help_inspect, .allowed = "Hjqh" };
 	int r = parse("inspect", argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;
@@ -385,7 +395,7 @@ static vs_err list_one(void *ctx, const vs_catalog_entry *e)
 
 static int do_list(int argc, char **argv)
 {
-	args a = { .help = help_list };
+	args a = { .help = help_list, .allowed = "Hjqh" };
 	int r = parse("list", argc, argv, &a, false);
 	if (r)
 		return r < 0 ? 0 : r;
@@ -412,7 +422,7 @@ static int do_list(int argc, char **argv)
 
 static int do_delete(int argc, char **argv)
 {
-	args a = { .help = help_delete };
+	args a = { .help = help_delete, .allowed = "Hjqkh" };
 	int r = parse("delete", argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;

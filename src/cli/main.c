@@ -48,6 +48,27 @@ vs_err cli_open_home(vs_home **h)
 	return vs_home_open(h, path);
 }
 
+const char *cli_bad_option(char **argv, const struct option *opts)
+{
+	static char msg[160];
+	const char *arg = argv[optind - 1];
+	if (arg[0] == '-' && arg[1] == '-') {
+		size_t n = strcspn(arg + 2, "=");
+		for (const struct option *o = opts; o->name; o++)
+			if (strlen(o->name) == n && !strncmp(o->name, arg + 2, n)) {
+				snprintf(msg, sizeof msg, "option '--%s' %s", o->name,
+					 o->has_arg ? "needs a value" : "takes no value");
+				return msg;
+			}
+		snprintf(msg, sizeof msg, "unknown option '%.*s'", (int)(n < 60 ? n + 2 : 62), arg);
+	} else if (optopt && strchr("oH", optopt)) {
+		snprintf(msg, sizeof msg, "option '-%c' needs a value", optopt);
+	} else {
+		snprintf(msg, sizeof msg, "unknown option '-%c'", optopt ? optopt : '?');
+	}
+	return msg;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -76,6 +97,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	opterr = 0;
 	umask(077); /* every file vnfsafe creates is private */
 	install_signals();
 	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
@@ -84,11 +106,13 @@ int main(int argc, char **argv)
 		case 'q': g_cli.quiet = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("vnfsafe %s\n", VNFSAFE_VERSION); return 0;
-		default: fputs("Try 'vnfsafe --help'.\n", stderr); return VS_E_USAGE;
+		default:
+			fprintf(stderr, "vnfsafe: %s (see 'vnfsafe --help')\n", cli_bad_option(argv, opts));
+			return VS_E_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
+		fputs("vnfsafe: a command is required (see 'vnfsafe --help')\n", stderr);
 		return VS_E_USAGE;
 	}
 	const char *cmd = argv[optind];
@@ -107,6 +131,6 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	fprintf(stderr, "vnfsafe: unknown command '%s'. Try 'vnfsafe --help'.\n", cmd);
+	fprintf(stderr, "vnfsafe: unknown command '%s' (see 'vnfsafe --help')\n", cmd);
 	return VS_E_USAGE;
 }

@@ -37,9 +37,10 @@ static vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t pub[VS_PUB_L
 {
 	open_ctx *c = ctx;
 	VS_TRY(vs_home_trusted_signer(c->home, h->signer_id, pub));
+	/* Not yet authenticated: an unknown engine is damage or a newer format. */
 	if (strcmp(h->engine, "dir") != 0)
-		return vs_fail(VS_E_USAGE, "snapshot was made by engine '%s', which this vnfsafe cannot "
-					   "restore", h->engine);
+		return vs_fail(VS_E_INTEGRITY, "header names engine '%s', which this vnfsafe does not "
+					       "know (tampered, or made by a newer vnfsafe)", h->engine);
 	for (size_t i = 0; c->o->domains && i < c->o->ndomains; i++) {
 		bool found = false;
 		for (unsigned j = 0; j < h->nsections; j++)

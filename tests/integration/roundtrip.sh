@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Round trip: create with two trust domains, restore everything or one
+# domain, catalog and header as JSON, crypto-erase, refusals to overwrite.
+source "$(dirname "$0")/lib.sh" "$@"
+
+H=$T/home
+S=$T/state
+expect_rc 0 vs --home "$H" init
+HOSTKEY=$(sed -n 's/^host key id \([0-9a-f]\{64\}\)$/\1/p' "$OUT")
+[ -n "$HOSTKEY" ] || fail "init did not print the host key id"
+pass "init creates a home and prints a 64-hex host key id"
+
+make_state "$S"
+SRC_SHA=$(cd "$S" && find . -type f -exec sha256sum {} + | sort | sha256sum)
+
+A=$T/a.vsnap
+expect_rc 0 vs --home "$H" snapshot create --vnf fw-1 --engine dir --source "$S" \
+	--domain secrets=secrets --domain db=db -o "$A"
+ID=$(cat "$OUT")
+[[ $ID =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] ||
+	fail "create printed '$ID', not a snapshot id"
+[ -f "$A" ] || fail "no snapshot file at $A"
+[ "$(stat -c %a "$A")" = 600 ] || fail "snapshot file mode is $(stat -c %a "$A"), want 600"
+pass "create with domains secrets and db prints the id and writes a 0600 file"
+
+# The snapshot is encrypted: no plaintext of any domain is in the file.
+for s in TOPSECRETKEYMATERIAL SECRET-TOKEN-42 'zone lan' 'ACCEPT 10.0.0.0' fw.conf key.pem; do
+	if grep -aqF -- "$s" "$A"; then fail "plaintext '$s' found in the snapshot file"; fi
+done
+pass "no file content or path appears in clear in the snapshot"
+
+expect_rc 0 vs --home "$H" snapshot verify "$A"
+grep -q "^OK snapshot $ID of fw-1" "$OUT" || fail "verify output: $(cat "$OUT")"
+pass "verify accepts the fresh snapshot"
+
+# --- full restore ---------------------------------------------------------
+R=$T/r-full
+expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R"
+check "full restore: same content (diff -r) and same types, modes, ns mtimes, symlink targets, empty dirs" \
+	same_tree "$S" "$R"
+[ -d "$R/spool" ] && [ -z "$(ls -A "$R/spool")" ] && [ -d "$R/secrets/vault" ] ||
+	fail "empty directories not restored"
+[ -L "$R/current" ] && [ "$(readlink "$R/current")" = etc/fw.conf ] ||
+	fail "symlink not restored as a symlink"
+[ -f "$R/empty.dat" ] && [ ! -s "$R/empty.dat" ] || fail "0-byte file not restored"
+cmp -s "$S/big.bin" "$R/big.bin" || fail "multi-chunk file differs"
+[ "$(stat -c %a "$R/etc/fw.conf")/$(stat -c %a "$R/run.sh")/$(stat -c %a "$R/secrets/token")" = 640/755/600 ] ||
+	fail "modes 0640/0755/0600 not kept"
+[ "$(stat -c %y "$R/etc/fw.conf")" = "$(stat -c %y "$S/etc/fw.conf")" ] || fail "mtime ns differ"
+pass "empty dirs, symlink, 0-byte file, multi-chunk file, 0640/0755/0600 and ns mtimes are exact"
+[ "$(cd "$S" && find . -type f -exec sha256sum {} + | sort | sha256sum)" = "$SRC_SHA" ] ||
+	fail "the source was modified"
+ls -A "$T" | grep -q '^\.vsrestore-' && fail "staging directory left beside the target"
+pass "source untouched and no staging directory left after a restore"
+
+# --- one domain -----------------------------------------------------------
+R2=$T/r-secrets
+expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R2" --domain secrets
+diff -r --no-dereference "$S/secrets" "$R2/secrets" >&2 || fail "secrets domain content differs"
+tree_listing "$S/secrets" >"$T/l1"
+tree_listing "$R2/secrets" >"$T/l2"
+diff "$T/l1" "$T/l2" >&2 || fail "secrets domain metadata differs"
+pass "--domain secrets restores the secrets subtree exactly"
+extra=$(cd "$R2" && find . -mindepth 1 ! -path './secrets' ! -path './secrets/*')
+[ -z "$extra" ] || fail "--domain secrets restored other domains' entries: $extra"
+for p in etc run.sh big.bin empty.dat current spool deep db; do
+	[ ! -e "$R2/$p" ] && [ ! -L "$R2/$p" ] || fail "--domain secrets restored $p"
+done
+pass "--domain secrets restores no default-domain and no db-domain entry"
+
+R3=$T/r-two
+expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R3" --domain db --domain secrets
+extra=$(cd "$R3" && find . -mindepth 1 ! -path './secrets' ! -path './secrets/*' ! -path './db' ! -path './db/*')
+[ -z "$extra" ] || fail "--domain db --domain secrets restored: $extra"
+cmp -s "$S/db/conntrack.db" "$R3/db/conntrack.db" && [ -d "$R3/db/wal" ] &&
+	cmp -s "$S/secrets/token" "$R3/secrets/token" || fail "db+secrets restore incomplete"
+pass "--domain db --domain secrets restores exactly those two domains"
+
+expect_rc 1 vs --home "$H" snapshot restore "$A" --to "$T/r-none" --domain nosuch
+[ ! -e "$T/r-none" ] || fail "restore with an unknown domain left $T/r-none"
+pass "restore --domain of a domain not in the snapshot exits 1, nothing created"
+
+# --- JSON -----------------------------------------------------------------
+expect_rc 0 vs --home "$H" snapshot list --json
+for pat in "\"snapshot_id\": \"$ID\"" '"vnf": "fw-1"' '"engine": "dir"' '"state": "AVAILABLE"' \
+	"\"file_size\": $(file_size "$A")" '"trust_domains": "default,secrets,db"' "\"file\": \"$A\"" \
+	'"created_at": "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"'; do
+	grep -Eq -- "$pat" "$OUT" || fail "list --json lacks $pat: $(cat "$OUT")"
+done
+[ "$(head -c1 "$OUT")" = "[" ] && [ "$(tail -n1 "$OUT")" = "]" ] || fail "list --json is not an array"
+pass "list --json: id, vnf, engine, AVAILABLE, exact file size, domains, absolute file path, time"
+
+expect_rc 0 vs snapshot inspect --json "$A"
+for pat in "\"snapshot_id\": \"$ID\"" '"vnf": "fw-1"' '"format_version": 1' '"chunk_size": 262144' \
+	"\"signer_key_id\": \"$HOSTKEY\"" '"encryption": "AES-256-GCM"' '"verified": false' \
+	"\"file_size\": $(file_size "$A")" '"algorithm": "SHA-256"' '"hash": "[0-9a-f]{64}"' \
+	'"trust_domain": "default"' '"trust_domain": "secrets"' '"trust_domain": "db"' \
+	'"key_id": "[0-9a-f]{32}"' '"expires_at": null' '"generation": 0'; do
+	grep -Eq -- "$pat" "$OUT" || fail "inspect --json lacks $pat: $(cat "$OUT")"
+done
+[ "$(grep -c '"key_id"' "$OUT")" = 3 ] || fail "inspect --json should list 3 sections"
+[ "$(grep -Eo '"key_id": "[0-9a-f]{32}"' "$OUT" | sort -u | wc -l)" = 3 ] ||
+	fail "the three trust domains do not have three distinct key ids"
+HLEN=$(be_uint "$A" 10 4)
+grep -q "\"header_length\": $((HLEN + 14))" "$OUT" || fail "header_length does not match the file"
+pass "inspect --json (no home needed): id, signer = host key, v1, sizes, 3 distinct domain key ids"
+
+# --- refusals ---------------------------------------------------------------
+B=$T/b.vsnap
+expect_rc 0 vs --home "$H" snapshot create --vnf fw-1 --engine dir --source "$S" -o "$B"
+BID=$(cat "$OUT")
+SHA_B=$(sha_of "$B")
+expect_rc 1 vs --home "$H" snapshot create --vnf fw-1 --engine dir --source "$S" -o "$B"
+[ "$(sha_of "$B")" = "$SHA_B" ] || fail "existing output file was modified"
+ls -A "$T" | grep -q partial && fail "partial file left: $(ls -A "$T")"
+grep -q 'exists' "$ERR" || fail "message does not say the file exists: $(cat "$ERR")"
+pass "create -o EXISTING exits 1 and leaves the file untouched"
+
+mkdir "$T/busy"
+echo keep >"$T/busy/mine"
+expect_rc 1 vs --home "$H" snapshot restore "$B" --to "$T/busy"
+[ "$(ls -A "$T/busy")" = mine ] && [ "$(cat "$T/busy/mine")" = keep ] || fail "non-empty target changed"
+ls -A "$T" | grep -q '^\.vsrestore-' && fail "staging directory left"
+pass "restore into a non-empty directory exits 1 and changes nothing"
+
+echo x >"$T/afile"
+expect_rc 1 vs --home "$H" snapshot restore "$B" --to "$T/afile"
+[ "$(cat "$T/afile")" = x ] || fail "restore over a file changed it"
+pass "restore --to an existing file exits 1"
+
+mkdir "$T/empty-target"
+expect_rc 0 vs --home "$H" snapshot restore "$B" --to "$T/empty-target"
+check "restore into an existing empty directory works and matches" same_tree "$S" "$T/empty-target"
+
+# --- crypto-erase ------------------------------------------------------------
+cp "$A" "$T/a-copy.vsnap"
+expect_rc 0 vs --home "$H" snapshot delete "$ID"
+grep -q "erased 3 data keys" "$OUT" || fail "delete output: $(cat "$OUT")"
+[ ! -e "$A" ] || fail "delete did not remove the file at its recorded path"
+pass "delete erases 3 data keys and removes the recorded file"
+expect_rc 2 vs --home "$H" snapshot verify "$T/a-copy.vsnap"
+one_line_stderr || fail "verify after delete: stderr"
+mkdir "$T/rp"
+expect_rc 2 vs --home "$H" snapshot restore "$T/a-copy.vsnap" --to "$T/rp/x"
+no_leftovers "$T/rp" || fail "restore of an erased snapshot left something"
+expect_rc 2 vs --home "$H" snapshot restore "$T/a-copy.vsnap" --to "$T/rp/x" --domain secrets
+no_leftovers "$T/rp" || fail "restore --domain of an erased snapshot left something"
+pass "after delete a copy of the file fails verify and restore with exit 2, nothing restored"
+expect_rc 0 vs --home "$H" snapshot list --json
+grep -A4 "\"snapshot_id\": \"$ID\"" "$OUT" | grep -q '"state": "ERASED"' || fail "deleted snapshot not ERASED"
+grep -A4 "\"snapshot_id\": \"$BID\"" "$OUT" | grep -q '"state": "AVAILABLE"' || fail "other snapshot not AVAILABLE"
+expect_rc 0 vs --home "$H" snapshot verify "$B"
+pass "list shows the deleted snapshot ERASED; the other snapshot still verifies"
+
+cp "$B" "$T/b-copy.vsnap"
+expect_rc 0 vs --home "$H" snapshot delete --keep-file "$BID"
+[ -f "$B" ] || fail "delete --keep-file removed the file"
+expect_rc 2 vs --home "$H" snapshot verify "$B"
+pass "delete --keep-file keeps the file, which no longer verifies"
+
+finish
