@@ -3,6 +3,10 @@
 #include <string.h>
 
 #include "record.h"
+#include "vnfsafe/pipe.h"
+
+/* Chunks being written while the next ones are read and encrypted. */
+#define SEAL_PIPE_DEPTH 4
 
 typedef struct {
 	uint8_t *buf;
@@ -18,7 +22,7 @@ struct vs_sealer {
 	vs_hash *records;
 	vs_sink *out;
 	const vs_signer *signer;
-	uint8_t *rec; /* record header + ciphertext + tag */
+	vs_pipe *writer; /* slots: record header + ciphertext + tag */
 	uint64_t bytes_out;
 	bool failed;
 	bool finished;
@@ -33,9 +37,20 @@ vs_err vs_sig_message(const uint8_t digest[VS_HASH_LEN], const uint8_t *trailer,
 	return msg->bad ? vs_fail(VS_E_ENV, "out of memory") : VS_OK;
 }
 
+static vs_err write_record(void *ctx, const uint8_t *buf, size_t len, unsigned tag, bool flag)
+{
+	vs_sealer *s = ctx;
+	(void)tag, (void)flag;
+	vs_err rc = s->out->write(s->out->ctx, buf, len);
+	return rc == VS_OK ? rc : vs_wrap(rc, "writing snapshot");
+}
+
+/* Header and trailer: written in order, after every queued chunk. */
 static vs_err emit(vs_sealer *s, const void *p, size_t n)
 {
-	vs_err rc = s->out->write(s->out->ctx, p, n);
+	vs_err rc = s->writer ? vs_pipe_drain(s->writer) : VS_OK;
+	if (rc == VS_OK)
+		rc = s->out->write(s->out->ctx, p, n);
 	if (rc != VS_OK) {
 		s->failed = true;
 		return vs_wrap(rc, "writing snapshot");
@@ -57,15 +72,13 @@ vs_err vs_sealer_new(vs_sealer **out, vs_snap_header *h, const vs_key *keys,
 	s->h = *h;
 	s->out = sink;
 	s->signer = signer;
-	s->rec = malloc(VS_REC_HDR_LEN + h->chunk_size + VS_TAG_LEN);
-	if (!s->rec) {
-		rc = vs_fail(VS_E_ENV, "out of memory");
-		goto fail;
-	}
 	VS_TRY_GOTO(rc, vs_hash_new(&s->records), fail);
 	for (unsigned i = 0; i < h->nsections; i++)
 		VS_TRY_GOTO(rc, vs_aead_new(&s->sec[i].aead, &keys[i]), fail);
 	VS_TRY_GOTO(rc, emit(s, hdr.p, hdr.len), fail);
+	VS_TRY_GOTO(rc, vs_pipe_new(&s->writer, SEAL_PIPE_DEPTH,
+				    VS_REC_HDR_LEN + h->chunk_size + VS_TAG_LEN, write_record, s),
+		    fail);
 	vs_wr_free(&hdr);
 	*out = s;
 	return VS_OK;
@@ -78,26 +91,31 @@ fail:
 static vs_err flush_chunk(vs_sealer *s, unsigned i, bool final)
 {
 	sec_state *st = &s->sec[i];
-	uint8_t nonce[VS_NONCE_LEN], aad[VS_AAD_LEN];
+	uint8_t nonce[VS_NONCE_LEN], aad[VS_AAD_LEN], *rec;
 	size_t n = st->fill;
+	vs_err rc = vs_pipe_acquire(s->writer, &rec);
+	if (rc != VS_OK) {
+		s->failed = true;
+		return rc;
+	}
 	vs_chunk_nonce(nonce, i, st->chunk_idx);
 	vs_chunk_aad(aad, s->h.digest, i, st->chunk_idx, final);
-	s->rec[0] = VS_REC_CHUNK;
-	vs_put_u16(s->rec + 1, (uint16_t)i);
-	s->rec[3] = final ? VS_REC_FINAL : 0;
-	vs_put_u32(s->rec + 4, (uint32_t)n);
-	uint8_t *tag = s->rec + VS_REC_HDR_LEN + n;
-	vs_err rc = vs_aead_seal(st->aead, nonce, aad, sizeof aad, st->buf, n,
-				 s->rec + VS_REC_HDR_LEN, tag);
+	rec[0] = VS_REC_CHUNK;
+	vs_put_u16(rec + 1, (uint16_t)i);
+	rec[3] = final ? VS_REC_FINAL : 0;
+	vs_put_u32(rec + 4, (uint32_t)n);
+	uint8_t *tag = rec + VS_REC_HDR_LEN + n;
+	rc = vs_aead_seal(st->aead, nonce, aad, sizeof aad, st->buf, n, rec + VS_REC_HDR_LEN, tag);
 	if (rc == VS_OK)
-		rc = vs_hash_update(s->records, s->rec, VS_REC_HDR_LEN);
+		rc = vs_hash_update(s->records, rec, VS_REC_HDR_LEN);
 	if (rc == VS_OK)
 		rc = vs_hash_update(s->records, tag, VS_TAG_LEN);
 	if (rc != VS_OK) {
 		s->failed = true;
 		return rc;
 	}
-	VS_TRY(emit(s, s->rec, VS_REC_HDR_LEN + n + VS_TAG_LEN));
+	vs_pipe_submit(s->writer, VS_REC_HDR_LEN + n + VS_TAG_LEN, i, final);
+	s->bytes_out += VS_REC_HDR_LEN + n + VS_TAG_LEN;
 	st->chunk_idx++;
 	st->plain_len += n;
 	st->fill = 0;
@@ -211,8 +229,8 @@ void vs_sealer_free(vs_sealer *s)
 		}
 		vs_aead_free(s->sec[i].aead);
 	}
+	vs_pipe_free(s->writer);
 	vs_hash_free(s->records);
-	free(s->rec);
 	vs_wipe(s, sizeof *s);
 	free(s);
 }

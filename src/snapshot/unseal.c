@@ -4,6 +4,11 @@
 #include <string.h>
 
 #include "record.h"
+#include "vnfsafe/pipe.h"
+
+/* Plaintext chunks handed to the consumer (e.g. restore's file writes) on a
+ * second thread while the next ones are read and decrypted. */
+#define UNSEAL_PIPE_DEPTH 4
 #include "vnfsafe/fsutil.h"
 
 typedef struct {
@@ -19,9 +24,16 @@ typedef struct {
 	vs_snap_header *h;
 	sec_state sec[VS_SNAP_MAX_SECTIONS];
 	vs_hash *records;
-	uint8_t *buf;
+	vs_pipe *consumer;
+	uint8_t *skipbuf; /* ciphertext of sections not being opened */
 	uint64_t bytes_in;
 } unsealer;
+
+static vs_err deliver(void *ctx, const uint8_t *buf, size_t len, unsigned section, bool final)
+{
+	unsealer *u = ctx;
+	return u->ops->data(u->ops->ctx, section, buf, len, final);
+}
 
 static vs_err need(unsealer *u, void *p, size_t n, const char *what)
 {
@@ -56,24 +68,26 @@ static vs_err read_chunk(unsealer *u, const uint8_t rh[VS_REC_HDR_LEN])
 	if (n > u->h->chunk_size || (!final && n != u->h->chunk_size))
 		return vs_fail(VS_E_INTEGRITY, "chunk at byte %llu has a bad length",
 			       (unsigned long long)at);
-	VS_TRY(need(u, u->buf, (size_t)n + VS_TAG_LEN, "a chunk"));
-	const uint8_t *tag = u->buf + n;
+	uint8_t *buf = u->skipbuf;
+	if (st->aead)
+		VS_TRY(vs_pipe_acquire(u->consumer, &buf));
+	VS_TRY(need(u, buf, (size_t)n + VS_TAG_LEN, "a chunk"));
+	const uint8_t *tag = buf + n;
 	VS_TRY(vs_hash_update(u->records, rh, VS_REC_HDR_LEN));
 	VS_TRY(vs_hash_update(u->records, tag, VS_TAG_LEN));
 	if (st->aead) {
 		uint8_t nonce[VS_NONCE_LEN], aad[VS_AAD_LEN];
 		vs_chunk_nonce(nonce, i, st->chunk_idx);
 		vs_chunk_aad(aad, u->h->digest, i, st->chunk_idx, final);
-		vs_err rc = vs_aead_open(st->aead, nonce, aad, sizeof aad, u->buf, n, u->buf, tag);
+		vs_err rc = vs_aead_open(st->aead, nonce, aad, sizeof aad, buf, n, buf, tag);
 		if (rc != VS_OK)
 			return vs_fail(VS_E_INTEGRITY,
 				       "chunk %llu of section '%s' (at byte %llu) fails authentication: "
 				       "altered, reordered, spliced or wrong key",
 				       (unsigned long long)st->chunk_idx, u->h->sections[i].name,
 				       (unsigned long long)at);
-		rc = u->ops->data(u->ops->ctx, i, u->buf, n, final);
-		vs_wipe(u->buf, n);
-		VS_TRY(rc);
+		/* Authentic: hand it on; the slot is wiped when the pipe is freed. */
+		vs_pipe_submit(u->consumer, n, i, final);
 	}
 	st->chunk_idx++;
 	st->plain_len += n;
@@ -150,8 +164,10 @@ static vs_err run(unsealer *u, vs_snap_summary *sum)
 		VS_TRY(rc);
 	}
 	VS_TRY(vs_hash_new(&u->records));
-	if (!(u->buf = malloc((size_t)u->h->chunk_size + VS_TAG_LEN)))
+	size_t slot = (size_t)u->h->chunk_size + VS_TAG_LEN;
+	if (!(u->skipbuf = malloc(slot)))
 		return vs_fail(VS_E_ENV, "out of memory");
+	VS_TRY(vs_pipe_new(&u->consumer, UNSEAL_PIPE_DEPTH, slot, deliver, u));
 	for (;;) {
 		uint8_t rh[VS_REC_HDR_LEN];
 		size_t got;
@@ -165,6 +181,8 @@ static vs_err run(unsealer *u, vs_snap_summary *sum)
 			VS_TRY(read_chunk(u, rh));
 		} else if (rh[0] == VS_REC_TRAILER) {
 			VS_TRY(read_trailer(u, rh, pub));
+			/* Every chunk handed on must also have been taken. */
+			VS_TRY(vs_pipe_drain(u->consumer));
 			break;
 		} else {
 			return vs_fail(VS_E_INTEGRITY, "unknown record type %u at byte %llu", rh[0],
@@ -199,10 +217,8 @@ vs_err vs_unseal(vs_source *src, const vs_unseal_ops *ops, vs_snap_header *h,
 	vs_err rc = run(&u, sum);
 	for (unsigned i = 0; i < VS_SNAP_MAX_SECTIONS; i++)
 		vs_aead_free(u.sec[i].aead);
+	vs_pipe_free(u.consumer); /* drops what was not taken after a failure */
 	vs_hash_free(u.records);
-	if (u.buf) {
-		vs_wipe(u.buf, (size_t)h->chunk_size + VS_TAG_LEN);
-		free(u.buf);
-	}
+	free(u.skipbuf); /* only ever held ciphertext */
 	return rc;
 }
