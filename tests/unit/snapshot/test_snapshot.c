@@ -262,16 +262,16 @@ static void test_reorder_within_section(void **st)
 	size_t offs[64];
 	unsigned secs[64];
 	size_t n = chunk_offsets(&f, offs, secs, 64);
-	/* First two chunks of section 0 are both full. */
-	size_t a = SIZE_MAX, b = SIZE_MAX;
-	for (size_t i = 0; i < n; i++)
-		if (secs[i] == 0 && vs_get_u32(f.p + offs[i] + 4) == CHUNK && !(f.p[offs[i] + 3] & 1))
-			(a == SIZE_MAX) ? (void)(a = i) : (b == SIZE_MAX ? (void)(b = i) : (void)0);
-	assert_true(b != SIZE_MAX);
+	/* The first two chunks of section 0: both full (not final). */
+	size_t full[2], nfull = 0;
+	for (size_t i = 0; i < n && nfull < 2; i++)
+		if (secs[i] == 0 && !(f.p[offs[i] + 3] & VS_REC_FINAL))
+			full[nfull++] = i;
+	assert_int_equal(nfull, 2);
 	uint8_t tmp[REC_FULL];
-	memcpy(tmp, f.p + offs[a], REC_FULL);
-	memcpy(f.p + offs[a], f.p + offs[b], REC_FULL);
-	memcpy(f.p + offs[b], tmp, REC_FULL);
+	memcpy(tmp, f.p + offs[full[0]], REC_FULL);
+	memcpy(f.p + offs[full[0]], f.p + offs[full[1]], REC_FULL);
+	memcpy(f.p + offs[full[1]], tmp, REC_FULL);
 	expect_refused(&f, "reordered chunks");
 	vs_wr_free(&f);
 }
