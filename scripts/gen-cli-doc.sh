@@ -20,3 +20,4 @@ section "vnfsafe init" init
 for verb in create verify inspect restore list delete; do
   section "vnfsafe snapshot $verb" snapshot "$verb"
 done
+section "vnfsafe vnf" vnf

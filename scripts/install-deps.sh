@@ -7,7 +7,10 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config   # toolchain (gcc, ASan/UBSan runtimes)
   libssl-dev openssl                             # OpenSSL 3: all crypto
   libsqlite3-dev sqlite3                         # keystore and catalog
-  libjansson-dev                                 # JSON output
+  libjansson-dev                                 # JSON output, etcd records
+  libcurl4-openssl-dev                           # etcd v3 JSON gateway client
+  etcd-server etcd-client                        # ledger tests: real 3-node cluster
+  spin                                           # ledger protocol model check
   libcmocka-dev                                  # unit tests
   clang libclang-rt-14-dev                       # libFuzzer targets
   age                                            # benchmark peer (bench/seal)

@@ -9,6 +9,7 @@
 
 #include "vnfsafe/crypto.h"
 #include "vnfsafe/err.h"
+#include "vnfsafe/ledger.h"
 #include "vnfsafe/snapshot.h"
 
 typedef struct vs_home vs_home;
@@ -26,6 +27,28 @@ void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_L
 /* Public key for a signer id this home trusts (its own host key). */
 vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
 			      uint8_t pub[VS_PUB_LEN]);
+
+/* This host's name in ledgers: "<hostname>-<8 hex of the host key id>". */
+const char *vs_home_host(const vs_home *h);
+/* The embedded default ledger: "sqlite:<home>/ledger.db". */
+void vs_home_default_ledger(const vs_home *h, char *out, size_t cap);
+
+/* --- fencing tokens this host holds (one per VNF) --- */
+vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok);
+/* *found false (and VS_OK) when this host holds none. */
+vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found);
+vs_err vs_home_token_drop(vs_home *h, const char *vnf);
+
+/* --- journal of a restore between "staged" and "published" --- */
+typedef struct {
+	char vnf[VS_NAME_MAX];
+	uint8_t snapshot[VS_ID_LEN];
+	char staging[4096];
+	char target[4096];
+} vs_pending_restore;
+vs_err vs_home_pending_put(vs_home *h, const vs_pending_restore *p);
+vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending_restore *p, bool *found);
+vs_err vs_home_pending_drop(vs_home *h, const char *vnf);
 
 /* Transactions around keystore and catalog changes that belong together. */
 vs_err vs_home_tx_begin(vs_home *h);

@@ -20,6 +20,7 @@ typedef struct {
 	uint64_t expires;
 	vs_progress_fn progress;
 	void *progress_ctx;
+	vs_ledger *ledger; /* the VNF must be registered; the snapshot is recorded */
 } vs_create_opts;
 
 typedef struct {
@@ -36,10 +37,26 @@ typedef struct {
 	size_t ndomains;
 	vs_progress_fn progress;
 	void *progress_ctx;
+	vs_ledger *ledger;   /* restore: activation checks (fork, roll-back) */
+	bool allow_rollback; /* restore: explicit authorization of a roll-back */
 } vs_open_opts;
 
-/* Verifies everything before anything becomes visible at o->to. */
-vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res);
+/* Verifies everything before anything becomes visible at o->to. A restore
+ * also activates the VNF in the ledger (docs/ledger.md); *rec and *tok then
+ * hold the new record and this host's fencing token. */
+vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
+			vs_vnf_record *rec);
+
+/* --- VNF lifecycle on this host (tokens kept in the home) --- */
+vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+
+/* Resolves whatever an interrupted operation left (docs/ledger.md,
+ * "Recovery"); actions describes what was done, one per line. */
+vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+		      char *actions, size_t cap);
 
 /* Header only, no keys, no verification. h may be NULL. */
 vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size);

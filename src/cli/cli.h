@@ -8,7 +8,8 @@
 #include "vnfsafe/home.h"
 
 typedef struct {
-	const char *home_arg; /* --home, may be NULL */
+	const char *home_arg;   /* --home, may be NULL */
+	const char *ledger_arg; /* --ledger, may be NULL: sqlite:<home>/ledger.db */
 	bool quiet;
 } cli_globals;
 
@@ -20,6 +21,8 @@ const char *cli_bad_option(char **argv, const struct option *opts);
 
 /* Opens the resolved home or fails with a clear message. */
 vs_err cli_open_home(vs_home **h);
+/* Opens --ledger, $VNFSAFE_LEDGER, or the home's embedded ledger. */
+vs_err cli_open_ledger(vs_home *h, vs_ledger **l);
 
 /* Progress bar on a TTY (stderr), silent otherwise. */
 typedef struct {
@@ -37,5 +40,6 @@ void cli_format_time(int64_t t, char *out, size_t cap);
 
 int cmd_init(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_vnf(int argc, char **argv);
 
 #endif

@@ -35,7 +35,13 @@ static const char help_create[] =
 	"Quiesce the VNF first: a file that changes during capture is an error.\n"
 	"On failure no file is left under FILE and the data keys are erased.\n"
 	"\n"
-	"Exit status: 0 sealed; 1 bad arguments; 4 source unreadable or output unwritable.\n";
+	"The VNF must be registered (vnfsafe vnf register). The snapshot carries its\n"
+	"lineage and generation and becomes the latest of the lineage. A VNF that is\n"
+	"live can be captured only by the host holding its fencing token; a stopped\n"
+	"one only on the host where it last ran; never while MIGRATING or RETIRED.\n"
+	"\n"
+	"Exit status: 0 sealed; 1 bad arguments or unregistered VNF; 3 refused by the\n"
+	"ledger; 4 source unreadable or output unwritable.\n";
 
 static const char help_verify[] =
 	"Usage: vnfsafe snapshot verify [--json] FILE|-\n"
@@ -58,7 +64,7 @@ static const char help_inspect[] =
 	"Exit status: 0 shown; 2 not a readable snapshot header; 1 bad arguments.\n";
 
 static const char help_restore[] =
-	"Usage: vnfsafe snapshot restore FILE|- --to DIR [--domain NAME]...\n"
+	"Usage: vnfsafe snapshot restore FILE|- --to DIR [--domain NAME]... [--allow-rollback]\n"
 	"\n"
 	"Verifies the snapshot completely, then restores it into DIR, which must not\n"
 	"exist or be empty. Plaintext is written only to a private staging directory\n"
@@ -68,12 +74,21 @@ static const char help_restore[] =
 	"Paths cannot escape DIR: '..', absolute paths and paths through symlinks\n"
 	"are refused.\n"
 	"\n"
+	"Restoring is activating (docs/ledger.md): the VNF becomes ACTIVE on this\n"
+	"host at a new generation, and this host receives its fencing token. It is\n"
+	"refused while the VNF is ACTIVE, PAUSED or MIGRATING on any host (a fork),\n"
+	"and for any snapshot but the latest of the VNF's lineage (a roll-back)\n"
+	"unless --allow-rollback is given; the ledger then records the roll-back\n"
+	"as a new generation.\n"
+	"\n"
 	"  --to DIR          target directory\n"
 	"  --domain NAME     restore only this trust domain (repeatable)\n"
+	"  --allow-rollback  explicit authorization to restore an older snapshot\n"
 	"  --json            print the result as JSON\n"
 	"\n"
 	"Exit status: 0 restored; 2 integrity or authenticity failure (nothing\n"
-	"restored); 1 bad arguments or DIR not empty; 4 I/O error.\n";
+	"restored); 3 refused by the ledger (fork or roll-back; nothing restored);\n"
+	"1 bad arguments or DIR not empty; 4 I/O error.\n";
 
 static const char help_list[] =
 	"Usage: vnfsafe snapshot list [--json]\n"
@@ -98,6 +113,7 @@ typedef struct {
 	const char *out, *vnf, *engine, *source, *to;
 	uint32_t chunk_size;
 	bool keep_file;
+	bool allow_rollback;
 	vs_domain_map *domains;
 	size_t ndomains;
 	const char *names[MAX_DOMAINS + 1];
@@ -127,6 +143,8 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 		{ "domain", required_argument, NULL, 'd' }, { "to", required_argument, NULL, 't' },
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "keep-file", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ "ledger", required_argument, NULL, 'L' },
+		{ "allow-rollback", no_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -143,6 +161,8 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 		}
 		switch (c) {
 		case 'H': g_cli.home_arg = optarg; break;
+		case 'L': g_cli.ledger_arg = optarg; break;
+		case 'r': a->allow_rollback = true; break;
 		case 'j': a->json = true; break;
 		case 'q': g_cli.quiet = true; break;
 		case 'o': a->out = optarg; break;
@@ -221,7 +241,7 @@ static void print_json(json_t *o)
 
 static int do_create(int argc, char **argv)
 {
-	args a = { .help = help_create, .allowed = "Hjqovesdch" };
+	args a = { .help = help_create, .allowed = "HLjqovesdch" };
 	vs_domain_map doms[MAX_DOMAINS];
 	int r = parse("create", argc, argv, &a, false);
 	if (r)
@@ -234,16 +254,20 @@ static int do_create(int argc, char **argv)
 		if (vs_domain_map_parse(a.names[i], &doms[i]) != VS_OK)
 			return usage_fail("create", vs_errmsg());
 	vs_home *h;
+	vs_ledger *l = NULL;
 	vs_err rc = cli_open_home(&h);
 	if (rc != VS_OK)
 		return fail("create", rc);
+	rc = cli_open_ledger(h, &l);
 	cli_progress p;
 	cli_progress_init(&p, "sealing");
 	vs_create_opts o = { a.vnf, a.engine, a.source, doms, a.nnames, a.out, a.chunk_size, 0,
-			     p.enabled ? cli_progress_update : NULL, &p };
+			     p.enabled ? cli_progress_update : NULL, &p, l };
 	vs_snap_result res;
-	rc = vs_snapshot_create(h, &o, &res);
+	if (rc == VS_OK)
+		rc = vs_snapshot_create(h, &o, &res);
 	cli_progress_end(&p, rc == VS_OK);
+	vs_ledger_close(l);
 	vs_home_close(h);
 	if (rc != VS_OK)
 		return fail("create", rc);
@@ -278,23 +302,30 @@ static int do_open(const char *verb, int argc, char **argv)
 {
 	bool restore = !strcmp(verb, "restore");
 	args a = { .help = restore ? help_restore : help_verify,
-		   .allowed = restore ? "Hjqtdh" : "Hjqh" };
+		   .allowed = restore ? "HLjqtdrh" : "HLjqh" };
 	int r = parse(verb, argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;
 	if (restore && !a.to)
 		return usage_fail(verb, "--to DIR is required");
 	vs_home *h;
+	vs_ledger *l = NULL;
 	vs_err rc = cli_open_home(&h);
 	if (rc != VS_OK)
 		return fail(verb, rc);
+	if (restore)
+		rc = cli_open_ledger(h, &l);
 	cli_progress p;
 	cli_progress_init(&p, restore ? "restoring" : "verifying");
 	vs_open_opts o = { a.arg, restore ? a.to : NULL, a.nnames ? a.names : NULL, a.nnames,
-			   p.enabled ? cli_progress_update : NULL, &p };
+			   p.enabled ? cli_progress_update : NULL, &p, l, a.allow_rollback };
 	vs_snap_result res;
-	rc = vs_snapshot_open(h, &o, &res);
+	vs_vnf_record rec;
+	memset(&rec, 0, sizeof rec);
+	if (rc == VS_OK)
+		rc = vs_snapshot_open(h, &o, &res, &rec);
 	cli_progress_end(&p, rc == VS_OK);
+	vs_ledger_close(l);
 	vs_home_close(h);
 	if (rc != VS_OK)
 		return fail(verb, rc);
@@ -315,10 +346,14 @@ static int do_open(const char *verb, int argc, char **argv)
 					json_array_append_new(d, json_string(res.header.sections[i].domain));
 			json_object_set_new(j, "restored_to", json_string(a.to));
 			json_object_set_new(j, "restored_domains", d);
+			json_object_set_new(j, "active_generation", json_integer((json_int_t)rec.generation));
+			json_object_set_new(j, "owner", json_string(rec.owner));
 		}
 		print_json(j);
 	} else if (restore) {
-		printf("restored snapshot %s of %s into %s\n", id, res.header.vnf, a.to);
+		printf("restored snapshot %s of %s into %s; %s is ACTIVE here (%s) at generation %llu\n",
+		       id, res.header.vnf, a.to, res.header.vnf, rec.owner,
+		       (unsigned long long)rec.generation);
 	} else {
 		char sz[32];
 		cli_format_bytes(plain, sz, sizeof sz);
@@ -330,7 +365,7 @@ static int do_open(const char *verb, int argc, char **argv)
 
 static int do_inspect(int argc, char **argv)
 {
-	args a = { .help = help_inspect, .allowed = "Hjqh" };
+	args a = { .help = help_inspect, .allowed = "HLjqh" };
 	int r = parse("inspect", argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;
@@ -395,7 +430,7 @@ static vs_err list_one(void *ctx, const vs_catalog_entry *e)
 
 static int do_list(int argc, char **argv)
 {
-	args a = { .help = help_list, .allowed = "Hjqh" };
+	args a = { .help = help_list, .allowed = "HLjqh" };
 	int r = parse("list", argc, argv, &a, false);
 	if (r)
 		return r < 0 ? 0 : r;
@@ -422,7 +457,7 @@ static int do_list(int argc, char **argv)
 
 static int do_delete(int argc, char **argv)
 {
-	args a = { .help = help_delete, .allowed = "Hjqkh" };
+	args a = { .help = help_delete, .allowed = "HLjqkh" };
 	int r = parse("delete", argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;

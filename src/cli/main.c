@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -12,7 +13,7 @@
 cli_globals g_cli;
 
 static const char usage[] =
-	"Usage: vnfsafe [--home DIR] [--quiet] COMMAND [ARGS]\n"
+	"Usage: vnfsafe [--home DIR] [--ledger URI] [--quiet] COMMAND [ARGS]\n"
 	"\n"
 	"vnfsafe makes snapshots of virtualized network functions safe: each trust\n"
 	"domain of a VNF's state is encrypted with its own key, the snapshot is signed\n"
@@ -26,10 +27,15 @@ static const char usage[] =
 	"  snapshot restore          verify, then restore into a new directory\n"
 	"  snapshot list             list the snapshots made by this home\n"
 	"  snapshot delete           crypto-erase a snapshot's keys\n"
+	"  vnf register|status|list  the lineage ledger: who runs which VNF, at which\n"
+	"  vnf start|stop|pause|resume  generation (no fork, no roll-back)\n"
+	"  vnf recover|release       settle an interrupted operation; fence a dead host\n"
 	"  version                   print the version\n"
 	"\n"
 	"Global options:\n"
 	"  --home DIR    state home (default: $VNFSAFE_HOME, else ~/.local/share/vnfsafe)\n"
+	"  --ledger URI  sqlite:PATH or etcd:http://HOST:PORT[,HOST:PORT...]\n"
+	"                (default: $VNFSAFE_LEDGER, else sqlite:HOME/ledger.db)\n"
 	"  -q, --quiet   no progress bar\n"
 	"  -h, --help    this text; 'vnfsafe COMMAND --help' for a command\n"
 	"\n"
@@ -46,6 +52,19 @@ vs_err cli_open_home(vs_home **h)
 	char path[4096];
 	VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
 	return vs_home_open(h, path);
+}
+
+vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
+{
+	char uri[4200];
+	const char *env = getenv("VNFSAFE_LEDGER");
+	if (g_cli.ledger_arg)
+		snprintf(uri, sizeof uri, "%s", g_cli.ledger_arg);
+	else if (env && *env)
+		snprintf(uri, sizeof uri, "%s", env);
+	else
+		vs_home_default_ledger(h, uri, sizeof uri);
+	return vs_ledger_open(l, uri);
 }
 
 const char *cli_bad_option(char **argv, const struct option *opts)
@@ -91,6 +110,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "home", required_argument, NULL, 'H' },
+		{ "ledger", required_argument, NULL, 'L' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -103,6 +123,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H': g_cli.home_arg = optarg; break;
+		case 'L': g_cli.ledger_arg = optarg; break;
 		case 'q': g_cli.quiet = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("vnfsafe %s\n", VNFSAFE_VERSION); return 0;
@@ -123,6 +144,8 @@ int main(int argc, char **argv)
 		return cmd_init(sub_argc, sub_argv);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(sub_argc, sub_argv);
+	if (!strcmp(cmd, "vnf"))
+		return cmd_vnf(sub_argc, sub_argv);
 	if (!strcmp(cmd, "version")) {
 		printf("vnfsafe %s\n", VNFSAFE_VERSION);
 		return 0;

@@ -11,11 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vnfsafe/crypto.h"
 #include "vnfsafe/engine.h"
+#include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/snapshot.h"
 
 #define STAGE_PREFIX ".vsrestore-"
+/* Complete, synced, journaled: only recovery or the restore itself removes it. */
+#define READY_PREFIX ".vsready-"
 
 typedef struct {
 	char *path;
@@ -35,6 +39,7 @@ typedef struct {
 struct vs_dir_restore {
 	char target[VS_PATH_MAX];
 	char stage[VS_PATH_MAX];
+	char ready[VS_PATH_MAX];
 	int stage_fd;
 	unsigned nsections;
 	sec_ctx sec[VS_SNAP_MAX_SECTIONS];
@@ -224,7 +229,14 @@ static void sweep_stale(const char *parent)
 	closedir(d);
 }
 
-vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned nsections)
+void vs_dir_sweep_stale(const char *target)
+{
+	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
+	if (vs_split_path(target, parent, sizeof parent, base, sizeof base) == VS_OK)
+		sweep_stale(parent);
+}
+
+vs_err vs_dir_check_target(const char *target)
 {
 	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
 	struct stat st;
@@ -248,6 +260,14 @@ vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned n
 	}
 	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
 		return vs_fail(VS_E_ENV, "parent directory %s of --to does not exist", parent);
+	return VS_OK;
+}
+
+vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned nsections)
+{
+	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
+	VS_TRY(vs_dir_check_target(target));
+	VS_TRY(vs_split_path(target, parent, sizeof parent, base, sizeof base));
 	sweep_stale(parent);
 
 	vs_dir_restore *r = calloc(1, sizeof *r);
@@ -261,6 +281,15 @@ vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned n
 		vs_err rc = vs_fail_errno(VS_E_ENV, "cannot create a staging directory in %s", parent);
 		free(r);
 		return rc;
+	}
+	uint8_t rnd[8];
+	char hex[17];
+	vs_random(rnd, sizeof rnd);
+	vs_hex(rnd, sizeof rnd, hex);
+	if (snprintf(r->ready, sizeof r->ready, "%s/" READY_PREFIX "%s", parent, hex) >=
+	    (int)sizeof r->ready) {
+		vs_dir_restore_free(r);
+		return vs_fail(VS_E_USAGE, "--to path too long");
 	}
 	r->stage_fd = open(r->stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (r->stage_fd < 0) {
@@ -323,7 +352,12 @@ static vs_err apply_dir_meta(vs_dir_restore *r)
 	return VS_OK;
 }
 
-vs_err vs_dir_restore_commit(vs_dir_restore *r)
+const char *vs_dir_restore_ready_path(const vs_dir_restore *r)
+{
+	return r->ready;
+}
+
+vs_err vs_dir_restore_stage(vs_dir_restore *r)
 {
 	for (unsigned i = 0; i < r->nsections; i++)
 		if (r->sec[i].fed && !r->sec[i].done)
@@ -331,10 +365,18 @@ vs_err vs_dir_restore_commit(vs_dir_restore *r)
 	VS_TRY(apply_dir_meta(r));
 	if (syncfs(r->stage_fd) != 0)
 		return vs_fail_errno(VS_E_ENV, "cannot sync restored files");
-	if (rename(r->stage, r->target) != 0)
-		return vs_fail_errno(VS_E_ENV, "cannot move restored state into %s", r->target);
+	vs_fault("restore.before_ready");
+	if (rename(r->stage, r->ready) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot rename the staging directory");
 	r->committed = true;
-	return vs_fsync_dir_of(r->target);
+	return vs_fsync_dir_of(r->ready);
+}
+
+vs_err vs_dir_publish(const char *ready, const char *target)
+{
+	if (rename(ready, target) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot move restored state into %s", target);
+	return vs_fsync_dir_of(target);
 }
 
 void vs_dir_restore_free(vs_dir_restore *r)

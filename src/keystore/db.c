@@ -21,7 +21,11 @@ static const char schema[] =
 	" header_digest TEXT NOT NULL DEFAULT '', domains TEXT NOT NULL);"
 	"CREATE TABLE data_keys(key_id BLOB PRIMARY KEY, snapshot_id BLOB NOT NULL,"
 	" domain TEXT NOT NULL, wrapped BLOB NOT NULL, created INTEGER NOT NULL);"
-	"CREATE INDEX data_keys_snapshot ON data_keys(snapshot_id);";
+	"CREATE INDEX data_keys_snapshot ON data_keys(snapshot_id);"
+	"CREATE TABLE fences(vnf TEXT PRIMARY KEY, lineage BLOB NOT NULL,"
+	" generation INTEGER NOT NULL, host TEXT NOT NULL);"
+	"CREATE TABLE pending_restores(vnf TEXT PRIMARY KEY, snapshot BLOB NOT NULL,"
+	" staging TEXT NOT NULL, target TEXT NOT NULL);";
 
 static vs_err db_fail(sqlite3 *db, const char *what)
 {
@@ -315,3 +319,100 @@ vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entr
 vs_err vs_home_tx_begin(vs_home *h) { return exec(h->db, "BEGIN IMMEDIATE"); }
 vs_err vs_home_tx_commit(vs_home *h) { return exec(h->db, "COMMIT"); }
 void vs_home_tx_rollback(vs_home *h) { exec(h->db, "ROLLBACK"); }
+
+vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO fences VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, tok->lineage, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)tok->generation);
+	sqlite3_bind_text(st, 4, tok->host, -1, SQLITE_TRANSIENT);
+	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "storing a fencing token");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	*found = false;
+	memset(tok, 0, sizeof *tok);
+	if (sqlite3_prepare_v2(h->db, "SELECT lineage, generation, host FROM fences WHERE vnf=?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(st);
+	vs_err rc = VS_OK;
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VS_ID_LEN) {
+		memcpy(tok->lineage, sqlite3_column_blob(st, 0), VS_ID_LEN);
+		tok->generation = (uint64_t)sqlite3_column_int64(st, 1);
+		copy_col(st, 2, tok->host, sizeof tok->host);
+		*found = true;
+	} else if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = db_fail(h->db, "reading a fencing token");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static vs_err delete_by_vnf(vs_home *h, const char *sql, const char *vnf)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
+	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "deleting");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_home_token_drop(vs_home *h, const char *vnf)
+{
+	return delete_by_vnf(h, "DELETE FROM fences WHERE vnf=?", vnf);
+}
+
+vs_err vs_home_pending_put(vs_home *h, const vs_pending_restore *p)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_restores VALUES(?,?,?,?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, p->vnf, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, p->snapshot, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, p->staging, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, p->target, -1, SQLITE_TRANSIENT);
+	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "journaling a restore");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending_restore *p, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	*found = false;
+	memset(p, 0, sizeof *p);
+	if (sqlite3_prepare_v2(h->db, "SELECT snapshot, staging, target FROM pending_restores WHERE vnf=?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(h->db, "prepare");
+	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(st);
+	vs_err rc = VS_OK;
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VS_ID_LEN) {
+		snprintf(p->vnf, sizeof p->vnf, "%s", vnf);
+		memcpy(p->snapshot, sqlite3_column_blob(st, 0), VS_ID_LEN);
+		copy_col(st, 1, p->staging, sizeof p->staging);
+		copy_col(st, 2, p->target, sizeof p->target);
+		*found = true;
+	} else if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		rc = db_fail(h->db, "reading the restore journal");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vs_err vs_home_pending_drop(vs_home *h, const char *vnf)
+{
+	return delete_by_vnf(h, "DELETE FROM pending_restores WHERE vnf=?", vnf);
+}

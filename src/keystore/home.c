@@ -113,6 +113,22 @@ static vs_err check_private(const char *path)
 	return VS_OK;
 }
 
+/* Readable and unique per home, so several homes on one machine are
+ * several hosts to a shared ledger (that is how the tests run hosts). */
+static void name_host(vs_home *h)
+{
+	char name[48] = "host", hex[9];
+	if (gethostname(name, sizeof name - 1) != 0)
+		strcpy(name, "host");
+	name[sizeof name - 1] = 0;
+	for (char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '-' || *c == '.'))
+			*c = '-';
+	vs_hex(h->pub_id, 4, hex);
+	snprintf(h->host, sizeof h->host, "%.40s-%.8s", name, hex);
+}
+
 vs_err vs_home_open(vs_home **out, const char *path)
 {
 	char p[4096];
@@ -156,6 +172,8 @@ vs_err vs_home_open(vs_home **out, const char *path)
 		rc = check_private(p);
 	if (rc == VS_OK)
 		rc = vs_db_open(h, p);
+	if (rc == VS_OK)
+		name_host(h);
 	if (rc != VS_OK) {
 		vs_home_close(h);
 		return rc;
@@ -175,6 +193,12 @@ void vs_home_close(vs_home *h)
 }
 
 const char *vs_home_path(const vs_home *h) { return h->path; }
+const char *vs_home_host(const vs_home *h) { return h->host; }
+
+void vs_home_default_ledger(const vs_home *h, char *out, size_t cap)
+{
+	snprintf(out, cap, "sqlite:%s/ledger.db", h->path);
+}
 const vs_signer *vs_home_signer(const vs_home *h) { return h->signer; }
 
 void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])

@@ -16,6 +16,7 @@ struct vs_home {
 	vs_signer *signer;
 	uint8_t pub[VS_PUB_LEN];
 	uint8_t pub_id[VS_HASH_LEN];
+	char host[VS_HOST_MAX];
 	sqlite3 *db;
 };
 

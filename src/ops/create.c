@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
@@ -67,10 +68,13 @@ static vs_err check_opts(const vs_create_opts *o)
 	return VS_OK;
 }
 
-static void fill_header(vs_home *h, const vs_create_opts *o, vs_snap_header *hd)
+static void fill_header(vs_home *h, const vs_create_opts *o, const vs_vnf_record *rec,
+			vs_snap_header *hd)
 {
 	uint8_t pub[VS_PUB_LEN];
 	memset(hd, 0, sizeof *hd);
+	memcpy(hd->lineage_id, rec->lineage, VS_ID_LEN);
+	hd->generation = rec->generation;
 	hd->created = (uint64_t)time(NULL);
 	hd->expires = o->expires;
 	snprintf(hd->vnf, sizeof hd->vnf, "%s", o->vnf);
@@ -161,7 +165,16 @@ vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *r
 	char tmp[4096] = "", abs_out[4096];
 	int fd = -1;
 	capture_ctx cc = { NULL, o, 0 };
-	fill_header(h, o, hd);
+	vs_vnf_record rec;
+	vs_fence tok;
+	bool have_tok = false;
+	if (!o->ledger)
+		return vs_fail(VS_E_USAGE, "a ledger is required");
+	VS_TRY(vs_home_token_get(h, o->vnf, &tok, &have_tok));
+	/* Refuse early (unregistered, live elsewhere, migrating) before any work. */
+	VS_TRY(vs_ledger_check_snapshot(o->ledger, o->vnf, vs_home_host(h), have_tok ? &tok : NULL,
+					&rec));
+	fill_header(h, o, &rec, hd);
 	if (o->progress)
 		VS_TRY(vs_dir_measure(o->source, &cc.total));
 	VS_TRY(absolute(o->out, abs_out, sizeof abs_out));
@@ -184,9 +197,18 @@ vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *r
 	if (fd >= 0 && fd != STDOUT_FILENO)
 		close(fd);
 	if (rc == VS_OK) {
-		rc = vs_catalog_finish(h, hd->snapshot_id, "AVAILABLE", res->summary.file_len,
-				       hd->digest);
-		return rc;
+		vs_fault("create.after_publish");
+		/* Published first, recorded second: the ledger never names a
+		 * snapshot that does not exist; recovery settles the gap. */
+		rc = vs_ledger_record_snapshot(o->ledger, o->vnf, vs_home_host(h),
+					       have_tok ? &tok : NULL, hd->snapshot_id, rec.generation);
+		if (rc != VS_OK && tmp[0])
+			unlink(o->out);
+	}
+	if (rc == VS_OK) {
+		vs_fault("create.after_record");
+		return vs_catalog_finish(h, hd->snapshot_id, "AVAILABLE", res->summary.file_len,
+					 hd->digest);
 	}
 	/* Failure: no file under the requested name, and the keys of the
 	 * unfinished snapshot are erased so nothing partial is readable. */

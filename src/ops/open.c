@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
@@ -17,6 +19,9 @@ typedef struct {
 	vs_dir_restore *restore;
 	vs_arc_dec check[VS_SNAP_MAX_SECTIONS]; /* verify: archive structure only */
 	uint64_t total;
+	vs_err refused; /* the ledger's early answer, reported once integrity is known */
+	char refusal[512];
+	bool await_record; /* the snapshot is still being created (streamed) here */
 } open_ctx;
 
 static vs_err nop_entry(void *ctx, const vs_arc_entry *e) { (void)ctx, (void)e; return VS_OK; }
@@ -52,9 +57,24 @@ static vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t pub[VS_PUB_L
 	vs_arc_ops ops = { NULL, nop_entry, nop_data, nop_end };
 	for (unsigned i = 0; i < h->nsections; i++)
 		vs_arc_dec_init(&c->check[i], &ops);
-	if (c->o->to)
-		return vs_dir_restore_begin(&c->restore, c->o->to, h->nsections);
-	return VS_OK;
+	if (!c->o->to)
+		return VS_OK;
+	/* Integrity comes first: a damaged file is an integrity failure whatever
+	 * the ledger says. A refusal here only means nothing gets staged: the
+	 * file is still verified in full and the refusal reported after. */
+	/* A snapshot streamed straight from 'create -o -' is recorded only when
+	 * its creation ends: decide after that, not now. */
+	vs_catalog_entry e;
+	c->await_record = vs_catalog_get(c->home, h->snapshot_id, &e) == VS_OK &&
+			  !strcmp(e.state, "BUILDING");
+	if (!c->await_record)
+		c->refused = vs_ledger_check_restore(c->o->ledger, h->vnf, h->lineage_id,
+						     h->snapshot_id, c->o->allow_rollback);
+	if (c->refused != VS_OK) {
+		snprintf(c->refusal, sizeof c->refusal, "%s", vs_errmsg());
+		return VS_OK;
+	}
+	return vs_dir_restore_begin(&c->restore, c->o->to, h->nsections);
 }
 
 static vs_err section_key(void *ctx, const vs_snap_header *h, unsigned i, vs_key *key, bool *skip)
@@ -100,24 +120,83 @@ static vs_err open_input(const char *in, int *fd, uint64_t *size)
 	return VS_OK;
 }
 
-vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res)
+/* Waits (bounded) until the creation of a streamed snapshot has ended. */
+static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN])
 {
+	vs_catalog_entry e;
+	for (int i = 0; i < 1200; i++) {
+		VS_TRY(vs_catalog_get(h, id, &e));
+		if (strcmp(e.state, "BUILDING") != 0)
+			break;
+		if (vs_interrupted)
+			return vs_fail(VS_E_ENV, "interrupted");
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (!strcmp(e.state, "FAILED") || !strcmp(e.state, "ERASED"))
+		return vs_fail(VS_E_POLICY, "the creation of this snapshot failed: nothing restored");
+	return VS_OK; /* still BUILDING after a minute: the ledger decides */
+}
+
+/* Verified and staged: journal, activate in the ledger, publish, keep the
+ * token. Each step is one a crash may interrupt; recovery finishes it. */
+static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
+{
+	vs_pending_restore p;
+	vs_fence tok;
+	memset(&p, 0, sizeof p);
+	snprintf(p.vnf, sizeof p.vnf, "%s", hd->vnf);
+	memcpy(p.snapshot, hd->snapshot_id, VS_ID_LEN);
+	snprintf(p.staging, sizeof p.staging, "%s", vs_dir_restore_ready_path(c->restore));
+	snprintf(p.target, sizeof p.target, "%s", c->o->to);
+	VS_TRY(vs_home_pending_put(h, &p));
+	vs_fault("restore.after_journal");
+	vs_err rc = vs_dir_restore_stage(c->restore);
+	if (rc == VS_OK) {
+		vs_fault("restore.after_ready");
+		rc = vs_ledger_restore(c->o->ledger, hd->vnf, vs_home_host(h), hd->lineage_id,
+				       hd->snapshot_id, c->o->allow_rollback, &tok, rec);
+	}
+	if (rc != VS_OK) {
+		vs_rm_rf(p.staging);
+		vs_home_pending_drop(h, p.vnf);
+		return rc;
+	}
+	vs_fault("restore.after_cas");
+	VS_TRY(vs_dir_publish(p.staging, p.target));
+	vs_fault("restore.after_publish");
+	VS_TRY(vs_home_token_put(h, hd->vnf, &tok));
+	return vs_home_pending_drop(h, hd->vnf);
+}
+
+vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
+			vs_vnf_record *rec)
+{
+	if (o->to && !o->ledger)
+		return vs_fail(VS_E_USAGE, "restore needs a ledger");
 	open_ctx *c = calloc(1, sizeof *c);
 	if (!c)
 		return vs_fail(VS_E_ENV, "out of memory");
 	c->home = h;
 	c->o = o;
 	int fd = -1;
-	vs_err rc = open_input(o->in, &fd, &c->total);
+	/* Argument errors first, then integrity, then the ledger's decision. */
+	vs_err rc = o->to ? vs_dir_check_target(o->to) : VS_OK;
+	if (rc == VS_OK)
+		rc = open_input(o->in, &fd, &c->total);
 	if (rc == VS_OK) {
 		vs_source src = vs_source_fd(&fd);
 		vs_unseal_ops ops = { c, on_header, section_key, on_data,
 				      o->progress ? on_progress : NULL };
 		rc = vs_unseal(&src, &ops, &res->header, &res->summary);
 	}
+	if (rc == VS_OK && c->refused != VS_OK)
+		rc = vs_fail(c->refused, "%s", c->refusal);
+	if (rc == VS_OK && c->await_record)
+		rc = await_record(h, res->header.snapshot_id);
 	if (rc == VS_OK && c->restore)
-		rc = vs_dir_restore_commit(c->restore);
-	vs_dir_restore_free(c->restore); /* removes the staging dir unless committed */
+		rc = activate(h, c, &res->header, rec);
+	vs_dir_restore_free(c->restore); /* removes the staging dir unless staged */
 	if (fd >= 0 && fd != STDIN_FILENO)
 		close(fd);
 	free(c);

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Errors: usage errors (exit 1), missing or unsafe home (exit 4), refused
-# sources, inputs that are not snapshots, and --help everywhere.
+# sources, inputs that are not snapshots, unregistered VNFs, 'vnf' usage
+# errors, and --help everywhere.
 source "$(dirname "$0")/lib.sh" "$@"
 
 H=$T/home
 S=$T/state
 expect_rc 0 vs --home "$H" init
+# Registered, so that every refusal of 'create --vnf fw' below is the one
+# being tested, never "unregistered VNF" (also exit 1).
+register fw
+register fifo-vnf
 make_state "$S" 1000
 
 # usage_stderr: stderr is exactly one error line naming vnfsafe; never the
@@ -113,6 +118,50 @@ usage_stderr || fail "delete of an unknown id: message"
 expect_rc 0 vs --home "$H" snapshot verify "$T/good.vsnap"
 group_pass "delete of a malformed or unknown id: exit 1, and nothing was erased"
 
+# --- unregistered VNF ------------------------------------------------------------
+expect_rc 0 vs --home "$H" vnf list --json
+cp "$OUT" "$T/vnfs1"
+expect_rc 1 vs --home "$H" snapshot create --vnf not-registered --engine dir --source "$S" -o "$OUTF"
+usage_stderr || soft_fail "create of an unregistered VNF: message"
+one_line_stderr || soft_fail "create of an unregistered VNF: stderr"
+grep -q 'not-registered' "$ERR" && grep -q 'vnf register' "$ERR" ||
+	fail "create of an unregistered VNF: message does not name it and 'vnf register': $(cat "$ERR")"
+[ ! -e "$OUTF" ] || fail "create of an unregistered VNF wrote $OUTF"
+ls -A "$T" | grep -q 'partial' && fail "create of an unregistered VNF left a partial output"
+expect_rc 0 vs --home "$H" snapshot list --json
+grep -q '"vnf": "not-registered"' "$OUT" && fail "create of an unregistered VNF is in the catalog"
+expect_rc 0 vs --home "$H" vnf list --json
+cmp -s "$OUT" "$T/vnfs1" || fail "create of an unregistered VNF changed the ledger"
+group_pass "create --vnf of an unregistered VNF: exit 1, one line naming it and 'vnf register', nothing written or recorded"
+
+# --- vnf usage errors ------------------------------------------------------------
+usage vs --home "$H" vnf
+usage vs --home "$H" vnf frob fw
+grep -q "frob" "$ERR" || fail "unknown vnf verb not named"
+for verb in register status start stop pause resume recover release retire; do
+	usage vs --home "$H" vnf $verb
+done
+usage vs --home "$H" vnf register a b
+usage vs --home "$H" vnf status fw extra
+for verb in register status start stop pause resume recover retire; do
+	usage vs --home "$H" vnf $verb fw --host somehost
+	grep -q -- '--host' "$ERR" || fail "vnf $verb --host: message does not name --host"
+done
+usage vs --home "$H" vnf list --host somehost
+for d in a/b '' 'a b' .x "$(printf 'n%.0s' {1..64})"; do
+	usage vs --home "$H" vnf register sd-vnf --sensitive-domain "$d"
+	grep -q -- '--sensitive-domain' "$ERR" || fail "--sensitive-domain '$d': message does not name it"
+done
+expect_rc 1 vs --home "$H" vnf status sd-vnf
+usage vs --home "$H" vnf stop fw --sensitive-domain secrets
+for name in a/b .hidden 'a b' "$(printf 'v%.0s' {1..64})"; do
+	usage vs --home "$H" vnf register "$name"
+done
+usage vs --home "$H" vnf status fw --bogus-option
+expect_rc 0 vs --home "$H" vnf list --json
+cmp -s "$OUT" "$T/vnfs1" || fail "a vnf usage error changed the ledger"
+group_pass "vnf: no verb, unknown verb, missing or extra NAME, --host on non-release verbs, bad --sensitive-domain, bad names: exit 1, one line; the ledger is unchanged"
+
 # --- home --------------------------------------------------------------------
 for cmd in "snapshot list" "snapshot verify $T/good.vsnap" \
 	"snapshot create --vnf fw --engine dir --source $S -o $OUTF"; do
@@ -214,7 +263,8 @@ group_pass "a snapshot is recognised by content, not by file name"
 # --- help ----------------------------------------------------------------------
 for cmd in "--help" "-h" "help" "init --help" "snapshot --help" "snapshot create --help" \
 	"snapshot verify --help" "snapshot inspect --help" "snapshot restore --help" \
-	"snapshot list --help" "snapshot delete --help"; do
+	"snapshot list --help" "snapshot delete --help" "vnf --help" "vnf help" \
+	"vnf register --help" "vnf status --help"; do
 	expect_rc 0 vs --home "$T/nohome" $cmd
 	grep -q 'Usage' "$OUT" || fail "'$cmd' does not print Usage on stdout"
 	[ ! -s "$ERR" ] || fail "'$cmd' wrote to stderr"

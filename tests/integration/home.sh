@@ -13,16 +13,21 @@ HE=$T/env-home
 VNFSAFE_HOME=$HE expect_rc 0 vs init
 [ -f "$HE/kek" ] && [ -f "$HE/host.key" ] && [ -f "$HE/vnfsafe.db" ] || fail "VNFSAFE_HOME: no home at $HE"
 [ -z "$(ls -A "$HOME")" ] || fail "VNFSAFE_HOME: something was written under \$HOME"
+VNFSAFE_HOME=$HE expect_rc 0 vs vnf register env-vnf
+[ -f "$HE/ledger.db" ] || fail "VNFSAFE_HOME: the default ledger is not \$VNFSAFE_HOME/ledger.db"
 VNFSAFE_HOME=$HE expect_rc 0 vs snapshot create --vnf env-vnf --engine dir --source "$S" -o "$T/env.vsnap"
 VNFSAFE_HOME=$HE expect_rc 0 vs snapshot verify "$T/env.vsnap"
 VNFSAFE_HOME=$HE expect_rc 0 vs snapshot list
 grep -q env-vnf "$OUT" || fail "VNFSAFE_HOME: list does not show the snapshot"
-pass "VNFSAFE_HOME selects the home for init, create, verify and list; \$HOME untouched"
+[ -z "$(ls -A "$HOME")" ] || fail "VNFSAFE_HOME: something was written under \$HOME"
+pass "VNFSAFE_HOME selects the home (and its ledger) for init, vnf register, create, verify and list; \$HOME untouched"
 
 # --- --home after the command or verb ----------------------------------------
 HA="$T/after home" # with a space
 expect_rc 0 vs init --home "$HA"
 [ -f "$HA/kek" ] || fail "init --home DIR: no home"
+expect_rc 0 vs vnf register after-vnf --home "$HA"
+VNFSAFE_HOME=$HE expect_rc 1 vs vnf status after-vnf
 expect_rc 0 vs snapshot create --vnf after-vnf --engine dir --source "$S" -o "$T/after.vsnap" --home "$HA"
 expect_rc 0 vs snapshot verify "$T/after.vsnap" --home "$HA"
 expect_rc 0 vs snapshot list --home "$HA"
@@ -30,7 +35,8 @@ grep -q after-vnf "$OUT" || fail "--home after the verb: list"
 grep -q env-vnf "$OUT" && fail "--home after the verb: list shows the other home's snapshot"
 expect_rc 0 vs snapshot restore "$T/after.vsnap" --to "$T/r-after" --home "$HA"
 same_tree "$S" "$T/r-after" || fail "--home after the verb: restore differs"
-pass "--home after the command/verb (path with a space): init, create, verify, list, restore"
+[ "$(vnf_state after-vnf "$HA" | cut -d' ' -f1)" = ACTIVE ] || fail "after-vnf after the restore: $(vnf_state after-vnf "$HA")"
+pass "--home after the command/verb (path with a space): init, vnf register, create, verify, list, restore"
 
 # --- precedence ----------------------------------------------------------------
 VNFSAFE_HOME=$HE expect_rc 0 vs --home "$HA" snapshot verify "$T/after.vsnap"
@@ -44,6 +50,8 @@ expect_rc 4 vs snapshot list
 grep -q "$HOME/.local/share/vnfsafe" "$ERR" || fail "default home is not \$HOME/.local/share/vnfsafe: $(cat "$ERR")"
 expect_rc 0 vs init
 [ -f "$HOME/.local/share/vnfsafe/kek" ] || fail "default home not created under \$HOME"
+expect_rc 0 vs vnf register default-vnf
+[ -f "$HOME/.local/share/vnfsafe/ledger.db" ] || fail "default home: no ledger.db in it"
 [ "$(stat -c %a "$HOME/.local/share/vnfsafe")" = 700 ] || fail "default home is not 0700"
 VNFSAFE_HOME= expect_rc 0 vs snapshot list
 pass "without --home or VNFSAFE_HOME (or with it empty) the home is \$HOME/.local/share/vnfsafe"
@@ -72,6 +80,7 @@ snap_outside() {
 	stat -c '%Y %s' /etc/passwd >>"$1"
 }
 snap_outside "$T/outside.before"
+register links
 expect_rc 0 vs --home "$H" snapshot create --vnf links --engine dir --source "$L" \
 	--domain conf=conf -o "$T/links.vsnap"
 expect_rc 0 vs --home "$H" snapshot restore "$T/links.vsnap" --to "$T/r-links"
@@ -88,6 +97,7 @@ done
 pass "symlinks to /etc, /etc/passwd, an outside dir, upward and dangling restore as symlinks; nothing outside touched"
 
 # Restoring only the domain holding the links behaves the same.
+stop_vnf links
 expect_rc 0 vs --home "$H" snapshot restore "$T/links.vsnap" --to "$T/r-conf" --domain conf
 [ -L "$T/r-conf/conf/passwd-link" ] && [ -L "$T/r-conf/conf/up" ] || fail "--domain conf: links"
 [ ! -e "$T/r-conf/etc-link" ] && [ ! -L "$T/r-conf/etc-link" ] || fail "--domain conf restored etc-link"
@@ -97,6 +107,9 @@ pass "restore --domain conf: links restored as links, nothing outside touched"
 
 # A restore target reached through a symlink to the outside dir is not
 # followed into: the staging directory is beside the target's name.
+# (links is stopped, so the ledger would accept the restore: only the
+# target is refused.)
+stop_vnf links
 ln -s "$OUTSIDE" "$T/via-link"
 expect_rc 1 vs --home "$H" snapshot restore "$T/links.vsnap" --to "$T/via-link"
 snap_outside "$T/outside.after3"

@@ -6,7 +6,7 @@
 # exit), vs (runs $VS with --quiet), run, expect_rc, fail, soft_fail, pass,
 # check, finish, make_state, tree_listing, same_tree, no_leftovers,
 # one_line_stderr, byte_at, be_uint, put_byte, flip_bit, copy_range,
-# file_size, sha_of.
+# file_size, sha_of, register, stop_vnf, vnf_state.
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -85,6 +85,33 @@ run() {
 # vs ARGS...: the CLI without progress output.
 vs() {
 	"$VS" --quiet "$@"
+}
+
+# The lineage ledger (docs/ledger.md): 'snapshot create --vnf NAME' needs
+# NAME registered, and a successful restore makes NAME ACTIVE on this host,
+# so a further restore of it needs 'vnf stop' first. The default ledger is
+# HOME/ledger.db: each home has its own. These use $H unless HOME is given.
+
+# register NAME [HOME]: 'vnf register NAME' must succeed.
+register() {
+	expect_rc 0 vs --home "${2:-$H}" vnf register "$1"
+}
+
+# stop_vnf NAME [HOME]: 'vnf stop NAME' must succeed (NAME ACTIVE here).
+stop_vnf() {
+	expect_rc 0 vs --home "${2:-$H}" vnf stop "$1"
+}
+
+# vnf_state NAME [HOME]: prints "STATE GENERATION LATEST_SNAPSHOT_ID" from
+# 'vnf status --json' (LATEST is 'null' when there is none).
+vnf_state() {
+	local j=$T/.vnfstate
+	"$VS" --quiet --home "${2:-$H}" vnf status "$1" --json >"$j" 2>"$j.err" ||
+		{ echo "vnf status $1 failed: $(cat "$j.err")" >&2; return 1; }
+	printf '%s %s %s\n' \
+		"$(sed -n 's/^ *"state": "\([A-Z]*\)",\{0,1\}$/\1/p' "$j")" \
+		"$(sed -n 's/^ *"generation": \([0-9]*\),\{0,1\}$/\1/p' "$j")" \
+		"$(sed -n 's/^ *"latest_snapshot_id": "\{0,1\}\([0-9a-f-]*\|null\)"\{0,1\},\{0,1\}$/\1/p' "$j")"
 }
 
 # soft_fail MSG: records a failure and goes on (loops that should report

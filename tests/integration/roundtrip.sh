@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Round trip: create with two trust domains, restore everything or one
 # domain, catalog and header as JSON, crypto-erase, refusals to overwrite.
+# Restoring activates the VNF in the home's ledger: a second restore needs
+# 'vnf stop' first (else a fork, exit 3), and an older snapshot needs
+# --allow-rollback (else a roll-back, exit 3).
 source "$(dirname "$0")/lib.sh" "$@"
 
 H=$T/home
@@ -9,6 +12,8 @@ expect_rc 0 vs --home "$H" init
 HOSTKEY=$(sed -n 's/^host key id \([0-9a-f]\{64\}\)$/\1/p' "$OUT")
 [ -n "$HOSTKEY" ] || fail "init did not print the host key id"
 pass "init creates a home and prints a 64-hex host key id"
+register fw-1
+[ "$(vnf_state fw-1)" = "REGISTERED 0 null" ] || fail "fw-1 after register: $(vnf_state fw-1)"
 
 make_state "$S"
 SRC_SHA=$(cd "$S" && find . -type f -exec sha256sum {} + | sort | sha256sum)
@@ -52,6 +57,18 @@ pass "empty dirs, symlink, 0-byte file, multi-chunk file, 0640/0755/0600 and ns 
 	fail "the source was modified"
 ls -A "$T" | grep -q '^\.vsrestore-' && fail "staging directory left beside the target"
 pass "source untouched and no staging directory left after a restore"
+[ "$(vnf_state fw-1)" = "ACTIVE 1 $ID" ] || fail "fw-1 after the restore: $(vnf_state fw-1)"
+pass "the restore made fw-1 ACTIVE here at generation 1, latest = the restored snapshot"
+
+# --- restoring an ACTIVE VNF: a fork ------------------------------------------
+expect_rc 3 vs --home "$H" snapshot restore "$A" --to "$T/r-fork"
+one_line_stderr || fail "fork refusal: stderr"
+grep -q 'fork' "$ERR" || fail "fork refusal does not say fork: $(cat "$ERR")"
+[ ! -e "$T/r-fork" ] || fail "refused restore created its target"
+ls -A "$T" | grep -Eq '^\.vs(restore|ready)-' && fail "refused restore left a staging directory: $(ls -A "$T")"
+[ "$(vnf_state fw-1)" = "ACTIVE 1 $ID" ] || fail "fw-1 after the refused restore: $(vnf_state fw-1)"
+pass "a second restore while fw-1 is ACTIVE: exit 3 (fork), no target, no staging, ledger unchanged"
+stop_vnf fw-1
 
 # --- one domain -----------------------------------------------------------
 R2=$T/r-secrets
@@ -67,6 +84,7 @@ for p in etc run.sh big.bin empty.dat current spool deep db; do
 	[ ! -e "$R2/$p" ] && [ ! -L "$R2/$p" ] || fail "--domain secrets restored $p"
 done
 pass "--domain secrets restores no default-domain and no db-domain entry"
+stop_vnf fw-1
 
 R3=$T/r-two
 expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R3" --domain db --domain secrets
@@ -75,6 +93,7 @@ extra=$(cd "$R3" && find . -mindepth 1 ! -path './secrets' ! -path './secrets/*'
 cmp -s "$S/db/conntrack.db" "$R3/db/conntrack.db" && [ -d "$R3/db/wal" ] &&
 	cmp -s "$S/secrets/token" "$R3/secrets/token" || fail "db+secrets restore incomplete"
 pass "--domain db --domain secrets restores exactly those two domains"
+stop_vnf fw-1
 
 expect_rc 1 vs --home "$H" snapshot restore "$A" --to "$T/r-none" --domain nosuch
 [ ! -e "$T/r-none" ] || fail "restore with an unknown domain left $T/r-none"
@@ -131,6 +150,25 @@ pass "restore --to an existing file exits 1"
 mkdir "$T/empty-target"
 expect_rc 0 vs --home "$H" snapshot restore "$B" --to "$T/empty-target"
 check "restore into an existing empty directory works and matches" same_tree "$S" "$T/empty-target"
+stop_vnf fw-1
+
+# --- roll-back --------------------------------------------------------------------
+# B is now the latest snapshot of fw-1; A is older.
+GEN=$(vnf_state fw-1 | cut -d' ' -f2)
+[ "$(vnf_state fw-1)" = "STOPPED $GEN $BID" ] || fail "fw-1 before the roll-back: $(vnf_state fw-1)"
+expect_rc 3 vs --home "$H" snapshot restore "$A" --to "$T/r-old"
+one_line_stderr || fail "roll-back refusal: stderr"
+grep -q 'roll-back' "$ERR" && grep -q -- '--allow-rollback' "$ERR" ||
+	fail "roll-back refusal does not name the roll-back and --allow-rollback: $(cat "$ERR")"
+[ ! -e "$T/r-old" ] || fail "refused roll-back created its target"
+ls -A "$T" | grep -Eq '^\.vs(restore|ready)-' && fail "refused roll-back left a staging directory"
+[ "$(vnf_state fw-1)" = "STOPPED $GEN $BID" ] || fail "fw-1 after the refused roll-back: $(vnf_state fw-1)"
+pass "restoring the older snapshot without --allow-rollback: exit 3 (roll-back), nothing restored, ledger unchanged"
+expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$T/r-old" --allow-rollback
+check "restore of the older snapshot with --allow-rollback works and matches" same_tree "$S" "$T/r-old"
+[ "$(vnf_state fw-1)" = "ACTIVE $((GEN + 1)) $ID" ] || fail "fw-1 after the roll-back: $(vnf_state fw-1)"
+pass "the authorized roll-back is a new generation ($((GEN + 1))) with the older snapshot as latest"
+stop_vnf fw-1
 
 # --- crypto-erase ------------------------------------------------------------
 cp "$A" "$T/a-copy.vsnap"

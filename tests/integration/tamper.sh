@@ -3,7 +3,7 @@
 # splicing between snapshots, header swap, wrong home, unknown version.
 # Every damaged file must fail 'verify' AND 'restore' with exit 2, with a
 # one-line message that leaks no key material, and restore must leave
-# neither the target nor a staging directory behind.
+# neither the target nor a staging directory behind, nor change the ledger.
 source "$(dirname "$0")/lib.sh" "$@"
 
 H=$T/home
@@ -11,6 +11,7 @@ S=$T/state
 RP=$T/rp # parent of every restore target; must stay empty
 mkdir "$RP"
 expect_rc 0 vs --home "$H" init
+register fw-1
 make_state "$S" 700
 
 A=$T/a.vsnap
@@ -19,8 +20,11 @@ mk() {
 	expect_rc 0 vs --home "$H" snapshot create --vnf fw-1 --engine dir --source "$S" \
 		--domain secrets=secrets --domain db=db --chunk-size 64 -o "$1"
 }
-mk "$A"
+# B first, so that A, the file every damaged copy is made from, is the
+# latest snapshot of fw-1 and restores without --allow-rollback.
 mk "$B"
+mk "$A"
+AID=$(cat "$OUT")
 expect_rc 0 vs --home "$H" snapshot verify "$A"
 expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$RP/x"
 same_tree "$S" "$RP/x" || fail "baseline restore differs"
@@ -62,6 +66,10 @@ pass "record walk: ${#RECS[@]} chunk records, 3 final, trailer of 3 sections end
 
 # expect_bad FILE WHAT [MSG_REGEX]: verify and restore of FILE both exit 2,
 # one clean line of stderr, nothing left in $RP. Soft failures.
+# fw-1 is STOPPED and restore gets --allow-rollback: the ledger would accept
+# any snapshot of fw-1's lineage, so a damaged file is staged as far as it
+# goes and only the integrity checks can refuse it (integrity comes first
+# anyway: see the ACTIVE case below). The ledger must not change.
 CASES=0
 expect_bad() {
 	local f=$1 what=$2 re=${3:-}
@@ -76,7 +84,7 @@ expect_bad() {
 		soft_fail "$what: verify message does not match /$re/"
 		return 1
 	fi
-	run vs --home "$H" snapshot restore "$f" --to "$RP/x"
+	run vs --home "$H" snapshot restore "$f" --to "$RP/x" --allow-rollback
 	if [ "$RC" != 2 ]; then
 		soft_fail "$what: restore exited $RC, want 2"
 		rm -rf "${RP:?}"/* "$RP"/.[!.]* 2>/dev/null
@@ -91,8 +99,33 @@ expect_bad() {
 	return 0
 }
 
-# --- bit flips -------------------------------------------------------------
+# --- integrity before the ledger ---------------------------------------------
+# fw-1 is ACTIVE (the baseline restore): the ledger would refuse any restore
+# as a fork, yet a damaged file is an integrity failure (exit 2), both for the
+# latest snapshot and for an older one (where it would also be a roll-back).
 X=$T/x.vsnap
+[ "$(vnf_state fw-1)" = "ACTIVE 1 $AID" ] || fail "fw-1 after the baseline restore: $(vnf_state fw-1)"
+before=$FAILED
+for f in "$A" "$B"; do
+	set -- ${RECS[1]}
+	cp "$f" "$X"
+	flip_bit "$X" $(($1 + 8 + 5)) 3
+	run vs --home "$H" snapshot restore "$X" --to "$RP/x"
+	[ "$RC" = 2 ] || soft_fail "damaged copy of $(basename "$f") while ACTIVE: restore exited $RC, want 2"
+	one_line_stderr || soft_fail "damaged copy of $(basename "$f") while ACTIVE: stderr"
+	no_leftovers "$RP" || soft_fail "damaged copy of $(basename "$f") while ACTIVE: restore left files"
+done
+[ "$(vnf_state fw-1)" = "ACTIVE 1 $AID" ] || fail "fw-1 after the damaged restores: $(vnf_state fw-1)"
+# The same copy, undamaged, is refused by the ledger instead (a fork).
+cp "$A" "$X"
+expect_rc 3 vs --home "$H" snapshot restore "$X" --to "$RP/x"
+no_leftovers "$RP" || fail "refused restore left files"
+[ $FAILED = "$before" ] && pass "while fw-1 is ACTIVE, a damaged copy of A or B fails restore with exit 2 (not 3); undamaged: 3"
+stop_vnf fw-1
+LEDGER_BEFORE=$(vnf_state fw-1)
+[ "$LEDGER_BEFORE" = "STOPPED 1 $AID" ] || fail "fw-1 after stop: $LEDGER_BEFORE"
+
+# --- bit flips -------------------------------------------------------------
 cp "$A" "$X"
 # flip_case OFF: flips bit (OFF mod 8) of byte OFF in X, checks, flips back.
 flip_case() {
@@ -232,6 +265,10 @@ put_byte "$X" 9 2
 before=$FAILED
 expect_bad "$X" "format version 2" 'version 2'
 [ $FAILED = "$before" ] && pass "format version 2: exit 2 and the message names the version"
+
+[ "$(vnf_state fw-1)" = "$LEDGER_BEFORE" ] ||
+	fail "the ledger record of fw-1 changed: $LEDGER_BEFORE -> $(vnf_state fw-1)"
+pass "after every damaged restore fw-1 is still STOPPED at generation 1 with A as latest"
 
 echo "# $CASES damaged files checked with verify and restore"
 finish

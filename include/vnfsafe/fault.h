@@ -1,0 +1,9 @@
+/* Crash-test hooks: when the environment variable VNFSAFE_FAULT names this
+ * point, the process kills itself with SIGKILL right there, as a power cut
+ * would. The crash tests walk every point of every transition. */
+#ifndef VNFSAFE_FAULT_H
+#define VNFSAFE_FAULT_H
+
+void vs_fault(const char *point);
+
+#endif

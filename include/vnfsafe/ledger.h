@@ -1,0 +1,120 @@
+/* The lineage ledger (requirement R5): one record per VNF saying which host
+ * runs it and at which generation. Every change is a compare-and-swap on the
+ * record's version, so of two racing hosts exactly one wins; the generation
+ * never goes down. Backends: SQLite (embedded default) and etcd (clusters). */
+#ifndef VNFSAFE_LEDGER_H
+#define VNFSAFE_LEDGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vnfsafe/err.h"
+#include "vnfsafe/snapshot.h"
+
+#define VS_HOST_MAX 64
+#define VS_SENSITIVE_MAX 512
+
+typedef enum {
+	VS_VNF_REGISTERED = 0,
+	VS_VNF_ACTIVE,
+	VS_VNF_PAUSED,
+	VS_VNF_STOPPED,
+	VS_VNF_MIGRATING,
+	VS_VNF_RETIRED,
+} vs_vnf_state;
+
+const char *vs_vnf_state_name(vs_vnf_state s);
+
+typedef struct {
+	char name[VS_NAME_MAX];
+	uint8_t lineage[VS_ID_LEN];
+	uint64_t generation;          /* bumped by every activation; never decreases */
+	vs_vnf_state state;
+	char owner[VS_HOST_MAX];      /* runs it (ACTIVE, PAUSED, MIGRATING source); else last owner */
+	char target[VS_HOST_MAX];     /* MIGRATING destination */
+	bool has_snapshot;
+	uint8_t latest_snapshot[VS_ID_LEN]; /* the snapshot the current state descends from */
+	uint64_t latest_snapshot_gen;
+	char sensitive[VS_SENSITIVE_MAX];   /* comma-separated sensitive trust domains */
+	uint64_t version;             /* backend's CAS version: bumps on every change */
+	int64_t updated;              /* unix seconds */
+} vs_vnf_record;
+
+/* A fencing token: what an activation hands to its host. Operations carry it;
+ * a token whose generation or host no longer matches the ledger is stale. */
+typedef struct {
+	uint8_t lineage[VS_ID_LEN];
+	uint64_t generation;
+	char host[VS_HOST_MAX];
+} vs_fence;
+
+/* --- backend interface --- */
+typedef struct vs_ledger vs_ledger;
+typedef struct {
+	const char *scheme; /* "sqlite", "etcd" */
+	/* VS_E_USAGE "no VNF named X" when absent. */
+	vs_err (*get)(vs_ledger *l, const char *name, vs_vnf_record *out);
+	/* Creates rec (version ignored); VS_E_USAGE when the name exists. */
+	vs_err (*create)(vs_ledger *l, const vs_vnf_record *rec);
+	/* Replaces the record iff its current version is `expected`; VS_E_POLICY
+	 * with "changed concurrently" otherwise. */
+	vs_err (*cas)(vs_ledger *l, const vs_vnf_record *rec, uint64_t expected);
+	vs_err (*list)(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
+	void (*close)(vs_ledger *l);
+} vs_ledger_ops;
+
+struct vs_ledger {
+	const vs_ledger_ops *ops;
+	char uri[512];
+};
+
+/* uri: "sqlite:PATH" or "etcd:http://HOST:PORT[,HOST:PORT...]". */
+vs_err vs_ledger_open(vs_ledger **l, const char *uri);
+void vs_ledger_close(vs_ledger *l);
+
+/* Backends (used by vs_ledger_open). */
+vs_err vs_ledger_sqlite_open(vs_ledger **l, const char *path);
+vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints);
+
+/* Record encoding shared by backends that store bytes (etcd): canonical JSON. */
+char *vs_vnf_record_to_json(const vs_vnf_record *r); /* caller frees */
+vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r);
+
+/* --- transitions (docs/ledger.md): read, check, CAS, retry on conflict --- */
+vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
+			  vs_vnf_record *out);
+vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out);
+vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
+vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host, vs_fence *tok,
+		       vs_vnf_record *out);
+/* Read-only pre-check of a restore (refuses early, before any decryption). */
+vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
+			       const uint8_t snap[VS_ID_LEN], bool allow_rollback);
+vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
+			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
+			 bool allow_rollback, vs_fence *tok, vs_vnf_record *out);
+vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
+vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
+vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
+/* May host snapshot the VNF now? tok is host's token or NULL. *out gives the
+ * lineage and generation to put in the snapshot header. */
+vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
+				const vs_fence *tok, vs_vnf_record *out);
+/* Records snap as the latest of the lineage; re-checks like check_snapshot
+ * and that the generation is still `gen`. */
+vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *host,
+				 const vs_fence *tok, const uint8_t snap[VS_ID_LEN], uint64_t gen);
+vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
+			       const char *target);
+vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
+				vs_fence *target_tok);
+vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name);
+/* Operator: host is dead; fence it (generation + 1) and stop the VNF. */
+vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host, vs_vnf_record *out);
+vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out);
+/* The record-level part of recovery: an interrupted migration is aborted. */
+vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out);
+/* True when tok is valid for the record right now. */
+bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok);
+
+#endif

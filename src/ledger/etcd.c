@@ -1,0 +1,704 @@
+/* The etcd ledger backend: one key per VNF, "/vnfsafe/vnf/<name>", holding
+ * the record's canonical JSON; the record's version is the key's
+ * mod_revision. Talks to etcd's v3 JSON gateway (POST /v3/kv/range and
+ * /v3/kv/txn, base64 keys and values, 64-bit integers as strings) with
+ * libcurl.
+ *
+ * Failover: endpoints are tried in turn, starting with the last one that
+ * answered; a connection failure, a timeout, an empty answer or an HTTP 5xx
+ * (etcd unavailable, no leader, request timed out) moves on to the next.
+ *
+ * Writes are transactions guarded by a compare (create: the key is absent;
+ * cas: its mod_revision is the expected one) whose failure branch reads the
+ * key. When an attempt may have reached etcd without its answer reaching us
+ * (timeout, connection dropped after sending, 5xx) the write is sent again
+ * to the next endpoint: if the first attempt had not been applied, the
+ * compare still holds and the write is applied once; if it had, the compare
+ * fails and the failure branch shows the key now holds exactly the bytes we
+ * wrote, which counts as success. Anything else there is a lost race.
+ *
+ * Every response is untrusted: its size is bounded, it is parsed strictly
+ * and keys and records are checked before use. A vs_ledger handle is not
+ * shared between threads. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vnfsafe/ledger.h"
+
+#define ETCD_PREFIX "/vnfsafe/vnf/"
+#define ETCD_PREFIX_END "/vnfsafe/vnf0" /* '/' + 1: the end of the prefix range */
+#define ETCD_MAX_ENDPOINTS 16
+#define ETCD_ENDPOINT_MAX 200
+#define ETCD_CONNECT_MS 1000L
+#define ETCD_TIMEOUT_MS 5000L
+#define ETCD_MAX_RESPONSE (4u << 20)
+#define ETCD_MAX_KEY 256
+#define ETCD_MAX_VALUE 8192
+#define ETCD_PAGE 128
+
+typedef struct {
+	vs_ledger base; /* first: a vs_ledger * points at it */
+	CURL *curl;
+	struct curl_slist *headers;
+	size_t n, cur;
+	char ep[ETCD_MAX_ENDPOINTS][ETCD_ENDPOINT_MAX + 16]; /* "http://HOST:PORT" */
+} etcd_ledger;
+
+/* ---------- small helpers ---------- */
+
+static char *b64_encode(const void *p, size_t n)
+{
+	if (n > ETCD_MAX_VALUE)
+		return NULL;
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+/* Strict standard base64 with padding; out needs 3 * len / 4 bytes. */
+static bool b64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+	if (len % 4 || 3 * (len / 4) > cap)
+		return false;
+	if (len == 0) {
+		*n = 0;
+		return true;
+	}
+	/* '=' only as padding at the very end. */
+	const char *eq = memchr(s, '=', len);
+	if (eq && (eq < s + len - 2 || (eq == s + len - 2 && s[len - 1] != '=')))
+		return false;
+	int got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
+	if (got < 0 || (size_t)got != 3 * (len / 4))
+		return false;
+	size_t pad = s[len - 1] == '=' ? (s[len - 2] == '=' ? 2 : 1) : 0;
+	*n = (size_t)got - pad;
+	return true;
+}
+
+/* A non-negative int64 as etcd's gateway writes it ("123"); plain JSON
+ * integers are accepted too. */
+static bool get_rev(json_t *o, const char *k, uint64_t *out)
+{
+	json_t *v = json_object_get(o, k);
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return false;
+		*out = (uint64_t)json_integer_value(v);
+		return true;
+	}
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	if (n == 0 || n > 19 || strlen(s) != n || (n > 1 && s[0] == '0'))
+		return false;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (x > INT64_MAX)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* Printable ASCII excerpt of an untrusted message. */
+static void excerpt(const char *in, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; i + 1 < cap && in[i]; i++)
+		out[i] = in[i] >= 0x20 && in[i] <= 0x7e ? in[i] : '?';
+	out[i] = 0;
+}
+
+static vs_err vnf_key(const char *name, char *key, size_t cap)
+{
+	if (!vs_name_ok(name)) {
+		char shown[VS_NAME_MAX];
+		excerpt(name, shown, sizeof shown);
+		return vs_fail(VS_E_USAGE, "'%s' is not a valid VNF name", shown);
+	}
+	snprintf(key, cap, "%s%s", ETCD_PREFIX, name);
+	return VS_OK;
+}
+
+/* ---------- HTTP ---------- */
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+	bool too_big, oom;
+} resp_buf;
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *ctx)
+{
+	resp_buf *b = ctx;
+	size_t n = size * nmemb;
+	if (n > ETCD_MAX_RESPONSE - b->len) {
+		b->too_big = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = true;
+			return 0;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return n;
+}
+
+typedef enum {
+	AT_ANSWER, /* HTTP 200 with a JSON object */
+	AT_UNSENT, /* never reached etcd: nothing happened */
+	AT_LOST,   /* may have reached etcd; its answer did not reach us */
+} attempt;
+
+/* The error message of an HTTP error answer: {"error":"...","code":N}. */
+static void http_error(const resp_buf *b, long status, char *why, size_t cap)
+{
+	char msg[128] = "";
+	json_t *o = b->p ? json_loadb(b->p, b->len, 0, NULL) : NULL;
+	json_t *e = json_object_get(o, "error");
+	if (json_is_string(e))
+		excerpt(json_string_value(e), msg, sizeof msg);
+	json_decref(o);
+	snprintf(why, cap, "HTTP %ld%s%s", status, msg[0] ? ": " : "", msg);
+}
+
+/* A write goes on a fresh connection, never kept: libcurl silently resends
+ * a request whose reused connection turns out dead, and a resent write whose
+ * second attempt cannot connect would look unsent when the first may have
+ * been applied. */
+static void set_body(etcd_ledger *e, const char *url, const char *body, bool write,
+		     resp_buf *b)
+{
+	curl_easy_setopt(e->curl, CURLOPT_FRESH_CONNECT, write ? 1L : 0L);
+	curl_easy_setopt(e->curl, CURLOPT_FORBID_REUSE, write ? 1L : 0L);
+	curl_easy_setopt(e->curl, CURLOPT_URL, url);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, b);
+}
+
+/* What an HTTP 200 answer holds: a JSON object with etcd's response header,
+ * or an integrity failure. */
+static vs_err answer_json(const char *ep, const resp_buf *b, json_t **resp)
+{
+	uint64_t rev;
+	*resp = b->p ? json_loadb(b->p, b->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_t *header = json_object_get(*resp, "header");
+	if (!json_is_object(*resp) || !get_rev(header, "revision", &rev)) {
+		json_decref(*resp);
+		*resp = NULL;
+		return vs_fail(VS_E_INTEGRITY, "etcd at %s sent a malformed response", ep);
+	}
+	return VS_OK;
+}
+
+/* One request to endpoint i. VS_OK with *at saying what happened (why[]
+ * explains UNSENT and LOST); an error for definite failures: an HTTP 4xx
+ * from etcd, a malformed or oversized response. */
+static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *body,
+		       bool write, json_t **resp, attempt *at, char *why, size_t cap)
+{
+	char url[sizeof e->ep[0] + 32];
+	resp_buf b = { 0 };
+	long status = 0;
+	snprintf(url, sizeof url, "%s%s", e->ep[i], path);
+	set_body(e, url, body, write, &b);
+	CURLcode cc = curl_easy_perform(e->curl);
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	vs_err rc = VS_OK;
+	*at = AT_LOST;
+	if (b.too_big)
+		rc = vs_fail(VS_E_INTEGRITY, "etcd at %s sent more than %u bytes", e->ep[i],
+			     ETCD_MAX_RESPONSE);
+	else if (b.oom)
+		rc = vs_fail(VS_E_ENV, "out of memory");
+	else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
+		*at = AT_UNSENT;
+		snprintf(why, cap, "cannot connect");
+	} else if (cc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(why, cap, "no answer within %ld s", ETCD_TIMEOUT_MS / 1000);
+	else if (cc != CURLE_OK)
+		snprintf(why, cap, "%s", curl_easy_strerror(cc));
+	else if (status >= 500 || status == 429)
+		http_error(&b, status, why, cap);
+	else if (status != 200) {
+		http_error(&b, status, why, cap);
+		rc = vs_fail(VS_E_ENV, "etcd at %s refused the request (%s)", e->ep[i], why);
+	} else {
+		rc = answer_json(e->ep[i], &b, resp);
+		*at = AT_ANSWER;
+	}
+	free(b.p);
+	return rc;
+}
+
+/* Sends body to each endpoint in turn, starting with the last one that
+ * answered, until one answers. *lost tells whether an earlier attempt may
+ * have reached etcd unanswered (for writes: may have been applied). */
+static vs_err call(etcd_ledger *e, const char *path, const char *body, bool write,
+		   json_t **resp, bool *lost)
+{
+	char tried[400] = "", why[160];
+	size_t used = 0;
+	*lost = false;
+	for (size_t k = 0; k < e->n; k++) {
+		size_t i = (e->cur + k) % e->n;
+		attempt at;
+		VS_TRY(call_one(e, i, path, body, write, resp, &at, why, sizeof why));
+		if (at == AT_ANSWER) {
+			e->cur = i;
+			return VS_OK;
+		}
+		*lost |= at == AT_LOST;
+		if (used < sizeof tried) {
+			int w = snprintf(tried + used, sizeof tried - used, "%s%s: %s",
+					 used ? "; " : "", e->ep[i], why);
+			used += w > 0 ? (size_t)w : 0;
+		}
+	}
+	return vs_fail(VS_E_ENV, "etcd unreachable at all endpoints (%s)%s", tried,
+		       write && *lost ? "; whether the change was applied is unknown" : "");
+}
+
+/* ---------- key-values in responses ---------- */
+
+/* kv.key decoded; checked to be ETCD_PREFIX + a valid VNF name. */
+static vs_err kv_key(json_t *kv, char *key, size_t cap)
+{
+	json_t *k = json_object_get(kv, "key");
+	size_t n = 0;
+	if (!json_is_string(k) ||
+	    !b64_decode(json_string_value(k), json_string_length(k), (uint8_t *)key, cap - 1, &n))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed key");
+	key[n] = 0;
+	if (strlen(key) != n || strncmp(key, ETCD_PREFIX, strlen(ETCD_PREFIX)) ||
+	    !vs_name_ok(key + strlen(ETCD_PREFIX)))
+		return vs_fail(VS_E_INTEGRITY, "etcd holds an unexpected key under " ETCD_PREFIX);
+	return VS_OK;
+}
+
+/* kv.value decoded into val (NUL-terminated; cap > ETCD_MAX_VALUE). */
+static vs_err kv_value(json_t *kv, char *val, size_t cap, size_t *n)
+{
+	json_t *v = json_object_get(kv, "value");
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	size_t len = json_is_string(v) ? json_string_length(v) : 0;
+	if ((v && !json_is_string(v)) || !b64_decode(s, len, (uint8_t *)val, cap - 1, n))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed value");
+	val[*n] = 0;
+	return VS_OK;
+}
+
+/* A record from a kv of a range answer; want = the key asked for, or NULL
+ * for any key under the prefix. */
+static vs_err kv_record(json_t *kv, const char *want, vs_vnf_record *r, char *key, size_t kcap)
+{
+	char val[ETCD_MAX_VALUE + 4];
+	size_t n = 0;
+	if (!json_is_object(kv))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed key-value");
+	VS_TRY(kv_key(kv, key, kcap));
+	if (want && strcmp(key, want))
+		return vs_fail(VS_E_INTEGRITY, "etcd answered with another key than asked for");
+	VS_TRY(kv_value(kv, val, sizeof val, &n));
+	uint64_t rev;
+	if (!get_rev(kv, "mod_revision", &rev) || rev == 0)
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed mod_revision");
+	VS_TRY(vs_vnf_record_from_json(val, n, r));
+	if (strcmp(r->name, key + strlen(ETCD_PREFIX)))
+		return vs_fail(VS_E_INTEGRITY, "ledger entry '%s' holds the record of another VNF",
+			       key + strlen(ETCD_PREFIX));
+	r->version = rev;
+	return VS_OK;
+}
+
+/* The kvs array of a range answer (an absent one is empty). */
+static vs_err range_kvs(json_t *resp, json_t **kvs)
+{
+	*kvs = json_object_get(resp, "kvs");
+	if (*kvs && !json_is_array(*kvs))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed range answer");
+	return VS_OK;
+}
+
+/* ---------- operations ---------- */
+
+static vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+{
+	etcd_ledger *e = (etcd_ledger *)l;
+	char key[ETCD_MAX_KEY], got[ETCD_MAX_KEY];
+	VS_TRY(vnf_key(name, key, sizeof key));
+	char *k64 = b64_encode(key, strlen(key));
+	json_t *req = k64 ? json_pack("{s:s}", "key", k64) : NULL;
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	free(k64);
+	if (!body)
+		return vs_fail(VS_E_ENV, "out of memory");
+	json_t *resp = NULL, *kvs;
+	bool lost;
+	vs_err rc = call(e, "/v3/kv/range", body, false, &resp, &lost);
+	free(body);
+	if (rc == VS_OK)
+		rc = range_kvs(resp, &kvs);
+	if (rc == VS_OK && json_array_size(kvs) == 0)
+		rc = vs_fail(VS_E_USAGE, "no VNF named %s", name);
+	else if (rc == VS_OK && json_array_size(kvs) != 1)
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent several values for one key");
+	else if (rc == VS_OK)
+		rc = kv_record(json_array_get(kvs, 0), key, out, got, sizeof got);
+	json_decref(resp);
+	return rc;
+}
+
+typedef enum { PUT_APPLIED, PUT_ABSENT, PUT_REFUSED } put_result;
+
+/* The failure branch of a guarded put read the key: absent, or holding
+ * exactly our bytes after a lost attempt (applied), or something else. */
+static vs_err failure_branch(json_t *resp, const char *key, const char *value, bool lost,
+			     put_result *res)
+{
+	json_t *rr = json_object_get(json_array_get(json_object_get(resp, "responses"), 0),
+				     "response_range");
+	json_t *kvs;
+	if (!json_is_object(rr))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed transaction answer");
+	VS_TRY(range_kvs(rr, &kvs));
+	if (json_array_size(kvs) == 0) {
+		*res = PUT_ABSENT;
+		return VS_OK;
+	}
+	char got[ETCD_MAX_KEY], val[ETCD_MAX_VALUE + 4];
+	size_t n = 0;
+	json_t *kv = json_array_get(kvs, 0);
+	if (json_array_size(kvs) != 1 || !json_is_object(kv))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed transaction answer");
+	VS_TRY(kv_key(kv, got, sizeof got));
+	if (strcmp(got, key))
+		return vs_fail(VS_E_INTEGRITY, "etcd answered with another key than asked for");
+	VS_TRY(kv_value(kv, val, sizeof val, &n));
+	bool ours = n == strlen(value) && memcmp(val, value, n) == 0;
+	*res = lost && ours ? PUT_APPLIED : PUT_REFUSED;
+	return VS_OK;
+}
+
+static char *txn_body(const char *key, const char *value, const char *target,
+		      const char *field, uint64_t rev)
+{
+	char revs[24];
+	snprintf(revs, sizeof revs, "%llu", (unsigned long long)rev);
+	char *k64 = b64_encode(key, strlen(key)), *v64 = b64_encode(value, strlen(value));
+	json_t *req = k64 && v64 ? json_pack("{s:[{s:s,s:s,s:s,s:s}],s:[{s:{s:s,s:s}}],"
+					     "s:[{s:{s:s}}]}",
+					     "compare", "key", k64, "result", "EQUAL", "target",
+					     target, field, revs, "success", "request_put", "key",
+					     k64, "value", v64, "failure", "request_range", "key",
+					     k64)
+				 : NULL;
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	free(k64);
+	free(v64);
+	return body;
+}
+
+/* Puts rec under its key iff the key's `target` revision ("CREATE" or
+ * "MOD") equals rev. */
+static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *target,
+			  const char *field, uint64_t rev, put_result *res)
+{
+	char key[ETCD_MAX_KEY];
+	if (strnlen(rec->name, sizeof rec->name) == sizeof rec->name)
+		return vs_fail(VS_E_USAGE, "invalid VNF name");
+	VS_TRY(vnf_key(rec->name, key, sizeof key));
+	char *value = vs_vnf_record_to_json(rec);
+	if (!value)
+		return vs_wrap(VS_E_USAGE, "cannot store the record of VNF %s", rec->name);
+	char *body = txn_body(key, value, target, field, rev);
+	json_t *resp = NULL;
+	bool lost;
+	vs_err rc = body ? call(e, "/v3/kv/txn", body, true, &resp, &lost)
+			 : vs_fail(VS_E_ENV, "out of memory");
+	json_t *ok = json_object_get(resp, "succeeded");
+	if (rc == VS_OK && ok && !json_is_boolean(ok))
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent a malformed transaction answer");
+	else if (rc == VS_OK && json_is_true(ok))
+		*res = PUT_APPLIED;
+	else if (rc == VS_OK)
+		rc = failure_branch(resp, key, value, lost, res);
+	json_decref(resp);
+	free(body);
+	free(value);
+	return rc;
+}
+
+static vs_err etcd_create(vs_ledger *l, const vs_vnf_record *rec)
+{
+	put_result res;
+	VS_TRY(guarded_put((etcd_ledger *)l, rec, "CREATE", "create_revision", 0, &res));
+	if (res != PUT_APPLIED)
+		return vs_fail(VS_E_USAGE, "a VNF named %s is already registered", rec->name);
+	return VS_OK;
+}
+
+static vs_err etcd_cas(vs_ledger *l, const vs_vnf_record *rec, uint64_t expected)
+{
+	put_result res;
+	/* An absent key's mod_revision compares as 0: never a valid version. */
+	if (expected == 0 || expected > INT64_MAX)
+		return vs_fail(VS_E_USAGE, "VNF %s: invalid record version", rec->name);
+	VS_TRY(guarded_put((etcd_ledger *)l, rec, "MOD", "mod_revision", expected, &res));
+	if (res == PUT_ABSENT)
+		return vs_fail(VS_E_USAGE, "no VNF named %s", rec->name);
+	if (res == PUT_REFUSED)
+		return vs_fail(VS_E_POLICY,
+			       "VNF %s changed concurrently (version %llu is no longer current)",
+			       rec->name, (unsigned long long)expected);
+	return VS_OK;
+}
+
+/* ---------- list: pages of ETCD_PAGE keys at one revision ---------- */
+
+typedef struct {
+	char from[ETCD_MAX_KEY + 1]; /* first key of the next page */
+	size_t from_len;
+	uint64_t rev;                /* pinned by the first page */
+	char last[ETCD_MAX_KEY];     /* keys must strictly increase */
+} list_state;
+
+static char *page_body(const list_state *s)
+{
+	char revs[24];
+	snprintf(revs, sizeof revs, "%llu", (unsigned long long)s->rev);
+	char *k64 = b64_encode(s->from, s->from_len);
+	char *end64 = b64_encode(ETCD_PREFIX_END, strlen(ETCD_PREFIX_END));
+	json_t *req = k64 && end64 ? json_pack("{s:s,s:s,s:i}", "key", k64, "range_end", end64,
+					       "limit", ETCD_PAGE)
+				   : NULL;
+	if (req && s->rev)
+		json_object_set_new(req, "revision", json_string(revs));
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	free(k64);
+	free(end64);
+	return body;
+}
+
+static vs_err page_records(json_t *kvs, list_state *s,
+			   vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
+{
+	for (size_t i = 0; i < json_array_size(kvs); i++) {
+		vs_vnf_record r;
+		char key[ETCD_MAX_KEY];
+		VS_TRY(kv_record(json_array_get(kvs, i), NULL, &r, key, sizeof key));
+		if (s->last[0] && strcmp(key, s->last) <= 0)
+			return vs_fail(VS_E_INTEGRITY, "etcd sent keys out of order");
+		snprintf(s->last, sizeof s->last, "%s", key);
+		VS_TRY(cb(ctx, &r));
+	}
+	/* The next page starts right after the last key: key + "\0". */
+	s->from_len = strlen(s->last) + 1;
+	memcpy(s->from, s->last, s->from_len);
+	return VS_OK;
+}
+
+static vs_err list_page(etcd_ledger *e, list_state *s, bool *more,
+			vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
+{
+	char *body = page_body(s);
+	if (!body)
+		return vs_fail(VS_E_ENV, "out of memory");
+	json_t *resp = NULL, *kvs;
+	bool lost;
+	vs_err rc = call(e, "/v3/kv/range", body, false, &resp, &lost);
+	free(body);
+	json_t *m = json_object_get(resp, "more");
+	if (rc == VS_OK && s->rev == 0 &&
+	    !get_rev(json_object_get(resp, "header"), "revision", &s->rev))
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent a malformed range answer");
+	if (rc == VS_OK && m && !json_is_boolean(m))
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent a malformed range answer");
+	if (rc == VS_OK)
+		rc = range_kvs(resp, &kvs);
+	*more = json_is_true(m);
+	if (rc == VS_OK && *more && json_array_size(kvs) == 0)
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent an empty page with more to come");
+	if (rc == VS_OK)
+		rc = page_records(kvs, s, cb, ctx);
+	json_decref(resp);
+	return rc;
+}
+
+static vs_err etcd_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
+			void *ctx)
+{
+	list_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return vs_fail(VS_E_ENV, "out of memory");
+	s->from_len = strlen(ETCD_PREFIX);
+	memcpy(s->from, ETCD_PREFIX, s->from_len);
+	bool more = true;
+	vs_err rc = VS_OK;
+	while (rc == VS_OK && more)
+		rc = list_page((etcd_ledger *)l, s, &more, cb, ctx);
+	free(s);
+	return rc;
+}
+
+static void etcd_close(vs_ledger *l)
+{
+	etcd_ledger *e = (etcd_ledger *)l;
+	curl_easy_cleanup(e->curl);
+	curl_slist_free_all(e->headers);
+	free(e);
+}
+
+static const vs_ledger_ops etcd_ops = {
+	.scheme = "etcd",
+	.get = etcd_get,
+	.create = etcd_create,
+	.cas = etcd_cas,
+	.list = etcd_list,
+	.close = etcd_close,
+};
+
+/* ---------- opening ---------- */
+
+/* HOST:PORT with HOST a name, an IPv4 address or [IPv6]. */
+static bool hostport_ok(const char *s, size_t n)
+{
+	const char *colon = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']'))
+			return false;
+		if (c == ':')
+			colon = s + i;
+	}
+	if (!colon || colon == s || colon[-1] == ':' || (size_t)(s + n - colon) < 2 ||
+	    (size_t)(s + n - colon) > 6)
+		return false;
+	long port = 0;
+	for (const char *p = colon + 1; p < s + n; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (*p - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+static vs_err add_endpoint(etcd_ledger *e, const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '/'))
+		n--;
+	const char *scheme = "http://";
+	if (n > 7 && !strncmp(s, "http://", 7))
+		s += 7, n -= 7;
+	else if (n > 8 && !strncmp(s, "https://", 8))
+		scheme = "https://", s += 8, n -= 8;
+	if (memchr(s, '@', n))
+		return vs_fail(VS_E_USAGE, "etcd endpoints must not carry credentials");
+	if (n == 0)
+		return vs_fail(VS_E_USAGE, "empty etcd endpoint in the list");
+	if (n > ETCD_ENDPOINT_MAX || !hostport_ok(s, n))
+		return vs_fail(VS_E_USAGE,
+			       "'%.*s' is not an etcd endpoint (expected [http://]HOST:PORT)",
+			       (int)(n > 80 ? 80 : n), s);
+	if (e->n == ETCD_MAX_ENDPOINTS)
+		return vs_fail(VS_E_USAGE, "more than %d etcd endpoints", ETCD_MAX_ENDPOINTS);
+	snprintf(e->ep[e->n++], sizeof e->ep[0], "%s%.*s", scheme, (int)n, s);
+	return VS_OK;
+}
+
+static vs_err parse_endpoints(etcd_ledger *e, const char *list)
+{
+	const char *p = list;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		VS_TRY(add_endpoint(e, p, n));
+		if (!comma)
+			return VS_OK;
+		p = comma + 1;
+	}
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static vs_err setup_curl(etcd_ledger *e)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return vs_fail(VS_E_ENV, "cannot initialize libcurl");
+	e->curl = curl_easy_init();
+	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (!e->curl || !e->headers)
+		return vs_fail(VS_E_ENV, "out of memory");
+	CURL *c = e->curl;
+	bool ok = curl_easy_setopt(c, CURLOPT_HTTPHEADER, e->headers) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_MS) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ETCD_TIMEOUT_MS) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+		  /* The cluster is reached directly: no proxy from the environment. */
+		  curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+#if LIBCURL_VERSION_NUM >= 0x075500
+		  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+#else
+		  curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+				   (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK;
+#endif
+	if (!ok)
+		return vs_fail(VS_E_ENV, "libcurl lacks a needed option (HTTP support)");
+	return VS_OK;
+}
+
+vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints)
+{
+	*l = NULL;
+	etcd_ledger *e = calloc(1, sizeof *e);
+	if (!e)
+		return vs_fail(VS_E_ENV, "out of memory");
+	e->base.ops = &etcd_ops;
+	vs_err rc = parse_endpoints(e, endpoints);
+	if (rc == VS_OK)
+		rc = setup_curl(e);
+	if (rc != VS_OK) {
+		etcd_close(&e->base);
+		return rc;
+	}
+	snprintf(e->base.uri, sizeof e->base.uri, "etcd:%s", endpoints);
+	*l = &e->base;
+	return VS_OK;
+}

@@ -1,0 +1,280 @@
+/* Canonical JSON encoding of a ledger record, for backends that store bytes
+ * (etcd). One compact object with the keys in a fixed order:
+ *
+ *   {"name":"fw1","lineage":"<32 hex>","generation":3,"state":"ACTIVE",
+ *    "owner":"host-a","target":"","has_snapshot":true,
+ *    "latest_snapshot":"<32 hex>","latest_snapshot_gen":2,
+ *    "sensitive":"secrets","updated":1700000000}
+ *
+ * Hex is lowercase; without a snapshot, latest_snapshot is all zeros and
+ * latest_snapshot_gen is 0 (the encoder writes them so, whatever the record
+ * held there). The version is not stored: it is the backend's
+ * (etcd's mod_revision).
+ *
+ * The parser reads bytes from the network: every field is required, no other
+ * field is allowed, types and bounds are checked, and the input must be
+ * exactly the canonical encoding of what it parsed to. The encoder refuses
+ * any record the parser would refuse, so whatever is stored can be read. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vnfsafe/ledger.h"
+
+/* The largest canonical record is about 1.7 KB (printable strings at their
+ * bounds, each '"' or '\' escaped). */
+#define REC_JSON_MAX 4096
+#define REC_NFIELDS 11
+
+static const char *const rec_keys[REC_NFIELDS] = {
+	"name",		 "lineage",	    "generation",	   "state",
+	"owner",	 "target",	    "has_snapshot",	   "latest_snapshot",
+	"latest_snapshot_gen", "sensitive", "updated",
+};
+
+static bool state_ok(vs_vnf_state s)
+{
+	return (unsigned)s <= (unsigned)VS_VNF_RETIRED;
+}
+
+static bool state_from_name(const char *s, vs_vnf_state *out)
+{
+	for (unsigned i = VS_VNF_REGISTERED; i <= VS_VNF_RETIRED; i++) {
+		if (!strcmp(s, vs_vnf_state_name((vs_vnf_state)i))) {
+			*out = (vs_vnf_state)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Bounded (cap includes the NUL) and printable ASCII; may be empty. */
+static bool text_ok(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	if (n == cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* What both the encoder and the parser insist on. */
+static vs_err check_record(const vs_vnf_record *r)
+{
+	if (strnlen(r->name, sizeof r->name) == sizeof r->name || !vs_name_ok(r->name))
+		return vs_fail(VS_E_INTEGRITY, "ledger record: invalid VNF name");
+	if (!state_ok(r->state))
+		return vs_fail(VS_E_INTEGRITY, "ledger record for '%s': unknown state", r->name);
+	if (!text_ok(r->owner, sizeof r->owner) || !text_ok(r->target, sizeof r->target))
+		return vs_fail(VS_E_INTEGRITY,
+			       "ledger record for '%s': host name too long or not printable ASCII",
+			       r->name);
+	if (!text_ok(r->sensitive, sizeof r->sensitive))
+		return vs_fail(VS_E_INTEGRITY,
+			       "ledger record for '%s': sensitive domains too long or not printable ASCII",
+			       r->name);
+	if (r->generation > INT64_MAX || r->latest_snapshot_gen > INT64_MAX || r->updated < 0)
+		return vs_fail(VS_E_INTEGRITY, "ledger record for '%s': number out of range",
+			       r->name);
+	if (!r->has_snapshot &&
+	    (!all_zero(r->latest_snapshot, VS_ID_LEN) || r->latest_snapshot_gen != 0))
+		return vs_fail(VS_E_INTEGRITY,
+			       "ledger record for '%s': a snapshot id without has_snapshot", r->name);
+	return VS_OK;
+}
+
+static void hex_lower(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int lower_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly 2n lowercase hex digits. */
+static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
+{
+	if (len != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int hi = lower_hexval(s[2 * i]), lo = lower_hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static char *encode(const vs_vnf_record *r)
+{
+	char lineage[2 * VS_ID_LEN + 1], snap[2 * VS_ID_LEN + 1];
+	hex_lower(r->lineage, VS_ID_LEN, lineage);
+	hex_lower(r->latest_snapshot, VS_ID_LEN, snap);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:I}",
+			      rec_keys[0], r->name, rec_keys[1], lineage,
+			      rec_keys[2], (json_int_t)r->generation,
+			      rec_keys[3], vs_vnf_state_name(r->state),
+			      rec_keys[4], r->owner, rec_keys[5], r->target,
+			      rec_keys[6], (int)r->has_snapshot, rec_keys[7], snap,
+			      rec_keys[8], (json_int_t)r->latest_snapshot_gen,
+			      rec_keys[9], r->sensitive, rec_keys[10], (json_int_t)r->updated);
+	if (!o)
+		return NULL;
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+char *vs_vnf_record_to_json(const vs_vnf_record *r)
+{
+	/* Without a snapshot, whatever the snapshot fields hold means nothing. */
+	vs_vnf_record c = *r;
+	if (!c.has_snapshot) {
+		memset(c.latest_snapshot, 0, sizeof c.latest_snapshot);
+		c.latest_snapshot_gen = 0;
+	}
+	if (check_record(&c) != VS_OK)
+		return NULL;
+	char *s = encode(&c);
+	if (!s)
+		vs_fail(VS_E_ENV, "out of memory");
+	return s;
+}
+
+/* --- parsing --- */
+
+static vs_err bad(const char *what, const char *field)
+{
+	return vs_fail(VS_E_INTEGRITY, "ledger record: %s '%s'", what, field);
+}
+
+static vs_err get_string(json_t *o, const char *k, char *dst, size_t cap)
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_string(v))
+		return bad(v ? "wrong type for field" : "missing field", k);
+	size_t n = json_string_length(v);
+	const char *s = json_string_value(v);
+	if (n >= cap || strlen(s) != n)
+		return bad("too long a value for", k);
+	memcpy(dst, s, n + 1);
+	return VS_OK;
+}
+
+static vs_err get_count(json_t *o, const char *k, json_int_t *out)
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_integer(v))
+		return bad(v ? "wrong type for field" : "missing field", k);
+	*out = json_integer_value(v);
+	if (*out < 0)
+		return bad("negative value for", k);
+	return VS_OK;
+}
+
+static vs_err get_u64(json_t *o, const char *k, uint64_t *out)
+{
+	json_int_t v = 0;
+	VS_TRY(get_count(o, k, &v));
+	*out = (uint64_t)v;
+	return VS_OK;
+}
+
+static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_string(v))
+		return bad(v ? "wrong type for field" : "missing field", k);
+	if (!unhex_lower(json_string_value(v), json_string_length(v), out, VS_ID_LEN))
+		return bad("expected 32 lowercase hex digits in", k);
+	return VS_OK;
+}
+
+static vs_err get_fields(json_t *o, vs_vnf_record *r)
+{
+	char state[16];
+	json_int_t updated = 0;
+	VS_TRY(get_string(o, "name", r->name, sizeof r->name));
+	VS_TRY(get_id(o, "lineage", r->lineage));
+	VS_TRY(get_u64(o, "generation", &r->generation));
+	VS_TRY(get_string(o, "state", state, sizeof state));
+	if (!state_from_name(state, &r->state))
+		return bad("unknown value in", "state");
+	VS_TRY(get_string(o, "owner", r->owner, sizeof r->owner));
+	VS_TRY(get_string(o, "target", r->target, sizeof r->target));
+	json_t *hs = json_object_get(o, "has_snapshot");
+	if (!json_is_boolean(hs))
+		return bad(hs ? "wrong type for field" : "missing field", "has_snapshot");
+	r->has_snapshot = json_is_true(hs);
+	VS_TRY(get_id(o, "latest_snapshot", r->latest_snapshot));
+	VS_TRY(get_u64(o, "latest_snapshot_gen", &r->latest_snapshot_gen));
+	VS_TRY(get_string(o, "sensitive", r->sensitive, sizeof r->sensitive));
+	VS_TRY(get_count(o, "updated", &updated));
+	r->updated = (int64_t)updated;
+	if (json_object_size(o) != REC_NFIELDS)
+		return vs_fail(VS_E_INTEGRITY, "ledger record: unexpected extra fields");
+	return VS_OK;
+}
+
+/* The bytes must be exactly what the encoder makes of the parsed record. */
+static vs_err check_canonical(const char *json, size_t len, const vs_vnf_record *r)
+{
+	char *again = encode(r);
+	if (!again)
+		return vs_fail(VS_E_ENV, "out of memory");
+	bool same = strlen(again) == len && memcmp(again, json, len) == 0;
+	free(again);
+	if (!same)
+		return vs_fail(VS_E_INTEGRITY, "ledger record for '%s': not in canonical form",
+			       r->name);
+	return VS_OK;
+}
+
+static vs_err parse(const char *json, size_t len, vs_vnf_record *r)
+{
+	if (len > REC_JSON_MAX)
+		return vs_fail(VS_E_INTEGRITY, "ledger record: larger than %d bytes", REC_JSON_MAX);
+	json_error_t je;
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o)
+		return vs_fail(VS_E_INTEGRITY, "ledger record: not valid JSON (at byte %d)",
+			       je.position);
+	vs_err rc = json_is_object(o) ? get_fields(o, r)
+				      : vs_fail(VS_E_INTEGRITY, "ledger record: not a JSON object");
+	json_decref(o);
+	if (rc == VS_OK)
+		rc = check_record(r);
+	if (rc == VS_OK)
+		rc = check_canonical(json, len, r);
+	return rc;
+}
+
+vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r)
+{
+	memset(r, 0, sizeof *r);
+	vs_err rc = parse(json, len, r);
+	if (rc != VS_OK)
+		memset(r, 0, sizeof *r);
+	return rc;
+}

@@ -1,0 +1,417 @@
+/* Ledger transitions (docs/ledger.md): read, check, compare-and-swap; a lost
+ * race re-reads and re-checks, so a refusal always reflects the latest state. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vnfsafe/crypto.h"
+#include "vnfsafe/ledger.h"
+
+#define MAX_ATTEMPTS 200
+/* Internal: a mutate function found nothing to change. */
+#define NOTHING_TO_DO ((vs_err)100)
+
+typedef vs_err (*mutate_fn)(void *ctx, vs_vnf_record *r);
+
+static bool live(vs_vnf_state s)
+{
+	return s == VS_VNF_ACTIVE || s == VS_VNF_PAUSED || s == VS_VNF_MIGRATING;
+}
+
+static void backoff(int attempt)
+{
+	uint8_t r = 0;
+	vs_random(&r, 1);
+	int ms = (attempt < 6 ? 1 << attempt : 50) + r % 16;
+	struct timespec ts = { 0, (long)ms * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static vs_err transact(vs_ledger *l, const char *name, mutate_fn fn, void *ctx,
+		       vs_vnf_record *out)
+{
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		vs_vnf_record r;
+		VS_TRY(l->ops->get(l, name, &r));
+		uint64_t expected = r.version;
+		uint64_t gen_before = r.generation;
+		VS_TRY(fn(ctx, &r));
+		if (r.generation < gen_before)
+			return vs_fail(VS_E_ENV, "internal error: generation would decrease");
+		r.updated = (int64_t)time(NULL);
+		vs_err rc = l->ops->cas(l, &r, expected);
+		if (rc == VS_OK) {
+			if (out)
+				*out = r;
+			return VS_OK;
+		}
+		if (rc != VS_E_POLICY) /* VS_E_POLICY from cas means: lost a race */
+			return rc;
+		backoff(attempt);
+	}
+	return vs_fail(VS_E_ENV, "VNF '%s': the ledger kept changing under %d attempts; try again",
+		       name, MAX_ATTEMPTS);
+}
+
+static vs_err refuse(const vs_vnf_record *r, const char *why)
+{
+	return vs_fail(VS_E_POLICY, "VNF '%s' is %s%s%s (generation %llu): %s", r->name,
+		       vs_vnf_state_name(r->state), r->owner[0] ? " on " : "", r->owner,
+		       (unsigned long long)r->generation, why);
+}
+
+bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok)
+{
+	return tok && live(r->state) && !memcmp(r->lineage, tok->lineage, VS_ID_LEN) &&
+	       r->generation == tok->generation && !strcmp(r->owner, tok->host);
+}
+
+static vs_err check_token(const vs_vnf_record *r, const vs_fence *tok)
+{
+	if (!tok)
+		return refuse(r, "this host holds no fencing token for it");
+	if (!vs_fence_valid(r, tok))
+		return vs_fail(VS_E_POLICY,
+			       "VNF '%s': stale fencing token (this host: generation %llu on %s; ledger: %s "
+			       "generation %llu on %s)", r->name, (unsigned long long)tok->generation,
+			       tok->host, vs_vnf_state_name(r->state), (unsigned long long)r->generation,
+			       r->owner[0] ? r->owner : "no host");
+	return VS_OK;
+}
+
+static void issue(const vs_vnf_record *r, vs_fence *tok)
+{
+	if (!tok)
+		return;
+	memset(tok, 0, sizeof *tok);
+	memcpy(tok->lineage, r->lineage, VS_ID_LEN);
+	tok->generation = r->generation;
+	snprintf(tok->host, sizeof tok->host, "%s", r->owner);
+}
+
+vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+{
+	return l->ops->get(l, name, out);
+}
+
+vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
+{
+	return l->ops->list(l, cb, ctx);
+}
+
+vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
+			  vs_vnf_record *out)
+{
+	vs_vnf_record r;
+	memset(&r, 0, sizeof r);
+	if (!vs_name_ok(name))
+		return vs_fail(VS_E_USAGE, "'%s' is not a valid VNF name (1-63 of A-Z a-z 0-9 . _ -)", name);
+	if (strlen(sensitive) >= sizeof r.sensitive)
+		return vs_fail(VS_E_USAGE, "too many sensitive domains");
+	snprintf(r.name, sizeof r.name, "%s", name);
+	snprintf(r.sensitive, sizeof r.sensitive, "%s", sensitive);
+	VS_TRY(vs_random(r.lineage, VS_ID_LEN));
+	r.state = VS_VNF_REGISTERED;
+	r.updated = (int64_t)time(NULL);
+	VS_TRY(l->ops->create(l, &r));
+	if (out)
+		*out = r;
+	return VS_OK;
+}
+
+typedef struct {
+	const char *host;
+	const uint8_t *lineage, *snap;
+	bool allow_rollback;
+	const vs_fence *tok;
+	const char *target;
+	uint64_t gen;
+} args;
+
+static vs_err start_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	if (live(r->state))
+		return refuse(r, "starting it here would fork it");
+	if (r->state == VS_VNF_RETIRED)
+		return refuse(r, "it is retired");
+	if (r->state == VS_VNF_STOPPED && strcmp(r->owner, a->host) != 0)
+		return refuse(r, "its state is on that host; restore its latest snapshot here instead");
+	r->state = VS_VNF_ACTIVE;
+	r->generation++;
+	snprintf(r->owner, sizeof r->owner, "%s", a->host);
+	r->target[0] = 0;
+	return VS_OK;
+}
+
+vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host, vs_fence *tok,
+		       vs_vnf_record *out)
+{
+	args a = { .host = host };
+	vs_vnf_record r;
+	VS_TRY(transact(l, name, start_fn, &a, &r));
+	issue(&r, tok);
+	if (out)
+		*out = r;
+	return VS_OK;
+}
+
+static vs_err restore_check(const args *a, const vs_vnf_record *r)
+{
+	char id[37];
+	if (memcmp(r->lineage, a->lineage, VS_ID_LEN) != 0)
+		return refuse(r, "the snapshot belongs to another lineage of this name");
+	if (live(r->state))
+		return refuse(r, "restoring it would fork it");
+	if (r->state == VS_VNF_RETIRED)
+		return refuse(r, "it is retired");
+	if ((!r->has_snapshot || memcmp(r->latest_snapshot, a->snap, VS_ID_LEN) != 0) &&
+	    !a->allow_rollback) {
+		if (!r->has_snapshot)
+			return refuse(r, "the ledger records no snapshot of it: restoring this one would be a "
+					 "roll-back (use --allow-rollback if authorized)");
+		vs_id_format(r->latest_snapshot, id);
+		return vs_fail(VS_E_POLICY, "VNF '%s': this snapshot is not the latest of its lineage "
+					    "(latest is %s): restoring it would be a roll-back "
+					    "(use --allow-rollback if authorized)", r->name, id);
+	}
+	return VS_OK;
+}
+
+vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
+			       const uint8_t snap[VS_ID_LEN], bool allow_rollback)
+{
+	vs_vnf_record r;
+	args a = { .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback };
+	VS_TRY(l->ops->get(l, name, &r));
+	return restore_check(&a, &r);
+}
+
+static vs_err restore_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(restore_check(a, r));
+	r->state = VS_VNF_ACTIVE;
+	r->generation++;
+	snprintf(r->owner, sizeof r->owner, "%s", a->host);
+	r->target[0] = 0;
+	r->has_snapshot = true;
+	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
+	return VS_OK;
+}
+
+vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
+			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
+			 bool allow_rollback, vs_fence *tok, vs_vnf_record *out)
+{
+	args a = { .host = host, .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback };
+	vs_vnf_record r;
+	VS_TRY(transact(l, name, restore_fn, &a, &r));
+	issue(&r, tok);
+	if (out)
+		*out = r;
+	return VS_OK;
+}
+
+static vs_err stop_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(check_token(r, a->tok));
+	if (r->state == VS_VNF_MIGRATING)
+		return refuse(r, "a migration is in progress");
+	r->state = VS_VNF_STOPPED;
+	return VS_OK;
+}
+
+static vs_err pause_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(check_token(r, a->tok));
+	if (r->state != VS_VNF_ACTIVE)
+		return refuse(r, "only an ACTIVE VNF can be paused");
+	r->state = VS_VNF_PAUSED;
+	return VS_OK;
+}
+
+static vs_err resume_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(check_token(r, a->tok));
+	if (r->state != VS_VNF_PAUSED)
+		return refuse(r, "only a PAUSED VNF can be resumed");
+	r->state = VS_VNF_ACTIVE;
+	return VS_OK;
+}
+
+vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
+{
+	args a = { .tok = tok };
+	return transact(l, name, stop_fn, &a, out);
+}
+
+vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
+{
+	args a = { .tok = tok };
+	return transact(l, name, pause_fn, &a, out);
+}
+
+vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
+{
+	args a = { .tok = tok };
+	return transact(l, name, resume_fn, &a, out);
+}
+
+static vs_err snapshot_check(const args *a, const vs_vnf_record *r)
+{
+	switch (r->state) {
+	case VS_VNF_REGISTERED:
+		return VS_OK;
+	case VS_VNF_ACTIVE:
+	case VS_VNF_PAUSED:
+		return check_token(r, a->tok);
+	case VS_VNF_STOPPED:
+		if (strcmp(r->owner, a->host) != 0)
+			return refuse(r, "its state is on that host, not here");
+		return VS_OK;
+	case VS_VNF_MIGRATING:
+		return refuse(r, "a migration is in progress");
+	case VS_VNF_RETIRED:
+		return refuse(r, "it is retired");
+	}
+	return refuse(r, "unknown state");
+}
+
+vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
+				const vs_fence *tok, vs_vnf_record *out)
+{
+	args a = { .host = host, .tok = tok };
+	VS_TRY(l->ops->get(l, name, out));
+	return snapshot_check(&a, out);
+}
+
+static vs_err record_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(snapshot_check(a, r));
+	if (r->generation != a->gen)
+		return refuse(r, "it changed generation while the snapshot was being taken");
+	r->has_snapshot = true;
+	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
+	r->latest_snapshot_gen = r->generation;
+	return VS_OK;
+}
+
+vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *host,
+				 const vs_fence *tok, const uint8_t snap[VS_ID_LEN], uint64_t gen)
+{
+	args a = { .host = host, .tok = tok, .snap = snap, .gen = gen };
+	return transact(l, name, record_fn, &a, NULL);
+}
+
+static vs_err mig_begin_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(check_token(r, a->tok));
+	if (r->state != VS_VNF_ACTIVE)
+		return refuse(r, "only an ACTIVE VNF can be migrated");
+	if (!strcmp(a->target, r->owner))
+		return refuse(r, "the target is the host it runs on");
+	r->state = VS_VNF_MIGRATING;
+	snprintf(r->target, sizeof r->target, "%s", a->target);
+	return VS_OK;
+}
+
+vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
+			       const char *target)
+{
+	args a = { .tok = tok, .target = target };
+	return transact(l, name, mig_begin_fn, &a, NULL);
+}
+
+static vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	VS_TRY(check_token(r, a->tok));
+	if (r->state != VS_VNF_MIGRATING)
+		return refuse(r, "no migration is in progress");
+	r->state = VS_VNF_ACTIVE;
+	r->generation++;
+	snprintf(r->owner, sizeof r->owner, "%s", r->target);
+	r->target[0] = 0;
+	return VS_OK;
+}
+
+vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
+				vs_fence *target_tok)
+{
+	args a = { .tok = tok };
+	vs_vnf_record r;
+	VS_TRY(transact(l, name, mig_commit_fn, &a, &r));
+	issue(&r, target_tok);
+	return VS_OK;
+}
+
+static vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
+{
+	(void)ctx;
+	if (r->state != VS_VNF_MIGRATING)
+		return refuse(r, "no migration is in progress");
+	r->state = VS_VNF_ACTIVE;
+	r->target[0] = 0;
+	return VS_OK;
+}
+
+vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name)
+{
+	return transact(l, name, mig_abort_fn, NULL, NULL);
+}
+
+static vs_err release_fn(void *ctx, vs_vnf_record *r)
+{
+	args *a = ctx;
+	if (!live(r->state) || strcmp(r->owner, a->host) != 0)
+		return refuse(r, "it is not running on the host to release");
+	r->state = VS_VNF_STOPPED;
+	r->target[0] = 0;
+	r->generation++; /* fences the released host's token */
+	return VS_OK;
+}
+
+vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host, vs_vnf_record *out)
+{
+	args a = { .host = host };
+	return transact(l, name, release_fn, &a, out);
+}
+
+static vs_err retire_fn(void *ctx, vs_vnf_record *r)
+{
+	(void)ctx;
+	if (r->state != VS_VNF_REGISTERED && r->state != VS_VNF_STOPPED)
+		return refuse(r, "only a REGISTERED or STOPPED VNF can be retired");
+	r->state = VS_VNF_RETIRED;
+	return VS_OK;
+}
+
+vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out)
+{
+	return transact(l, name, retire_fn, NULL, out);
+}
+
+static vs_err recover_fn(void *ctx, vs_vnf_record *r)
+{
+	(void)ctx;
+	if (r->state != VS_VNF_MIGRATING)
+		return NOTHING_TO_DO;
+	r->state = VS_VNF_ACTIVE;
+	r->target[0] = 0;
+	return VS_OK;
+}
+
+vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out)
+{
+	vs_err rc = transact(l, name, recover_fn, NULL, out);
+	if (rc == NOTHING_TO_DO)
+		return l->ops->get(l, name, out);
+	return rc;
+}

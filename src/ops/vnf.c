@@ -1,0 +1,188 @@
+/* VNF lifecycle on this host: ledger transitions plus the fencing token this
+ * host keeps in its home; and recovery of interrupted operations. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vnfsafe/fault.h"
+#include "vnfsafe/fsutil.h"
+#include "vnfsafe/ops.h"
+
+vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	vs_fence tok;
+	VS_TRY(vs_ledger_start(l, name, vs_home_host(h), &tok, rec));
+	vs_fault("start.after_cas");
+	return vs_home_token_put(h, name, &tok);
+}
+
+typedef vs_err (*token_op)(vs_ledger *, const char *, const vs_fence *, vs_vnf_record *);
+
+static vs_err with_token(vs_home *h, vs_ledger *l, const char *name, token_op op,
+			 vs_vnf_record *rec)
+{
+	vs_fence tok;
+	bool found;
+	VS_TRY(vs_home_token_get(h, name, &tok, &found));
+	return op(l, name, found ? &tok : NULL, rec);
+}
+
+vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	VS_TRY(with_token(h, l, name, vs_ledger_stop, rec));
+	vs_fault("stop.after_cas");
+	return vs_home_token_drop(h, name);
+}
+
+vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	return with_token(h, l, name, vs_ledger_pause, rec);
+}
+
+vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	return with_token(h, l, name, vs_ledger_resume, rec);
+}
+
+__attribute__((format(printf, 3, 4))) static void note(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n < cap)
+		vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+	n = strlen(buf);
+	if (n + 1 < cap)
+		strcat(buf, "\n");
+}
+
+static bool mine(const vs_home *h, const vs_vnf_record *r)
+{
+	return (r->state == VS_VNF_ACTIVE || r->state == VS_VNF_PAUSED ||
+		r->state == VS_VNF_MIGRATING) && !strcmp(r->owner, vs_home_host(h));
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+/* Rule 2: a restore journaled on this host. */
+static vs_err settle_restore(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
+{
+	vs_pending_restore p;
+	bool found;
+	VS_TRY(vs_home_pending_get(h, r->name, &p, &found));
+	if (!found)
+		return VS_OK;
+	bool won = mine(h, r) && r->has_snapshot && !memcmp(r->latest_snapshot, p.snapshot, VS_ID_LEN);
+	if (won && exists(p.staging)) {
+		VS_TRY(vs_dir_publish(p.staging, p.target));
+		note(act, cap, "published the interrupted restore into %s", p.target);
+	} else if (!won && exists(p.staging)) {
+		VS_TRY(vs_rm_rf(p.staging));
+		note(act, cap, "discarded an interrupted restore that never activated");
+	}
+	vs_dir_sweep_stale(p.target); /* a restore killed before it was staged */
+	return vs_home_pending_drop(h, r->name);
+}
+
+/* Rule 3: the token matches the ledger, or this host holds none. */
+static vs_err settle_token(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
+{
+	vs_fence tok;
+	bool found;
+	VS_TRY(vs_home_token_get(h, r->name, &tok, &found));
+	if (mine(h, r) && !(found && vs_fence_valid(r, &tok))) {
+		memset(&tok, 0, sizeof tok);
+		memcpy(tok.lineage, r->lineage, VS_ID_LEN);
+		tok.generation = r->generation;
+		snprintf(tok.host, sizeof tok.host, "%s", r->owner);
+		VS_TRY(vs_home_token_put(h, r->name, &tok));
+		note(act, cap, "re-issued this host's fencing token (generation %llu)",
+		     (unsigned long long)r->generation);
+	} else if (!mine(h, r) && found) {
+		VS_TRY(vs_home_token_drop(h, r->name));
+		note(act, cap, "dropped a stale fencing token (generation %llu)",
+		     (unsigned long long)tok.generation);
+	}
+	return VS_OK;
+}
+
+typedef struct {
+	const char *vnf;
+	uint8_t (*ids)[VS_ID_LEN];
+	size_t n, cap;
+} building_list;
+
+/* Collected first: the catalog cannot change under its own open query. */
+static vs_err collect_building(void *ctx, const vs_catalog_entry *e)
+{
+	building_list *b = ctx;
+	uint8_t id[VS_ID_LEN];
+	if (strcmp(e->state, "BUILDING") != 0 || strcmp(e->vnf, b->vnf) != 0 ||
+	    vs_id_parse(e->id, id) != VS_OK)
+		return VS_OK;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 8;
+		void *p = realloc(b->ids, cap * sizeof *b->ids);
+		if (!p)
+			return vs_fail(VS_E_ENV, "out of memory");
+		b->ids = p;
+		b->cap = cap;
+	}
+	memcpy(b->ids[b->n++], id, VS_ID_LEN);
+	return VS_OK;
+}
+
+/* Rule 4: snapshots a crash left BUILDING. */
+static vs_err settle_snapshot(vs_home *h, const vs_vnf_record *r, const uint8_t id[VS_ID_LEN],
+			      char *act, size_t cap)
+{
+	char sid[37];
+	vs_id_format(id, sid);
+	if (r->has_snapshot && !memcmp(r->latest_snapshot, id, VS_ID_LEN)) {
+		vs_catalog_entry e;
+		VS_TRY(vs_catalog_get(h, id, &e));
+		VS_TRY(vs_catalog_finish(h, id, "AVAILABLE", e.size, NULL));
+		note(act, cap, "snapshot %s was recorded: now AVAILABLE", sid);
+		return VS_OK;
+	}
+	vs_delete_result res;
+	VS_TRY(vs_snapshot_delete(h, id, false, &res));
+	VS_TRY(vs_catalog_finish(h, id, "FAILED", 0, NULL));
+	note(act, cap, "snapshot %s was never recorded: keys erased, marked FAILED", sid);
+	return VS_OK;
+}
+
+static vs_err settle_snapshots(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
+{
+	building_list b = { r->name, NULL, 0, 0 };
+	vs_err rc = vs_catalog_list(h, collect_building, &b);
+	for (size_t i = 0; rc == VS_OK && i < b.n; i++)
+		rc = settle_snapshot(h, r, b.ids[i], act, cap);
+	free(b.ids);
+	return rc;
+}
+
+vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+		      char *act, size_t cap)
+{
+	vs_vnf_record before;
+	act[0] = 0;
+	VS_TRY(vs_ledger_get(l, name, &before));
+	VS_TRY(vs_ledger_recover(l, name, rec));
+	if (before.state == VS_VNF_MIGRATING && rec->state == VS_VNF_ACTIVE)
+		note(act, cap, "aborted the interrupted migration to %s: ACTIVE on %s again",
+		     before.target, rec->owner);
+	VS_TRY(settle_restore(h, rec, act, cap));
+	VS_TRY(settle_token(h, rec, act, cap));
+	VS_TRY(settle_snapshots(h, rec, act, cap));
+	if (!act[0])
+		note(act, cap, "nothing to recover");
+	return VS_OK;
+}
