@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults, narrated: install, build, then seal a
 # sample VNF's state with two trust domains, inspect, verify, show a tampered
-# copy refused, restore and compare, restore one domain alone.
+# copy refused, restore and compare, show a fork and a roll-back refused by
+# the lineage ledger, restore one domain alone, crypto-erase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -27,7 +28,8 @@ chmod 600 "$state/subscriber-keys/k-amf/current.key"
 ln -s config/amf.yaml "$state/active.yaml"
 find "$state" -printf '  %M %p\n' | sed "s|$work/||"
 
-step "3. Seal it: one data key per trust domain, kept in the keystore, never in the file"
+step "3. Register the VNF in the lineage ledger, then seal its state: one data key per trust domain"
+run "$VS" vnf register amf-1 --sensitive-domain subscriber-keys
 run "$VS" snapshot create --vnf amf-1 --engine dir --source "$state" \
     --domain subscriber-keys=subscriber-keys -o "$work/amf-1.vsnap"
 
@@ -53,11 +55,31 @@ run diff -r "$state" "$work/restored" && echo "identical: contents, and (checked
 diff <(cd "$state" && find . -printf '%m %T@ %l %p\n' | sort) \
      <(cd "$work/restored" && find . -printf '%m %T@ %l %p\n' | sort)
 
-step "8. Restore only the 'subscriber-keys' trust domain"
-run "$VS" snapshot restore "$work/amf-1.vsnap" --to "$work/keys-only" --domain subscriber-keys
-find "$work/keys-only" -printf '  %p\n' | sed "s|$work/||"
+step "8. Restoring is activating: amf-1 now runs here; a second restore would fork it (exit 3)"
+run "$VS" vnf status amf-1
+set +e
+"$VS" snapshot restore "$work/amf-1.vsnap" --to "$work/fork"; rc=$?
+set -e
+echo "exit status: $rc (3 = refused by policy)"
+[ "$rc" -eq 3 ] && [ ! -e "$work/fork" ] || { echo "demo: a fork was NOT refused" >&2; exit 1; }
 
-step "9. The catalog, then crypto-erase: the file becomes unreadable everywhere"
+step "9. Stop it, take a newer snapshot: the old one is now a roll-back (exit 3)"
+run "$VS" vnf stop amf-1 >/dev/null
+printf 'plmn: 00101\namf-region: 2\n' > "$state/config/amf.yaml"
+run "$VS" snapshot create --vnf amf-1 --engine dir --source "$state" \
+    --domain subscriber-keys=subscriber-keys -o "$work/amf-1-new.vsnap"
+set +e
+"$VS" snapshot restore "$work/amf-1.vsnap" --to "$work/rollback"; rc=$?
+set -e
+echo "exit status: $rc (3 = refused by policy)"
+[ "$rc" -eq 3 ] || { echo "demo: a roll-back was NOT refused" >&2; exit 1; }
+
+step "10. Restore only the 'subscriber-keys' trust domain of the latest snapshot"
+run "$VS" snapshot restore "$work/amf-1-new.vsnap" --to "$work/keys-only" --domain subscriber-keys
+find "$work/keys-only" -printf '  %p\n' | sed "s|$work/||"
+run "$VS" vnf stop amf-1 >/dev/null
+
+step "11. The catalog, then crypto-erase: the file becomes unreadable everywhere"
 run "$VS" snapshot list
 id=$("$VS" snapshot inspect --json "$work/amf-1.vsnap" | sed -n 's/.*"snapshot_id": "\(.*\)".*/\1/p')
 cp "$work/amf-1.vsnap" "$work/copy-elsewhere.vsnap"
