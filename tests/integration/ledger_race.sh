@@ -31,7 +31,18 @@ race() {
 	done
 	sleep 0.2
 	touch "$T/go"
+	kill_during
 	wait
+}
+
+# KILL_DURING (optional): a command run once, just as the first race starts
+# (e.g. SIGKILL an etcd member); the races must still have one winner.
+kill_during() {
+	if [ -n "${KILL_DURING:-}" ]; then
+		echo "# during the race: $KILL_DURING"
+		$KILL_DURING >/dev/null 2>&1 || fail "KILL_DURING command failed"
+		KILL_DURING=
+	fi
 }
 
 # one_winner OUTDIR: exactly one rc 0, all others 3; prints the winner.

@@ -1,0 +1,70 @@
+/* libFuzzer target: vs_vnf_record_from_json() on arbitrary bytes (what the
+ * etcd ledger backend reads from the network). A record that parses must be
+ * sane and re-encode to exactly the bytes it was parsed from (the encoding is
+ * canonical); a refusal is an integrity failure that leaves the record zeroed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vnfsafe/ledger.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void broken(const char *what)
+{
+	fprintf(stderr, "fuzz_record_json: invariant broken: %s\n", what);
+	abort();
+}
+
+static bool terminated(const char *s, size_t cap)
+{
+	return memchr(s, 0, cap) != NULL;
+}
+
+static void check_fields(const vs_vnf_record *r)
+{
+	if (!terminated(r->name, sizeof r->name) || !vs_name_ok(r->name))
+		broken("bad name accepted");
+	if (!terminated(r->owner, sizeof r->owner) || !terminated(r->target, sizeof r->target) ||
+	    !terminated(r->sensitive, sizeof r->sensitive))
+		broken("unterminated string accepted");
+	if ((unsigned)r->state > (unsigned)VS_VNF_RETIRED)
+		broken("unknown state accepted");
+	if (r->version != 0)
+		broken("version set from JSON");
+	if (r->updated < 0)
+		broken("negative time accepted");
+}
+
+static void check_roundtrip(const uint8_t *data, size_t size, const vs_vnf_record *r)
+{
+	char *s = vs_vnf_record_to_json(r);
+	if (!s)
+		broken("a parsed record does not encode");
+	if (strlen(s) != size || memcmp(s, data, size) != 0)
+		broken("re-encoded record differs from the parsed bytes");
+	free(s);
+}
+
+static void check_zeroed(const vs_vnf_record *r)
+{
+	static const vs_vnf_record zero;
+	if (memcmp(r, &zero, sizeof zero) != 0)
+		broken("a refused record was left filled in");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	vs_vnf_record r;
+	memset(&r, 0xa5, sizeof r);
+	vs_err rc = vs_vnf_record_from_json((const char *)data, size, &r);
+	if (rc == VS_OK) {
+		check_fields(&r);
+		check_roundtrip(data, size, &r);
+	} else if (rc == VS_E_INTEGRITY || rc == VS_E_ENV) {
+		check_zeroed(&r);
+	} else {
+		broken("unexpected error code");
+	}
+	return 0;
+}
