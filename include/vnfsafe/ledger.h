@@ -66,6 +66,14 @@ typedef struct {
 struct vs_ledger {
 	const vs_ledger_ops *ops;
 	char uri[512];
+	/* Set by a backend's successful cas: the record's new version (0 when
+	 * the backend cannot tell). Lets a handle start its next transition on
+	 * that record from this cache, one round trip instead of two; the CAS
+	 * itself proves the cache fresh, and a refusal based on it is re-checked
+	 * on a fresh read before it is reported. */
+	uint64_t last_version;
+	bool cached;
+	vs_vnf_record cache;
 };
 
 /* uri: "sqlite:PATH" or "etcd:http://HOST:PORT[,HOST:PORT...]". */

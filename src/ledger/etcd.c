@@ -426,7 +426,7 @@ static char *txn_body(const char *key, const char *value, const char *target,
 /* Puts rec under its key iff the key's `target` revision ("CREATE" or
  * "MOD") equals rev. */
 static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *target,
-			  const char *field, uint64_t rev, put_result *res)
+			  const char *field, uint64_t rev, put_result *res, uint64_t *new_rev)
 {
 	char key[ETCD_MAX_KEY];
 	if (strnlen(rec->name, sizeof rec->name) == sizeof rec->name)
@@ -447,6 +447,12 @@ static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *
 		*res = PUT_APPLIED;
 	else if (rc == VS_OK)
 		rc = failure_branch(resp, key, value, lost, res);
+	/* Applied by this txn: the key's new mod_revision is the txn's revision.
+	 * (Applied by a lost earlier attempt: unknown, leave 0.) */
+	*new_rev = 0;
+	if (rc == VS_OK && json_is_true(ok) &&
+	    !get_rev(json_object_get(resp, "header"), "revision", new_rev))
+		*new_rev = 0;
 	json_decref(resp);
 	free(body);
 	free(value);
@@ -456,7 +462,8 @@ static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *
 static vs_err etcd_create(vs_ledger *l, const vs_vnf_record *rec)
 {
 	put_result res;
-	VS_TRY(guarded_put((etcd_ledger *)l, rec, "CREATE", "create_revision", 0, &res));
+	uint64_t rev;
+	VS_TRY(guarded_put((etcd_ledger *)l, rec, "CREATE", "create_revision", 0, &res, &rev));
 	if (res != PUT_APPLIED)
 		return vs_fail(VS_E_USAGE, "a VNF named %s is already registered", rec->name);
 	return VS_OK;
@@ -468,7 +475,8 @@ static vs_err etcd_cas(vs_ledger *l, const vs_vnf_record *rec, uint64_t expected
 	/* An absent key's mod_revision compares as 0: never a valid version. */
 	if (expected == 0 || expected > INT64_MAX)
 		return vs_fail(VS_E_USAGE, "VNF %s: invalid record version", rec->name);
-	VS_TRY(guarded_put((etcd_ledger *)l, rec, "MOD", "mod_revision", expected, &res));
+	VS_TRY(guarded_put((etcd_ledger *)l, rec, "MOD", "mod_revision", expected, &res,
+			   &l->last_version));
 	if (res == PUT_ABSENT)
 		return vs_fail(VS_E_USAGE, "no VNF named %s", rec->name);
 	if (res == PUT_REFUSED)

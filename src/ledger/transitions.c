@@ -31,24 +31,41 @@ static void backoff(int attempt)
 static vs_err transact(vs_ledger *l, const char *name, mutate_fn fn, void *ctx,
 		       vs_vnf_record *out)
 {
+	bool from_cache = l->cached && !strcmp(l->cache.name, name);
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		vs_vnf_record r;
-		VS_TRY(l->ops->get(l, name, &r));
+		bool fresh = !from_cache;
+		if (from_cache)
+			r = l->cache;
+		else
+			VS_TRY(l->ops->get(l, name, &r));
+		from_cache = false;
+		l->cached = false;
 		uint64_t expected = r.version;
 		uint64_t gen_before = r.generation;
-		VS_TRY(fn(ctx, &r));
+		vs_err rc = fn(ctx, &r);
+		if (rc != VS_OK && !fresh)
+			continue; /* judged on cached data: judge again on a fresh read */
+		VS_TRY(rc);
 		if (r.generation < gen_before)
 			return vs_fail(VS_E_ENV, "internal error: generation would decrease");
 		r.updated = (int64_t)time(NULL);
-		vs_err rc = l->ops->cas(l, &r, expected);
+		l->last_version = 0;
+		rc = l->ops->cas(l, &r, expected);
 		if (rc == VS_OK) {
+			if (l->last_version) {
+				l->cache = r;
+				l->cache.version = l->last_version;
+				l->cached = true;
+			}
 			if (out)
 				*out = r;
 			return VS_OK;
 		}
 		if (rc != VS_E_POLICY) /* VS_E_POLICY from cas means: lost a race */
 			return rc;
-		backoff(attempt);
+		if (fresh)
+			backoff(attempt);
 	}
 	return vs_fail(VS_E_ENV, "VNF '%s': the ledger kept changing under %d attempts; try again",
 		       name, MAX_ATTEMPTS);

@@ -215,6 +215,32 @@ static void test_release_fences_dead_host(void **st)
 	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_E_POLICY);
 }
 
+/* A second handle changes the record behind the first one's cache. */
+static void test_stale_cache_is_never_trusted(void **st)
+{
+	(void)st;
+	char n[64];
+	vs_vnf_record r;
+	vs_fence a, b;
+	vs_ledger *other;
+	assert_int_equal(vs_ledger_open(&other, L->uri), VS_OK);
+	fresh(n, sizeof n);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_OK);
+	/* Cache says ACTIVE at gen 1; the other handle fences host-a. */
+	assert_int_equal(vs_ledger_release(other, n, "host-a", &r), VS_OK);
+	assert_int_equal(vs_ledger_pause(L, n, &a, &r), VS_E_POLICY);
+	/* Cache (fresh from that refusal's read) says STOPPED; the other handle
+	 * starts it again on host-a: a pause with the new token must pass. */
+	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(other, n, "host-a", &b, &r), VS_OK);
+	assert_int_equal(b.generation, 3);
+	assert_int_equal(vs_ledger_pause(L, n, &b, &r), VS_OK);
+	assert_int_equal(r.state, VS_VNF_PAUSED);
+	assert_int_equal(vs_ledger_get(other, n, &r), VS_OK);
+	assert_int_equal(r.state, VS_VNF_PAUSED);
+	vs_ledger_close(other);
+}
+
 static void test_cas_conflict(void **st)
 {
 	(void)st;
@@ -260,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_rules),
 		cmocka_unit_test(test_migration_and_recover),
 		cmocka_unit_test(test_release_fences_dead_host),
+		cmocka_unit_test(test_stale_cache_is_never_trusted),
 		cmocka_unit_test(test_cas_conflict),
 		cmocka_unit_test(test_generation_never_decreases_in_store),
 	};
