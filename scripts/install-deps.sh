@@ -9,9 +9,10 @@ PACKAGES=(
   libsqlite3-dev sqlite3                         # keystore and catalog
   libjansson-dev                                 # JSON output, etcd records
   libcurl4-openssl-dev                           # etcd v3 JSON gateway client
-  etcd-server etcd-client                        # ledger tests: real 3-node cluster
+  etcd-server etcd-client curl                   # ledger tests: real 3-node cluster
   spin                                           # ledger protocol model check
   libcmocka-dev                                  # unit tests
+  swtpm swtpm-tools tpm2-tools libtss2-dev       # ledger anchor: TPM NV counter (tpm2-tss), swtpm in tests
   clang libclang-rt-14-dev                       # libFuzzer targets
   age                                            # benchmark peer (bench/seal)
 )

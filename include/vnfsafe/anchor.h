@@ -10,13 +10,21 @@
  *   VNFSAFE_TPM           TCTI string: "swtpm:host=127.0.0.1,port=2321",
  *                         "device:/dev/tpmrm0", ...; unset, empty or "none":
  *                         no TPM (not an error, but roll-back goes unseen)
- *   VNFSAFE_TPM_NV_INDEX  the NV counter index (default 0x01C10100); one
+ *   VNFSAFE_TPM_NV_INDEX  the NV counter index (default 0x01800100, in the TPM owner range); one
  *                         ledger file per index
  *   VNFSAFE_TPM_ADOPT=1   bind the ledger to the counter's current value
  *                         whatever the database says: the operator's explicit
  *                         decision after replacing or clearing the TPM, on
  *                         first use of a TPM with an existing ledger, or to
  *                         accept a deliberately restored backup
+ *
+ * Limits: the TPM holds the counter only; the head hash lives in the
+ * database (it names the history, the TPM does not vouch for it). A copy
+ * taken after an epoch's first write carries that epoch's counter, so writes
+ * later in the same epoch can be rolled back unseen (with the CLI every
+ * command is one epoch). Two ledger files on one index look like roll-backs
+ * of each other. Anyone who can use the TPM can advance the counter: that
+ * locks the ledger out (exit 2), it cannot hide a roll-back.
  *
  * The connection is held only while it is used (vs_anchor_disconnect): a
  * swtpm serves one client at a time. */
@@ -28,37 +36,38 @@
 #include "vnfsafe/err.h"
 #include "vnfsafe/ledger.h"
 
-#define VS_ANCHOR_DEFAULT_INDEX 0x01C10100u
+#define VS_ANCHOR_DEFAULT_INDEX 0x01800100u
 
 typedef struct vs_anchor vs_anchor;
 
-/* Opens the TPM named by VNFSAFE_TPM at the index VNFSAFE_TPM_NV_INDEX and
- * makes sure the counter exists (defined and incremented once if not). With
- * no TPM configured: *a = NULL and VS_OK. Errors: VS_E_USAGE for a bad
- * index, VS_E_ENV (with the TSS return code decoded) for a configured TPM
- * that cannot be used. */
+/* The TPM named by VNFSAFE_TPM, counter index VNFSAFE_TPM_NV_INDEX; with no
+ * TPM configured: *a = NULL and VS_OK. No I/O yet: the first read or
+ * increment connects and makes sure the counter exists (defines it if
+ * absent; a counter never incremented has no value, so it is incremented
+ * once). Errors: VS_E_USAGE for a bad index; every later error talking to
+ * the configured TPM is VS_E_ENV with the TSS return code decoded. */
 vs_err vs_anchor_open(vs_anchor **a);
-/* The same with explicit settings (tcti must not be NULL or "none"). */
+/* The same with explicit settings (tcti: a TCTI string, not "none"). */
 vs_err vs_anchor_open_config(vs_anchor **a, const char *tcti, uint32_t nv_index);
-/* The counter's current value. */
+/* The counter's current value (connects if needed). */
 vs_err vs_anchor_read(vs_anchor *a, uint64_t *value);
-/* Adds one to the counter (one NV write). */
+/* Adds one to the counter: one NV write (connects if needed). */
 vs_err vs_anchor_increment(vs_anchor *a);
 /* Drops the TPM connection; the next read or increment reconnects. */
 void vs_anchor_disconnect(vs_anchor *a);
 uint32_t vs_anchor_index(const vs_anchor *a);
 void vs_anchor_close(vs_anchor *a);
 
-/* One line: "TPM NV counter 0x01c10100 (swtpm:...)" for an anchor, and for
- * NULL "no TPM (VNFSAFE_TPM unset): a copied-back ledger file would not be
- * detected". Valid until the next call. */
+/* One line: "TPM NV counter 0x01800100" for an anchor; for NULL "no TPM
+ * (VNFSAFE_TPM unset): a copied-back ledger file would not be detected" (or
+ * "(VNFSAFE_TPM=none)"). Valid until the next call in this thread. */
 const char *vs_anchor_status(const vs_anchor *a);
 
 /* Parses VNFSAFE_TPM_NV_INDEX (or the default when unset). */
 vs_err vs_anchor_env_index(uint32_t *index);
 
 /* One-line anti-rollback status of a sqlite ledger, e.g.
- *   "TPM NV counter 0x01c10100 = 42, ledger head bound"
+ *   "TPM NV counter 0x01800100 = 42, ledger head bound"
  *   "no TPM (VNFSAFE_TPM unset): a copied-back ledger file would not be detected"
  * NULL for other backends. Valid while l is open. */
 const char *vs_ledger_anchor_status(vs_ledger *l);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "vnfsafe/anchor.h"
 #include "vnfsafe/ops.h"
 
 static const char help[] =
@@ -69,11 +70,13 @@ static json_t *record_json(const vs_vnf_record *r)
 	return o;
 }
 
-static void print_record(const vs_vnf_record *r, bool json, const char *host)
+static void print_record(const vs_vnf_record *r, bool json, const char *host,
+			 const char *anchor)
 {
 	if (json) {
 		json_t *o = record_json(r);
 		json_object_set_new(o, "this_host", json_string(host));
+		json_object_set_new(o, "ledger_anti_rollback", anchor ? json_string(anchor) : json_null());
 		char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
 			puts(s);
@@ -91,6 +94,8 @@ static void print_record(const vs_vnf_record *r, bool json, const char *host)
 	       r->state == VS_VNF_MIGRATING ? r->target : "", r->owner[0] ? r->owner : "-",
 	       !strcmp(r->owner, host) ? " (this host)" : "", (unsigned long long)r->generation,
 	       lin, snap, r->sensitive[0] ? r->sensitive : "-");
+	if (anchor)
+		printf("anti-rollback %s\n", anchor);
 }
 
 typedef struct {
@@ -227,13 +232,16 @@ int cmd_vnf(int argc, char **argv)
 		rc = vs_ledger_list(l, list_one, &lc);
 	else if (rc == VS_OK)
 		rc = run(verb, &a, h, l, &rec);
+	const char *anchor = l ? vs_ledger_anchor_status(l) : NULL;
 	if (rc == VS_OK && is_list && a.json) {
 		char *s = json_dumps(lc.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
 			puts(s);
 		free(s);
+	} else if (rc == VS_OK && is_list && anchor) {
+		printf("anti-rollback %s\n", anchor);
 	} else if (rc == VS_OK && !is_list) {
-		print_record(&rec, a.json, vs_home_host(h));
+		print_record(&rec, a.json, vs_home_host(h), anchor);
 	}
 	json_decref(lc.arr);
 	vs_ledger_close(l);

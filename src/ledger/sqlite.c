@@ -1,20 +1,64 @@
 /* SQLite ledger backend: one row per VNF, CAS = UPDATE ... WHERE version = ?.
- * WAL + synchronous=FULL: a committed transition survives power loss. */
+ * WAL + synchronous=FULL: a committed transition survives power loss.
+ *
+ * Anti-rollback (vnfsafe/anchor.h). Every write is one transaction with the
+ * update of the single `anchor` row: `head` is a SHA-256 chain over every
+ * committed write (previous head, then the record as written); `counter` is
+ * the TPM NV counter value the database is bound to (`nv_index`).
+ *  - Epoch = one handle's writes. Its first write also sets counter = NV + 1
+ *    and, after COMMIT, increments the NV counter, so NV == counter again.
+ *    Later writes of the handle extend the head only: one NV write per epoch.
+ *  - Open and epoch start compare the database's counter c with the TPM's n:
+ *    c == n fine; c == n + 1: the increment after a commit was interrupted,
+ *    complete it; c < n: an old copy of the file was put back, refused;
+ *    c > n + 1: the TPM counter was reset or is another TPM's, refused.
+ *    A brand-new ledger adopts the TPM's value.
+ *  - The check, an epoch's commit and its increment run under an flock on
+ *    the database file, so processes sharing the ledger never see each
+ *    other's half-done epoch; the TPM connection is held only inside it.
+ * Without a TPM the head is still kept and nothing else changes. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include "vnfsafe/anchor.h"
+#include "vnfsafe/buf.h"
+#include "vnfsafe/crypto.h"
+#include "vnfsafe/fault.h"
 #include "vnfsafe/ledger.h"
+
+/* Prepared once at open. */
+enum {
+	ST_GET, ST_CAS, ST_INSERT, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_AGET, ST_APUT, ST_EMPTY, ST_N
+};
 
 typedef struct {
 	vs_ledger base;
 	sqlite3 *db;
-	sqlite3_stmt *get_st, *cas_st; /* prepared once: the hot path */
+	sqlite3_stmt *st[ST_N];
+	int fd;            /* the database file: its flock orders the anchor protocol */
+	vs_anchor *anchor; /* NULL: no TPM */
+	bool epoch_done;   /* this handle has advanced the TPM counter */
+	uint64_t counter;  /* the database's counter (== the TPM's once anchored) */
+	const char *note;  /* what the last check did, for the status */
+	char status[256];
 } sq_ledger;
+
+/* The anchor row. */
+typedef struct {
+	bool exists;
+	bool bound; /* nv_index is set */
+	uint32_t index;
+	uint64_t counter;
+	uint8_t head[VS_HASH_LEN];
+} anchor_row;
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS vnfs(name TEXT PRIMARY KEY, lineage BLOB NOT NULL,"
@@ -27,7 +71,10 @@ static const char schema[] =
 	" WHEN NEW.generation < OLD.generation OR NEW.lineage <> OLD.lineage"
 	" BEGIN SELECT RAISE(ABORT, 'generation decrease or lineage change refused'); END;"
 	"CREATE TRIGGER IF NOT EXISTS no_delete BEFORE DELETE ON vnfs"
-	" BEGIN SELECT RAISE(ABORT, 'ledger records are never deleted'); END;";
+	" BEGIN SELECT RAISE(ABORT, 'ledger records are never deleted'); END;"
+	/* Anti-rollback head: see the top of this file. */
+	"CREATE TABLE IF NOT EXISTS anchor(id INTEGER PRIMARY KEY CHECK(id=1),"
+	" counter INTEGER NOT NULL, head BLOB NOT NULL, nv_index INTEGER);";
 
 static vs_err sq_fail(sqlite3 *db, const char *what)
 {
@@ -81,16 +128,36 @@ static void bind_record(sqlite3_stmt *st, const vs_vnf_record *r)
 	sqlite3_bind_int64(st, 12, r->updated);
 }
 
-static const char get_sql[] = "SELECT " COLS " FROM vnfs WHERE name=?";
-static const char cas_sql[] = "UPDATE vnfs SET name=?1, lineage=?2, generation=?3, state=?4,"
-			      " owner=?5, target=?6, has_snapshot=?7, latest=?8, latest_gen=?9,"
-			      " sensitive=?10, version=?11, updated=?12"
-			      " WHERE name=?1 AND version=?13";
+static const char *const st_sql[ST_N] = {
+	[ST_GET] = "SELECT " COLS " FROM vnfs WHERE name=?",
+	[ST_CAS] = "UPDATE vnfs SET name=?1, lineage=?2, generation=?3, state=?4,"
+		   " owner=?5, target=?6, has_snapshot=?7, latest=?8, latest_gen=?9,"
+		   " sensitive=?10, version=?11, updated=?12"
+		   " WHERE name=?1 AND version=?13",
+	[ST_INSERT] = "INSERT INTO vnfs(" COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_AGET] = "SELECT counter, head, nv_index FROM anchor WHERE id=1",
+	[ST_APUT] = "INSERT OR REPLACE INTO anchor(id, counter, head, nv_index) VALUES(1,?,?,?)",
+	[ST_EMPTY] = "SELECT NOT EXISTS(SELECT 1 FROM vnfs)",
+};
+
+/* Steps a statement that returns no row, then resets it. */
+static vs_err run_st(sq_ledger *s, int which, const char *what)
+{
+	sqlite3_stmt *st = s->st[which];
+	int step = sqlite3_step(st);
+	vs_err rc = step == SQLITE_DONE ? VS_OK : sq_fail(s->db, what);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
 
 static vs_err sq_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	sq_ledger *s = (sq_ledger *)l;
-	sqlite3_stmt *st = s->get_st;
+	sqlite3_stmt *st = s->st[ST_GET];
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	int step = sqlite3_step(st);
 	vs_err rc = VS_OK;
@@ -105,13 +172,283 @@ static vs_err sq_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 	return rc;
 }
 
-static vs_err sq_create(vs_ledger *l, const vs_vnf_record *r)
+/* --- the anchor row and the head chain --- */
+
+static vs_err row_get(sq_ledger *s, anchor_row *a)
 {
-	sq_ledger *s = (sq_ledger *)l;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO vnfs(" COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sq_fail(s->db, "write");
+	sqlite3_stmt *st = s->st[ST_AGET];
+	memset(a, 0, sizeof *a);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		a->exists = true;
+		a->counter = (uint64_t)sqlite3_column_int64(st, 0);
+		blob_col(st, 1, a->head, VS_HASH_LEN);
+		a->bound = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		a->index = (uint32_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? VS_OK : sq_fail(s->db, "read");
+}
+
+static vs_err row_put(sq_ledger *s, const anchor_row *a)
+{
+	sqlite3_stmt *st = s->st[ST_APUT];
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)a->counter);
+	sqlite3_bind_blob(st, 2, a->head, VS_HASH_LEN, SQLITE_TRANSIENT);
+	if (a->bound)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)a->index);
+	else
+		sqlite3_bind_null(st, 3);
+	return run_st(s, ST_APUT, "write");
+}
+
+static vs_err ledger_empty(sq_ledger *s, bool *empty)
+{
+	sqlite3_stmt *st = s->st[ST_EMPTY];
+	int step = sqlite3_step(st);
+	*empty = step == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return step == SQLITE_ROW ? VS_OK : sq_fail(s->db, "read");
+}
+
+static void wr_text(vs_wr *w, const char *t)
+{
+	size_t n = strlen(t);
+	vs_wr_u16(w, (uint16_t)n);
+	vs_wr_bytes(w, t, n);
+}
+
+/* head := SHA-256("vnfsafe ledger head v1" || head || record as written),
+ * the record in a fixed binary encoding (every column, version included). */
+static vs_err head_extend(uint8_t head[VS_HASH_LEN], const vs_vnf_record *r, uint64_t version)
+{
+	static const char tag[] = "vnfsafe ledger head v1";
+	vs_wr w = { 0 };
+	vs_wr_bytes(&w, tag, sizeof tag);
+	vs_wr_bytes(&w, head, VS_HASH_LEN);
+	wr_text(&w, r->name);
+	vs_wr_bytes(&w, r->lineage, VS_ID_LEN);
+	vs_wr_u64(&w, r->generation);
+	vs_wr_u32(&w, (uint32_t)r->state);
+	wr_text(&w, r->owner);
+	wr_text(&w, r->target);
+	vs_wr_u8(&w, r->has_snapshot ? 1 : 0);
+	vs_wr_bytes(&w, r->latest_snapshot, VS_ID_LEN);
+	vs_wr_u64(&w, r->latest_snapshot_gen);
+	wr_text(&w, r->sensitive);
+	vs_wr_u64(&w, version);
+	vs_wr_u64(&w, (uint64_t)r->updated);
+	vs_err rc = w.bad ? vs_fail(VS_E_ENV, "out of memory") : vs_sha256(w.p, w.len, head);
+	vs_wr_free(&w);
+	return rc;
+}
+
+/* --- the TPM protocol (top of this file) --- */
+
+static void status_update(sq_ledger *s, const anchor_row *row)
+{
+	if (s->anchor)
+		snprintf(s->status, sizeof s->status, "TPM NV counter 0x%08x = %llu, ledger head bound%s%s%s",
+			 vs_anchor_index(s->anchor), (unsigned long long)s->counter,
+			 s->note ? " (" : "", s->note ? s->note : "", s->note ? ")" : "");
+	else if (row && row->bound)
+		snprintf(s->status, sizeof s->status,
+			 "%s; this ledger is bound to TPM NV counter 0x%08x (database counter %llu), not checked now",
+			 vs_anchor_status(NULL), row->index, (unsigned long long)row->counter);
+	else
+		snprintf(s->status, sizeof s->status, "%s", vs_anchor_status(NULL));
+}
+
+static vs_err file_lock(sq_ledger *s, int op)
+{
+	while (flock(s->fd, op) != 0)
+		if (errno != EINTR)
+			return vs_fail_errno(VS_E_ENV, "cannot lock the ledger file");
+	return VS_OK;
+}
+
+/* The operator's explicit decision (anchor.h). */
+static bool adopt_requested(void)
+{
+	const char *e = getenv("VNFSAFE_TPM_ADOPT");
+	return e && !strcmp(e, "1");
+}
+
+static vs_err adopt(sq_ledger *s, anchor_row *row, uint64_t n, const char *note)
+{
+	row->exists = row->bound = true;
+	row->index = vs_anchor_index(s->anchor);
+	row->counter = n;
+	s->note = note;
+	return row_put(s, row);
+}
+
+#define ADOPTED "adopted: VNFSAFE_TPM_ADOPT=1"
+
+/* First use with a TPM: a brand-new ledger adopts the counter's value; one
+ * with records only on the operator's word (an old copy from before the
+ * binding would look just the same). */
+static vs_err bind_first(sq_ledger *s, anchor_row *row, uint64_t n, bool force)
+{
+	bool empty;
+	VS_TRY(ledger_empty(s, &empty));
+	if (empty || force)
+		return adopt(s, row, n, empty ? NULL : ADOPTED);
+	return vs_fail(VS_E_POLICY,
+		       "the ledger has records but is not bound to a TPM counter yet (it was used "
+		       "without VNFSAFE_TPM), so an old copy of it could not be told apart: if it is "
+		       "the current one, bind it once with VNFSAFE_TPM_ADOPT=1");
+}
+
+static vs_err refuse(uint64_t db, uint64_t tpm)
+{
+	unsigned long long c = db, n = tpm;
+	if (c < n)
+		return vs_fail(VS_E_INTEGRITY,
+			       "ledger database is older than the TPM counter (database %llu, TPM %llu): "
+			       "an old copy of the file was put back (roll-back refused)",
+			       c, n);
+	return vs_fail(VS_E_INTEGRITY,
+		       "ledger database is ahead of the TPM counter (database %llu, TPM %llu): the TPM "
+		       "counter was reset or this is another TPM (if it was replaced or cleared, "
+		       "VNFSAFE_TPM_ADOPT=1 binds the ledger to it)",
+		       c, n);
+}
+
+/* Under the lock, in a write transaction: the database's counter against
+ * the TPM's. On VS_OK the row is bound to this counter and equal to it. */
+static vs_err reconcile(sq_ledger *s, anchor_row *row)
+{
+	uint32_t idx = vs_anchor_index(s->anchor);
+	bool force = adopt_requested();
+	if (row->bound && row->index != idx && !force)
+		return vs_fail(VS_E_ENV,
+			       "the ledger is bound to TPM NV counter 0x%08x, not 0x%08x "
+			       "(VNFSAFE_TPM_NV_INDEX)",
+			       row->index, idx);
+	uint64_t n;
+	VS_TRY(vs_anchor_read(s->anchor, &n));
+	if (!row->bound)
+		return bind_first(s, row, n, force);
+	if (row->index == idx && row->counter == n)
+		return VS_OK;
+	if (row->index == idx && n < UINT64_MAX && row->counter == n + 1) {
+		/* Committed, then interrupted before the increment: finish it. */
+		VS_TRY(vs_anchor_increment(s->anchor));
+		s->note = "an interrupted counter increment was completed";
+		return VS_OK;
+	}
+	if (force)
+		return adopt(s, row, n, ADOPTED);
+	return refuse(row->counter, n);
+}
+
+/* Ends a write transaction: COMMIT when rc is VS_OK, else ROLLBACK. */
+static vs_err txn_end(sq_ledger *s, vs_err rc)
+{
+	if (rc == VS_OK)
+		rc = run_st(s, ST_COMMIT, "commit");
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_step(s->st[ST_ROLLBACK]);
+		sqlite3_reset(s->st[ST_ROLLBACK]);
+	}
+	return rc;
+}
+
+/* At open, with a TPM: check (and settle) the binding in one transaction. */
+static vs_err anchor_check(sq_ledger *s)
+{
+	VS_TRY(file_lock(s, LOCK_EX));
+	anchor_row row = { 0 };
+	vs_err rc = run_st(s, ST_BEGIN, "write");
+	if (rc == VS_OK) {
+		rc = row_get(s, &row);
+		if (rc == VS_OK)
+			rc = reconcile(s, &row);
+		rc = txn_end(s, rc);
+	}
+	vs_anchor_disconnect(s->anchor);
+	file_lock(s, LOCK_UN);
+	if (rc == VS_OK) {
+		s->counter = row.counter;
+		status_update(s, &row);
+	}
+	return rc;
+}
+
+static vs_err anchor_setup(sq_ledger *s)
+{
+	VS_TRY(vs_anchor_open(&s->anchor));
+	if (s->anchor)
+		return anchor_check(s);
+	anchor_row row;
+	VS_TRY(row_get(s, &row));
+	s->counter = row.counter;
+	status_update(s, &row);
+	return VS_OK;
+}
+
+/* Inside the write transaction, after the write: extends the head; the
+ * epoch's first write also checks the binding and takes counter + 1. */
+static vs_err anchor_extend(sq_ledger *s, const vs_vnf_record *r, uint64_t version, bool epoch,
+			    uint64_t *counter)
+{
+	anchor_row row;
+	VS_TRY(row_get(s, &row));
+	if (epoch) {
+		VS_TRY(reconcile(s, &row));
+		row.counter++;
+	}
+	VS_TRY(head_extend(row.head, r, version));
+	row.exists = true;
+	*counter = row.counter;
+	return row_put(s, &row);
+}
+
+/* After the epoch's commit: the TPM catches up with the database. */
+static vs_err epoch_advance(sq_ledger *s, uint64_t counter)
+{
+	vs_fault("anchor.after_commit");
+	if (vs_anchor_increment(s->anchor) != VS_OK)
+		return vs_wrap(VS_E_ENV, "the ledger change is committed but the TPM counter was not "
+					 "advanced (the next open of the ledger completes it)");
+	s->epoch_done = true;
+	s->counter = counter;
+	s->note = NULL;
+	status_update(s, NULL);
+	return VS_OK;
+}
+
+typedef vs_err (*write_fn)(sq_ledger *s, const vs_vnf_record *r, uint64_t expected);
+
+/* One write in one transaction with the anchor row (top of this file). */
+static vs_err sq_write(sq_ledger *s, write_fn fn, const vs_vnf_record *r, uint64_t expected,
+		       uint64_t version)
+{
+	bool epoch = s->anchor && !s->epoch_done;
+	if (epoch)
+		VS_TRY(file_lock(s, LOCK_EX));
+	uint64_t counter = 0;
+	vs_err rc = run_st(s, ST_BEGIN, "write");
+	if (rc == VS_OK) {
+		rc = fn(s, r, expected);
+		if (rc == VS_OK)
+			rc = anchor_extend(s, r, version, epoch, &counter);
+		rc = txn_end(s, rc);
+	}
+	if (rc == VS_OK && epoch)
+		rc = epoch_advance(s, counter);
+	if (epoch) {
+		vs_anchor_disconnect(s->anchor);
+		file_lock(s, LOCK_UN);
+	}
+	return rc;
+}
+
+static vs_err do_insert(sq_ledger *s, const vs_vnf_record *r, uint64_t expected)
+{
+	(void)expected;
+	sqlite3_stmt *st = s->st[ST_INSERT];
 	bind_record(st, r);
 	sqlite3_bind_int64(st, 11, 1);
 	int step = sqlite3_step(st);
@@ -120,14 +457,14 @@ static vs_err sq_create(vs_ledger *l, const vs_vnf_record *r)
 		rc = vs_fail(VS_E_USAGE, "a VNF named '%s' is already registered", r->name);
 	else if (step != SQLITE_DONE)
 		rc = sq_fail(s->db, "write");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc;
 }
 
-static vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
+static vs_err do_update(sq_ledger *s, const vs_vnf_record *r, uint64_t expected)
 {
-	sq_ledger *s = (sq_ledger *)l;
-	sqlite3_stmt *st = s->cas_st;
+	sqlite3_stmt *st = s->st[ST_CAS];
 	bind_record(st, r);
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)(expected + 1));
 	sqlite3_bind_int64(st, 13, (sqlite3_int64)expected);
@@ -139,6 +476,19 @@ static vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
 		rc = vs_fail(VS_E_POLICY, "VNF '%s' changed concurrently", r->name);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static vs_err sq_create(vs_ledger *l, const vs_vnf_record *r)
+{
+	return sq_write((sq_ledger *)l, do_insert, r, 0, 1);
+}
+
+static vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
+{
+	vs_err rc = sq_write((sq_ledger *)l, do_update, r, expected, expected + 1);
+	if (rc == VS_OK)
+		l->last_version = expected + 1; /* lets the handle's next CAS start here */
 	return rc;
 }
 
@@ -161,28 +511,55 @@ static vs_err sq_list(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_record *),
 	return rc;
 }
 
+static void sq_free(sq_ledger *s)
+{
+	for (int i = 0; i < ST_N; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	/* Only after SQLite's own descriptors: closing any descriptor of the
+	 * file drops the process's POSIX locks on it. */
+	if (s->fd >= 0)
+		close(s->fd);
+	vs_anchor_close(s->anchor);
+	free(s);
+}
+
 static void sq_close(vs_ledger *l)
 {
-	sq_ledger *s = (sq_ledger *)l;
-	sqlite3_finalize(s->get_st);
-	sqlite3_finalize(s->cas_st);
-	sqlite3_close(s->db);
-	free(s);
+	sq_free((sq_ledger *)l);
 }
 
 static const vs_ledger_ops sq_ops = { "sqlite", sq_get, sq_create, sq_cas, sq_list, sq_close };
 
+const char *vs_ledger_anchor_status(vs_ledger *l)
+{
+	if (!l || l->ops != &sq_ops)
+		return NULL;
+	return ((sq_ledger *)l)->status;
+}
+
+static vs_err sq_prepare(sq_ledger *s)
+{
+	for (int i = 0; i < ST_N; i++)
+		if (sqlite3_prepare_v2(s->db, st_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
+			return sq_fail(s->db, "prepare");
+	return VS_OK;
+}
+
 vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
 {
-	/* Created private; SQLite keeps the mode for its -wal and -shm files. */
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return vs_fail_errno(VS_E_ENV, "cannot open ledger %s", path);
-	close(fd);
 	sq_ledger *s = calloc(1, sizeof *s);
 	if (!s)
 		return vs_fail(VS_E_ENV, "out of memory");
 	s->base.ops = &sq_ops;
+	/* Created private; SQLite keeps the mode for its -wal and -shm files.
+	 * Kept open: its flock orders the anchor protocol between processes. */
+	s->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->fd < 0) {
+		vs_err e = vs_fail_errno(VS_E_ENV, "cannot open ledger %s", path);
+		free(s);
+		return e;
+	}
 	vs_err rc = VS_OK;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
 		rc = vs_fail(VS_E_ENV, "cannot open ledger %s: %s", path,
@@ -197,14 +574,12 @@ vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
 				     "ledger %s: %s", path, err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
 	}
-	if (rc == VS_OK && (sqlite3_prepare_v2(s->db, get_sql, -1, &s->get_st, NULL) != SQLITE_OK ||
-			    sqlite3_prepare_v2(s->db, cas_sql, -1, &s->cas_st, NULL) != SQLITE_OK))
-		rc = sq_fail(s->db, "prepare");
+	if (rc == VS_OK)
+		rc = sq_prepare(s);
+	if (rc == VS_OK)
+		rc = anchor_setup(s);
 	if (rc != VS_OK) {
-		sqlite3_finalize(s->get_st);
-		sqlite3_finalize(s->cas_st);
-		sqlite3_close(s->db);
-		free(s);
+		sq_free(s);
 		return rc;
 	}
 	*out = &s->base;

@@ -26,8 +26,7 @@ struct vs_anchor {
 	uint32_t index;
 	TSS2_TCTI_CONTEXT *tcti_ctx;
 	ESYS_CONTEXT *esys;
-	ESYS_TR nv;
-	char status[128];
+	ESYS_TR nv; /* ESYS_TR_NONE when not connected */
 };
 
 #define NV_ATTRS                                                                           \
@@ -254,12 +253,6 @@ vs_err vs_anchor_open_config(vs_anchor **out, const char *tcti, uint32_t nv_inde
 	snprintf(a->tcti, sizeof a->tcti, "%s", tcti);
 	a->index = nv_index;
 	a->nv = ESYS_TR_NONE;
-	uint64_t v;
-	vs_err rc = vs_anchor_read(a, &v); /* connects, defines, first increment */
-	if (rc != VS_OK) {
-		vs_anchor_close(a);
-		return rc;
-	}
 	*out = a;
 	return VS_OK;
 }
@@ -299,7 +292,8 @@ const char *vs_anchor_status(const vs_anchor *a)
 	}
 	const char *tcti;
 	tpm_configured(&tcti);
-	snprintf(buf, sizeof buf, "no TPM (VNFSAFE_TPM %s): a copied-back ledger file would not be detected",
-		 tcti && !strcmp(tcti, "none") ? "=none" : "unset");
+	snprintf(buf, sizeof buf,
+		 "no TPM (VNFSAFE_TPM%s): a copied-back ledger file would not be detected",
+		 tcti && !strcmp(tcti, "none") ? "=none" : " unset");
 	return buf;
 }

@@ -6,6 +6,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 2 ] || { echo "usage: $0 TEST_LEDGER_BIN VNFSAFE_BIN" >&2; exit 1; }
 command -v etcd >/dev/null || { echo "SKIP: etcd-server not installed (apt-get install etcd-server)"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: curl not installed (the cluster script's health checks)"; exit 77; }
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vnfsafe-etcdt.XXXXXX") || exit 1
 trap 'bash "$here/etcd_cluster.sh" stop "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 bash "$here/etcd_cluster.sh" start "$dir" >/dev/null || { echo "FAIL: cannot start etcd" >&2; exit 1; }

@@ -60,7 +60,7 @@ pick_port() {
 pid_ok() {
 	local dir=$1 pid=$2
 	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-	tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -Fxq -- "dir=$dir/state"
+	tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | grep -Fxq -- "dir=$dir/state"
 }
 
 # ready PORT: the server port accepts connections.
@@ -88,8 +88,10 @@ swtpm_start() {
 		pid=$!
 		disown "$pid" # no "Killed" notice from this shell when it is stopped
 		for _ in $(seq 1 100); do
-			pid_ok "$dir" "$pid" || break
-			if ready "$p"; then
+			# Our child: alive until swtpm exits (before its exec it is
+			# still this shell, so pid_ok would not say yet).
+			kill -0 "$pid" 2>/dev/null || break
+			if ready "$p" && pid_ok "$dir" "$pid"; then
 				echo "$pid" >"$dir/pid"
 				echo "swtpm:host=127.0.0.1,port=$p" >"$dir/tcti"
 				cat "$dir/tcti"
@@ -98,7 +100,7 @@ swtpm_start() {
 			sleep 0.05
 		done
 		swtpm_log "start attempt $attempt on port $p failed: $(tail -n 3 "$dir/log" 2>/dev/null)"
-		pid_ok "$dir" "$pid" && kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
 	done
 	return 1
 }
