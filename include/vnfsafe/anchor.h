@@ -10,8 +10,8 @@
  *   VNFSAFE_TPM           TCTI string: "swtpm:host=127.0.0.1,port=2321",
  *                         "device:/dev/tpmrm0", ...; unset, empty or "none":
  *                         no TPM (not an error, but roll-back goes unseen)
- *   VNFSAFE_TPM_NV_INDEX  the NV counter index (default 0x01800100, in the TPM owner range); one
- *                         ledger file per index
+ *   VNFSAFE_TPM_NV_INDEX  the NV counter index (default 0x01800100, in the
+ *                         TPM owner range); one ledger file per index
  *   VNFSAFE_TPM_ADOPT=1   bind the ledger to the counter's current value
  *                         whatever the database says: the operator's explicit
  *                         decision after replacing or clearing the TPM, on
