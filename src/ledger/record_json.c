@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vnfsafe/crypto.h"
 #include "vnfsafe/ledger.h"
 
 /* The largest canonical record is about 1.7 KB (printable strings at their
@@ -93,16 +94,6 @@ static vs_err check_record(const vs_vnf_record *r)
 	return VS_OK;
 }
 
-static void hex_lower(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 static int lower_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -113,7 +104,7 @@ static int lower_hexval(char c)
 }
 
 /* Exactly 2n lowercase hex digits. */
-static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
+static bool unvs_hex(const char *s, size_t len, uint8_t *out, size_t n)
 {
 	if (len != 2 * n)
 		return false;
@@ -129,8 +120,8 @@ static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
 static char *encode(const vs_vnf_record *r)
 {
 	char lineage[2 * VS_ID_LEN + 1], snap[2 * VS_ID_LEN + 1];
-	hex_lower(r->lineage, VS_ID_LEN, lineage);
-	hex_lower(r->latest_snapshot, VS_ID_LEN, snap);
+	vs_hex(r->lineage, VS_ID_LEN, lineage);
+	vs_hex(r->latest_snapshot, VS_ID_LEN, snap);
 	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:I}",
 			      rec_keys[0], r->name, rec_keys[1], lineage,
 			      rec_keys[2], (json_int_t)r->generation,
@@ -206,7 +197,7 @@ static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
 	json_t *v = json_object_get(o, k);
 	if (!json_is_string(v))
 		return bad(v ? "wrong type for field" : "missing field", k);
-	if (!unhex_lower(json_string_value(v), json_string_length(v), out, VS_ID_LEN))
+	if (!unvs_hex(json_string_value(v), json_string_length(v), out, VS_ID_LEN))
 		return bad("expected 32 lowercase hex digits in", k);
 	return VS_OK;
 }
