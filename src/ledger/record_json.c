@@ -104,7 +104,7 @@ static int lower_hexval(char c)
 }
 
 /* Exactly 2n lowercase hex digits. */
-static bool unvs_hex(const char *s, size_t len, uint8_t *out, size_t n)
+static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
 {
 	if (len != 2 * n)
 		return false;
@@ -197,7 +197,7 @@ static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
 	json_t *v = json_object_get(o, k);
 	if (!json_is_string(v))
 		return bad(v ? "wrong type for field" : "missing field", k);
-	if (!unvs_hex(json_string_value(v), json_string_length(v), out, VS_ID_LEN))
+	if (!unhex_lower(json_string_value(v), json_string_length(v), out, VS_ID_LEN))
 		return bad("expected 32 lowercase hex digits in", k);
 	return VS_OK;
 }
