@@ -39,15 +39,27 @@ vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok);
 vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found);
 vs_err vs_home_token_drop(vs_home *h, const char *vnf);
 
-/* --- journal of a restore between "staged" and "published" --- */
+/* --- per-VNF operation lock on this host (flock on <home>/locks/NAME) ---
+ * Shared by snapshot creation, exclusive for activations and recovery, so
+ * recovery never judges an operation that is still running here. Released
+ * by vs_home_unlock or when the process dies. */
+vs_err vs_home_lock(vs_home *h, const char *vnf, bool exclusive, int *fd);
+void vs_home_unlock(int fd);
+
+/* --- journal of an activation (start or restore) in progress ---
+ * Written before the ledger CAS, dropped after the token is kept: recovery
+ * recognises the activation by its id in the ledger record. */
+typedef enum { VS_PENDING_START = 1, VS_PENDING_RESTORE = 2 } vs_pending_kind;
 typedef struct {
 	char vnf[VS_NAME_MAX];
-	uint8_t snapshot[VS_ID_LEN];
-	char staging[4096];
-	char target[4096];
-} vs_pending_restore;
-vs_err vs_home_pending_put(vs_home *h, const vs_pending_restore *p);
-vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending_restore *p, bool *found);
+	vs_pending_kind kind;
+	uint8_t activation[VS_ID_LEN];
+	uint8_t snapshot[VS_ID_LEN]; /* restore only */
+	char staging[4096];          /* restore only */
+	char target[4096];           /* restore only */
+} vs_pending;
+vs_err vs_home_pending_put(vs_home *h, const vs_pending *p);
+vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *found);
 vs_err vs_home_pending_drop(vs_home *h, const char *vnf);
 
 /* Transactions around keystore and catalog changes that belong together. */

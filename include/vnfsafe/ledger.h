@@ -35,6 +35,15 @@ typedef struct {
 	bool has_snapshot;
 	uint8_t latest_snapshot[VS_ID_LEN]; /* the snapshot the current state descends from */
 	uint64_t latest_snapshot_gen;
+	/* The latest snapshot was taken while no host executed the VNF (REGISTERED
+	 * or STOPPED), or an operator's release gave up what came after it: no
+	 * state is newer. Cleared by every activation. Restoring from STOPPED
+	 * needs a final latest snapshot (docs/ledger.md, gap 1). */
+	bool latest_final;
+	/* Random id written by the activation (start, restore, migration commit)
+	 * that made the current generation: lets a host recognise its own
+	 * activation after a crash or a lost reply (docs/ledger.md, gaps 3-4). */
+	uint8_t activation[VS_ID_LEN];
 	char sensitive[VS_SENSITIVE_MAX];   /* comma-separated sensitive trust domains */
 	uint64_t version;             /* backend's CAS version: bumps on every change */
 	int64_t updated;              /* unix seconds */
@@ -93,14 +102,17 @@ vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
 			  vs_vnf_record *out);
 vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out);
 vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
-vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host, vs_fence *tok,
-		       vs_vnf_record *out);
+/* Activations take an activation id (NULL: a fresh random one). A caller
+ * that journals the id first can recognise its own activation later. */
+vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
+		       const uint8_t act[VS_ID_LEN], vs_fence *tok, vs_vnf_record *out);
 /* Read-only pre-check of a restore (refuses early, before any decryption). */
 vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
 			       const uint8_t snap[VS_ID_LEN], bool allow_rollback);
 vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
-			 bool allow_rollback, vs_fence *tok, vs_vnf_record *out);
+			 bool allow_rollback, const uint8_t act[VS_ID_LEN], vs_fence *tok,
+			 vs_vnf_record *out);
 vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
 vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
 vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
@@ -122,6 +134,11 @@ vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host, vs_vn
 vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out);
 /* The record-level part of recovery: an interrupted migration is aborted. */
 vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out);
+/* A CAS that changes nothing but the version, on the record as it is now:
+ * afterwards no request sent earlier (by a crashed or timed-out process)
+ * can still apply. *out is the record after it. Recovery decides only
+ * after this (docs/ledger.md, gap 2). */
+vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out);
 /* True when tok is valid for the record right now. */
 bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok);
 

@@ -27,6 +27,13 @@ static const char schema[] =
 	"CREATE TABLE pending_restores(vnf TEXT PRIMARY KEY, snapshot BLOB NOT NULL,"
 	" staging TEXT NOT NULL, target TEXT NOT NULL);";
 
+/* Added to schema 1 (homes made before it get it at open); replaces
+ * pending_restores, which stays unused. */
+static const char schema_pending[] =
+	"CREATE TABLE IF NOT EXISTS pending_activations(vnf TEXT PRIMARY KEY,"
+	" kind INTEGER NOT NULL, activation BLOB NOT NULL, snapshot BLOB NOT NULL,"
+	" staging TEXT NOT NULL, target TEXT NOT NULL);";
+
 static vs_err db_fail(sqlite3 *db, const char *what)
 {
 	int code = sqlite3_errcode(db);
@@ -89,6 +96,8 @@ vs_err vs_db_open(vs_home *h, const char *path)
 			    strcmp((const char *)sqlite3_column_text(st, 0), SCHEMA_VERSION) != 0))
 		rc = vs_fail(VS_E_ENV, "keystore database %s has an unknown schema", path);
 	sqlite3_finalize(st);
+	if (rc == VS_OK)
+		rc = exec(h->db, schema_pending);
 	return rc;
 }
 
@@ -373,40 +382,47 @@ vs_err vs_home_token_drop(vs_home *h, const char *vnf)
 	return delete_by_vnf(h, "DELETE FROM fences WHERE vnf=?", vnf);
 }
 
-vs_err vs_home_pending_put(vs_home *h, const vs_pending_restore *p)
+vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_restores VALUES(?,?,?,?)", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_activations VALUES(?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h->db, "prepare");
 	sqlite3_bind_text(st, 1, p->vnf, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 2, p->snapshot, VS_ID_LEN, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, p->staging, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, p->target, -1, SQLITE_TRANSIENT);
-	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "journaling a restore");
+	sqlite3_bind_int(st, 2, (int)p->kind);
+	sqlite3_bind_blob(st, 3, p->activation, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, p->snapshot, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, p->staging, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, p->target, -1, SQLITE_TRANSIENT);
+	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK
+						    : db_fail(h->db, "journaling an activation");
 	sqlite3_finalize(st);
 	return rc;
 }
 
-vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending_restore *p, bool *found)
+vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *found)
 {
 	sqlite3_stmt *st = NULL;
 	*found = false;
 	memset(p, 0, sizeof *p);
-	if (sqlite3_prepare_v2(h->db, "SELECT snapshot, staging, target FROM pending_restores WHERE vnf=?",
+	if (sqlite3_prepare_v2(h->db, "SELECT kind, activation, snapshot, staging, target"
+				      " FROM pending_activations WHERE vnf=?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h->db, "prepare");
 	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
 	int step = sqlite3_step(st);
 	vs_err rc = VS_OK;
-	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VS_ID_LEN) {
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 1) == VS_ID_LEN &&
+	    sqlite3_column_bytes(st, 2) == VS_ID_LEN) {
 		snprintf(p->vnf, sizeof p->vnf, "%s", vnf);
-		memcpy(p->snapshot, sqlite3_column_blob(st, 0), VS_ID_LEN);
-		copy_col(st, 1, p->staging, sizeof p->staging);
-		copy_col(st, 2, p->target, sizeof p->target);
+		p->kind = (vs_pending_kind)sqlite3_column_int(st, 0);
+		memcpy(p->activation, sqlite3_column_blob(st, 1), VS_ID_LEN);
+		memcpy(p->snapshot, sqlite3_column_blob(st, 2), VS_ID_LEN);
+		copy_col(st, 3, p->staging, sizeof p->staging);
+		copy_col(st, 4, p->target, sizeof p->target);
 		*found = true;
 	} else if (step != SQLITE_DONE && step != SQLITE_ROW) {
-		rc = db_fail(h->db, "reading the restore journal");
+		rc = db_fail(h->db, "reading the activation journal");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -414,5 +430,5 @@ vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending_restore *p, b
 
 vs_err vs_home_pending_drop(vs_home *h, const char *vnf)
 {
-	return delete_by_vnf(h, "DELETE FROM pending_restores WHERE vnf=?", vnf);
+	return delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf);
 }

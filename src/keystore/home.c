@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,36 @@ void vs_home_close(vs_home *h)
 	vs_signer_free(h->signer);
 	vs_key_wipe(&h->kek);
 	free(h);
+}
+
+vs_err vs_home_lock(vs_home *h, const char *vnf, bool exclusive, int *fd)
+{
+	char dir[4200], path[4300];
+	*fd = -1;
+	if (!vs_name_ok(vnf))
+		return vs_fail(VS_E_USAGE, "'%s' is not a valid VNF name", vnf);
+	snprintf(dir, sizeof dir, "%s/locks", h->path);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return vs_fail_errno(VS_E_ENV, "cannot create %s", dir);
+	snprintf(path, sizeof path, "%s/%s", dir, vnf);
+	int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot open lock %s", path);
+	while (flock(f, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+		if (errno != EINTR || vs_interrupted) {
+			vs_err rc = vs_fail_errno(VS_E_ENV, "cannot lock %s", path);
+			close(f);
+			return rc;
+		}
+	}
+	*fd = f;
+	return VS_OK;
+}
+
+void vs_home_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 const char *vs_home_path(const vs_home *h) { return h->path; }

@@ -3,8 +3,8 @@
  *
  *   {"name":"fw1","lineage":"<32 hex>","generation":3,"state":"ACTIVE",
  *    "owner":"host-a","target":"","has_snapshot":true,
- *    "latest_snapshot":"<32 hex>","latest_snapshot_gen":2,
- *    "sensitive":"secrets","updated":1700000000}
+ *    "latest_snapshot":"<32 hex>","latest_snapshot_gen":2,"latest_final":false,
+ *    "activation":"<32 hex>","sensitive":"secrets","updated":1700000000}
  *
  * Hex is lowercase; without a snapshot, latest_snapshot is all zeros and
  * latest_snapshot_gen is 0 (the encoder writes them so, whatever the record
@@ -25,12 +25,12 @@
 /* The largest canonical record is about 1.7 KB (printable strings at their
  * bounds, each '"' or '\' escaped). */
 #define REC_JSON_MAX 4096
-#define REC_NFIELDS 11
+#define REC_NFIELDS 13
 
 static const char *const rec_keys[REC_NFIELDS] = {
 	"name",		 "lineage",	    "generation",	   "state",
 	"owner",	 "target",	    "has_snapshot",	   "latest_snapshot",
-	"latest_snapshot_gen", "sensitive", "updated",
+	"latest_snapshot_gen", "latest_final", "activation", "sensitive", "updated",
 };
 
 static bool state_ok(vs_vnf_state s)
@@ -88,7 +88,8 @@ static vs_err check_record(const vs_vnf_record *r)
 		return vs_fail(VS_E_INTEGRITY, "ledger record for '%s': number out of range",
 			       r->name);
 	if (!r->has_snapshot &&
-	    (!all_zero(r->latest_snapshot, VS_ID_LEN) || r->latest_snapshot_gen != 0))
+	    (!all_zero(r->latest_snapshot, VS_ID_LEN) || r->latest_snapshot_gen != 0 ||
+	     r->latest_final))
 		return vs_fail(VS_E_INTEGRITY,
 			       "ledger record for '%s': a snapshot id without has_snapshot", r->name);
 	return VS_OK;
@@ -119,17 +120,19 @@ static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
 
 static char *encode(const vs_vnf_record *r)
 {
-	char lineage[2 * VS_ID_LEN + 1], snap[2 * VS_ID_LEN + 1];
+	char lineage[2 * VS_ID_LEN + 1], snap[2 * VS_ID_LEN + 1], act[2 * VS_ID_LEN + 1];
 	vs_hex(r->lineage, VS_ID_LEN, lineage);
 	vs_hex(r->latest_snapshot, VS_ID_LEN, snap);
-	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:I}",
+	vs_hex(r->activation, VS_ID_LEN, act);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:I,s:b,s:s,s:s,s:I}",
 			      rec_keys[0], r->name, rec_keys[1], lineage,
 			      rec_keys[2], (json_int_t)r->generation,
 			      rec_keys[3], vs_vnf_state_name(r->state),
 			      rec_keys[4], r->owner, rec_keys[5], r->target,
 			      rec_keys[6], (int)r->has_snapshot, rec_keys[7], snap,
 			      rec_keys[8], (json_int_t)r->latest_snapshot_gen,
-			      rec_keys[9], r->sensitive, rec_keys[10], (json_int_t)r->updated);
+			      rec_keys[9], (int)r->latest_final, rec_keys[10], act,
+			      rec_keys[11], r->sensitive, rec_keys[12], (json_int_t)r->updated);
 	if (!o)
 		return NULL;
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -144,6 +147,7 @@ char *vs_vnf_record_to_json(const vs_vnf_record *r)
 	if (!c.has_snapshot) {
 		memset(c.latest_snapshot, 0, sizeof c.latest_snapshot);
 		c.latest_snapshot_gen = 0;
+		c.latest_final = false;
 	}
 	if (check_record(&c) != VS_OK)
 		return NULL;
@@ -202,6 +206,15 @@ static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
 	return VS_OK;
 }
 
+static vs_err get_bool(json_t *o, const char *k, bool *out)
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_boolean(v))
+		return bad(v ? "wrong type for field" : "missing field", k);
+	*out = json_is_true(v);
+	return VS_OK;
+}
+
 static vs_err get_fields(json_t *o, vs_vnf_record *r)
 {
 	char state[16];
@@ -214,12 +227,11 @@ static vs_err get_fields(json_t *o, vs_vnf_record *r)
 		return bad("unknown value in", "state");
 	VS_TRY(get_string(o, "owner", r->owner, sizeof r->owner));
 	VS_TRY(get_string(o, "target", r->target, sizeof r->target));
-	json_t *hs = json_object_get(o, "has_snapshot");
-	if (!json_is_boolean(hs))
-		return bad(hs ? "wrong type for field" : "missing field", "has_snapshot");
-	r->has_snapshot = json_is_true(hs);
+	VS_TRY(get_bool(o, "has_snapshot", &r->has_snapshot));
 	VS_TRY(get_id(o, "latest_snapshot", r->latest_snapshot));
 	VS_TRY(get_u64(o, "latest_snapshot_gen", &r->latest_snapshot_gen));
+	VS_TRY(get_bool(o, "latest_final", &r->latest_final));
+	VS_TRY(get_id(o, "activation", r->activation));
 	VS_TRY(get_string(o, "sensitive", r->sensitive, sizeof r->sensitive));
 	VS_TRY(get_count(o, "updated", &updated));
 	r->updated = (int64_t)updated;

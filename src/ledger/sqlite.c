@@ -65,7 +65,8 @@ static const char schema[] =
 	" generation INTEGER NOT NULL, state INTEGER NOT NULL, owner TEXT NOT NULL,"
 	" target TEXT NOT NULL, has_snapshot INTEGER NOT NULL, latest BLOB NOT NULL,"
 	" latest_gen INTEGER NOT NULL, sensitive TEXT NOT NULL, version INTEGER NOT NULL,"
-	" updated INTEGER NOT NULL);"
+	" updated INTEGER NOT NULL, latest_final INTEGER NOT NULL DEFAULT 0,"
+	" activation BLOB NOT NULL DEFAULT x'');"
 	/* Defence in depth: the generation can never go down, whoever writes. */
 	"CREATE TRIGGER IF NOT EXISTS generation_monotonic BEFORE UPDATE ON vnfs"
 	" WHEN NEW.generation < OLD.generation OR NEW.lineage <> OLD.lineage"
@@ -81,7 +82,7 @@ static vs_err sq_fail(sqlite3 *db, const char *what)
 	return vs_fail(VS_E_ENV, "ledger %s: %s", what, sqlite3_errmsg(db));
 }
 
-#define COLS "name,lineage,generation,state,owner,target,has_snapshot,latest,latest_gen,sensitive,version,updated"
+#define COLS "name,lineage,generation,state,owner,target,has_snapshot,latest,latest_gen,sensitive,version,updated,latest_final,activation"
 
 static void text_col(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
@@ -111,6 +112,8 @@ static void row_to_record(sqlite3_stmt *st, vs_vnf_record *r)
 	text_col(st, 9, r->sensitive, sizeof r->sensitive);
 	r->version = (uint64_t)sqlite3_column_int64(st, 10);
 	r->updated = sqlite3_column_int64(st, 11);
+	r->latest_final = sqlite3_column_int(st, 12) != 0;
+	blob_col(st, 13, r->activation, VS_ID_LEN);
 }
 
 static void bind_record(sqlite3_stmt *st, const vs_vnf_record *r)
@@ -126,15 +129,17 @@ static void bind_record(sqlite3_stmt *st, const vs_vnf_record *r)
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)r->latest_snapshot_gen);
 	sqlite3_bind_text(st, 10, r->sensitive, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 12, r->updated);
+	sqlite3_bind_int(st, 14, r->latest_final);
+	sqlite3_bind_blob(st, 15, r->activation, VS_ID_LEN, SQLITE_TRANSIENT);
 }
 
 static const char *const st_sql[ST_N] = {
 	[ST_GET] = "SELECT " COLS " FROM vnfs WHERE name=?",
 	[ST_CAS] = "UPDATE vnfs SET name=?1, lineage=?2, generation=?3, state=?4,"
 		   " owner=?5, target=?6, has_snapshot=?7, latest=?8, latest_gen=?9,"
-		   " sensitive=?10, version=?11, updated=?12"
+		   " sensitive=?10, version=?11, updated=?12, latest_final=?14, activation=?15"
 		   " WHERE name=?1 AND version=?13",
-	[ST_INSERT] = "INSERT INTO vnfs(" COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_INSERT] = "INSERT INTO vnfs(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?14,?15)",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -218,11 +223,11 @@ static void wr_text(vs_wr *w, const char *t)
 	vs_wr_bytes(w, t, n);
 }
 
-/* head := SHA-256("vnfsafe ledger head v1" || head || record as written),
+/* head := SHA-256("vnfsafe ledger head v2" || head || record as written),
  * the record in a fixed binary encoding (every column, version included). */
 static vs_err head_extend(uint8_t head[VS_HASH_LEN], const vs_vnf_record *r, uint64_t version)
 {
-	static const char tag[] = "vnfsafe ledger head v1";
+	static const char tag[] = "vnfsafe ledger head v2";
 	vs_wr w = { 0 };
 	vs_wr_bytes(&w, tag, sizeof tag);
 	vs_wr_bytes(&w, head, VS_HASH_LEN);
@@ -235,6 +240,8 @@ static vs_err head_extend(uint8_t head[VS_HASH_LEN], const vs_vnf_record *r, uin
 	vs_wr_u8(&w, r->has_snapshot ? 1 : 0);
 	vs_wr_bytes(&w, r->latest_snapshot, VS_ID_LEN);
 	vs_wr_u64(&w, r->latest_snapshot_gen);
+	vs_wr_u8(&w, r->latest_final ? 1 : 0);
+	vs_wr_bytes(&w, r->activation, VS_ID_LEN);
 	wr_text(&w, r->sensitive);
 	vs_wr_u64(&w, version);
 	vs_wr_u64(&w, (uint64_t)r->updated);
@@ -546,6 +553,35 @@ static vs_err sq_prepare(sq_ledger *s)
 	return VS_OK;
 }
 
+static bool has_new_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool has = sqlite3_prepare_v2(db, "SELECT latest_final, activation FROM vnfs LIMIT 0", -1, &st,
+				      NULL) == SQLITE_OK;
+	sqlite3_finalize(st);
+	return has;
+}
+
+/* A ledger made before latest_final/activation existed gets the columns
+ * (false and no activation id: the safe reading, see docs/ledger.md). */
+static vs_err upgrade(sqlite3 *db, const char *path)
+{
+	if (has_new_columns(db))
+		return VS_OK;
+	char *err = NULL;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE;"
+			 "ALTER TABLE vnfs ADD COLUMN latest_final INTEGER NOT NULL DEFAULT 0;"
+			 "ALTER TABLE vnfs ADD COLUMN activation BLOB NOT NULL DEFAULT x'';"
+			 "COMMIT;", NULL, NULL, &err) != SQLITE_OK) {
+		vs_err rc = vs_fail(VS_E_ENV, "ledger %s: cannot upgrade its schema: %s", path,
+				    err ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return has_new_columns(db) ? VS_OK : rc; /* another process did it */
+	}
+	return VS_OK;
+}
+
 vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
 {
 	sq_ledger *s = calloc(1, sizeof *s);
@@ -574,6 +610,8 @@ vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
 				     "ledger %s: %s", path, err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
 	}
+	if (rc == VS_OK)
+		rc = upgrade(s->db, path);
 	if (rc == VS_OK)
 		rc = sq_prepare(s);
 	if (rc == VS_OK)

@@ -53,6 +53,8 @@ static vs_err transact(vs_ledger *l, const char *name, mutate_fn fn, void *ctx,
 		l->last_version = 0;
 		rc = l->ops->cas(l, &r, expected);
 		if (rc == VS_OK) {
+			if (l->last_version)
+				r.version = l->last_version;
 			if (l->last_version) {
 				l->cache = r;
 				l->cache.version = l->last_version;
@@ -140,11 +142,41 @@ vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
 typedef struct {
 	const char *host;
 	const uint8_t *lineage, *snap;
+	const uint8_t *act; /* activation id */
 	bool allow_rollback;
 	const vs_fence *tok;
 	const char *target;
 	uint64_t gen;
 } args;
+
+/* What every activation writes: a new generation on host, a fresh id. */
+static void activate(vs_vnf_record *r, const char *host, const uint8_t act[VS_ID_LEN])
+{
+	r->state = VS_VNF_ACTIVE;
+	r->generation++;
+	snprintf(r->owner, sizeof r->owner, "%s", host);
+	r->target[0] = 0;
+	r->latest_final = false; /* from now on the running copy is newer */
+	memcpy(r->activation, act, VS_ID_LEN);
+}
+
+/* After a refusal: did an earlier copy of this activation apply (a lost
+ * reply)? Then the refusal was about our own effect: it succeeded. */
+static bool own_activation(vs_ledger *l, const char *name, const char *host,
+			   const uint8_t act[VS_ID_LEN], vs_vnf_record *r)
+{
+	return l->ops->get(l, name, r) == VS_OK && live(r->state) &&
+	       (!host || !strcmp(r->owner, host)) && !memcmp(r->activation, act, VS_ID_LEN);
+}
+
+static vs_err activation_id(const uint8_t *given, uint8_t act[VS_ID_LEN])
+{
+	if (given) {
+		memcpy(act, given, VS_ID_LEN);
+		return VS_OK;
+	}
+	return vs_random(act, VS_ID_LEN);
+}
 
 static vs_err start_fn(void *ctx, vs_vnf_record *r)
 {
@@ -154,20 +186,25 @@ static vs_err start_fn(void *ctx, vs_vnf_record *r)
 	if (r->state == VS_VNF_RETIRED)
 		return refuse(r, "it is retired");
 	if (r->state == VS_VNF_STOPPED && strcmp(r->owner, a->host) != 0)
-		return refuse(r, "its state is on that host; restore its latest snapshot here instead");
-	r->state = VS_VNF_ACTIVE;
-	r->generation++;
-	snprintf(r->owner, sizeof r->owner, "%s", a->host);
-	r->target[0] = 0;
+		return refuse(r, r->latest_final
+				 ? "its state is on that host; restore its latest snapshot here instead"
+				 : "its state is on that host: start it there, or snapshot it there "
+				   "and restore that snapshot here");
+	activate(r, a->host, a->act);
 	return VS_OK;
 }
 
-vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host, vs_fence *tok,
-		       vs_vnf_record *out)
+vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
+		       const uint8_t act[VS_ID_LEN], vs_fence *tok, vs_vnf_record *out)
 {
-	args a = { .host = host };
+	uint8_t id[VS_ID_LEN];
+	VS_TRY(activation_id(act, id));
+	args a = { .host = host, .act = id };
 	vs_vnf_record r;
-	VS_TRY(transact(l, name, start_fn, &a, &r));
+	vs_err rc = transact(l, name, start_fn, &a, &r);
+	if (rc == VS_E_POLICY && own_activation(l, name, host, id, &r))
+		rc = VS_OK;
+	VS_TRY(rc);
 	issue(&r, tok);
 	if (out)
 		*out = r;
@@ -193,6 +230,13 @@ static vs_err restore_check(const args *a, const vs_vnf_record *r)
 					    "(latest is %s): restoring it would be a roll-back "
 					    "(use --allow-rollback if authorized)", r->name, id);
 	}
+	/* Gap 1: the latest snapshot of a VNF that ran after it is older than
+	 * the state its last owner stopped with. */
+	if (!r->latest_final && !a->allow_rollback)
+		return refuse(r, "its latest snapshot was taken while it ran, so the state it stopped "
+				 "with is newer: snapshot it now that it is stopped and restore that one, "
+				 "or start it where it stopped (use --allow-rollback to accept losing "
+				 "the newer state)");
 	return VS_OK;
 }
 
@@ -209,10 +253,7 @@ static vs_err restore_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(restore_check(a, r));
-	r->state = VS_VNF_ACTIVE;
-	r->generation++;
-	snprintf(r->owner, sizeof r->owner, "%s", a->host);
-	r->target[0] = 0;
+	activate(r, a->host, a->act);
 	r->has_snapshot = true;
 	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
 	return VS_OK;
@@ -220,11 +261,18 @@ static vs_err restore_fn(void *ctx, vs_vnf_record *r)
 
 vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
-			 bool allow_rollback, vs_fence *tok, vs_vnf_record *out)
+			 bool allow_rollback, const uint8_t act[VS_ID_LEN], vs_fence *tok,
+			 vs_vnf_record *out)
 {
-	args a = { .host = host, .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback };
+	uint8_t id[VS_ID_LEN];
+	VS_TRY(activation_id(act, id));
+	args a = { .host = host, .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback,
+		   .act = id };
 	vs_vnf_record r;
-	VS_TRY(transact(l, name, restore_fn, &a, &r));
+	vs_err rc = transact(l, name, restore_fn, &a, &r);
+	if (rc == VS_E_POLICY && own_activation(l, name, host, id, &r))
+		rc = VS_OK;
+	VS_TRY(rc);
 	issue(&r, tok);
 	if (out)
 		*out = r;
@@ -255,8 +303,11 @@ static vs_err resume_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
-	if (r->state != VS_VNF_PAUSED)
-		return refuse(r, "only a PAUSED VNF can be resumed");
+	/* From ACTIVE: a host restarting the VNF after a crash confirms with a
+	 * CAS that its token still holds (gap 5); a read would not do: its own
+	 * stop could still be in flight. */
+	if (r->state != VS_VNF_PAUSED && r->state != VS_VNF_ACTIVE)
+		return refuse(r, "only a PAUSED or ACTIVE VNF can be resumed");
 	r->state = VS_VNF_ACTIVE;
 	return VS_OK;
 }
@@ -316,6 +367,8 @@ static vs_err record_fn(void *ctx, vs_vnf_record *r)
 	r->has_snapshot = true;
 	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
 	r->latest_snapshot_gen = r->generation;
+	/* Taken while nothing ran it: no state is newer. */
+	r->latest_final = r->state == VS_VNF_STOPPED || r->state == VS_VNF_REGISTERED;
 	return VS_OK;
 }
 
@@ -323,7 +376,15 @@ vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *hos
 				 const vs_fence *tok, const uint8_t snap[VS_ID_LEN], uint64_t gen)
 {
 	args a = { .host = host, .tok = tok, .snap = snap, .gen = gen };
-	return transact(l, name, record_fn, &a, NULL);
+	vs_err rc = transact(l, name, record_fn, &a, NULL);
+	if (rc == VS_E_POLICY) {
+		/* Gap 3: an earlier copy of this CAS may have applied. */
+		vs_vnf_record r;
+		if (l->ops->get(l, name, &r) == VS_OK && r.has_snapshot &&
+		    !memcmp(r.latest_snapshot, snap, VS_ID_LEN))
+			return VS_OK;
+	}
+	return rc;
 }
 
 static vs_err mig_begin_fn(void *ctx, vs_vnf_record *r)
@@ -352,19 +413,23 @@ static vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
 	VS_TRY(check_token(r, a->tok));
 	if (r->state != VS_VNF_MIGRATING)
 		return refuse(r, "no migration is in progress");
-	r->state = VS_VNF_ACTIVE;
-	r->generation++;
-	snprintf(r->owner, sizeof r->owner, "%s", r->target);
-	r->target[0] = 0;
+	char target[VS_HOST_MAX];
+	snprintf(target, sizeof target, "%s", r->target);
+	activate(r, target, a->act);
 	return VS_OK;
 }
 
 vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
 				vs_fence *target_tok)
 {
-	args a = { .tok = tok };
+	uint8_t id[VS_ID_LEN];
+	VS_TRY(activation_id(NULL, id));
+	args a = { .tok = tok, .act = id };
 	vs_vnf_record r;
-	VS_TRY(transact(l, name, mig_commit_fn, &a, &r));
+	vs_err rc = transact(l, name, mig_commit_fn, &a, &r);
+	if (rc == VS_E_POLICY && own_activation(l, name, NULL, id, &r))
+		rc = VS_OK;
+	VS_TRY(rc);
 	issue(&r, target_tok);
 	return VS_OK;
 }
@@ -392,6 +457,9 @@ static vs_err release_fn(void *ctx, vs_vnf_record *r)
 	r->state = VS_VNF_STOPPED;
 	r->target[0] = 0;
 	r->generation++; /* fences the released host's token */
+	/* The operator gives up what the released host wrote after the latest
+	 * snapshot: that snapshot is what the VNF continues from. */
+	r->latest_final = r->has_snapshot;
 	return VS_OK;
 }
 
@@ -431,4 +499,16 @@ vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out)
 	if (rc == NOTHING_TO_DO)
 		return l->ops->get(l, name, out);
 	return rc;
+}
+
+static vs_err fence_fn(void *ctx, vs_vnf_record *r)
+{
+	(void)ctx;
+	(void)r;
+	return VS_OK; /* no change: the CAS itself bumps the version */
+}
+
+vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out)
+{
+	return transact(l, name, fence_fn, NULL, out);
 }

@@ -157,9 +157,8 @@ static vs_err absolute(const char *out, char *abs, size_t cap)
 	return VS_OK;
 }
 
-vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
+static vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
 {
-	VS_TRY(check_opts(o));
 	vs_snap_header *hd = &res->header;
 	vs_key keys[VS_SNAP_MAX_SECTIONS];
 	char tmp[4096] = "", abs_out[4096];
@@ -202,6 +201,14 @@ vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *r
 		 * snapshot that does not exist; recovery settles the gap. */
 		rc = vs_ledger_record_snapshot(o->ledger, o->vnf, vs_home_host(h),
 					       have_tok ? &tok : NULL, hd->snapshot_id, rec.generation);
+		if (rc == VS_E_ENV) {
+			/* Unknown whether the ledger took it (gap 3): the snapshot
+			 * stays BUILDING, file and keys kept; recovery decides. */
+			char msg[512];
+			snprintf(msg, sizeof msg, "%s", vs_errmsg());
+			return vs_fail(VS_E_ENV, "%s; the snapshot is kept until `vnfsafe vnf recover %s` "
+						 "settles it", msg, o->vnf);
+		}
 		if (rc != VS_OK && tmp[0])
 			unlink(o->out);
 	}
@@ -223,5 +230,15 @@ vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *r
 		vs_catalog_finish(h, hd->snapshot_id, "FAILED", 0, NULL);
 		rc = vs_fail(saved, "%s", msg);
 	}
+	return rc;
+}
+
+vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
+{
+	VS_TRY(check_opts(o));
+	int lock;
+	VS_TRY(vs_home_lock(h, o->vnf, false, &lock));
+	vs_err rc = create_locked(h, o, res);
+	vs_home_unlock(lock);
 	return rc;
 }

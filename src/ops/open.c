@@ -140,22 +140,33 @@ static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN])
 
 /* Verified and staged: journal, activate in the ledger, publish, keep the
  * token. Each step is one a crash may interrupt; recovery finishes it. */
-static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
+static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
 {
-	vs_pending_restore p;
+	vs_pending p;
 	vs_fence tok;
 	memset(&p, 0, sizeof p);
 	snprintf(p.vnf, sizeof p.vnf, "%s", hd->vnf);
+	p.kind = VS_PENDING_RESTORE;
+	VS_TRY(vs_random(p.activation, VS_ID_LEN));
 	memcpy(p.snapshot, hd->snapshot_id, VS_ID_LEN);
 	snprintf(p.staging, sizeof p.staging, "%s", vs_dir_restore_ready_path(c->restore));
 	snprintf(p.target, sizeof p.target, "%s", c->o->to);
 	VS_TRY(vs_home_pending_put(h, &p));
 	vs_fault("restore.after_journal");
 	vs_err rc = vs_dir_restore_stage(c->restore);
+	bool asked = rc == VS_OK;
 	if (rc == VS_OK) {
 		vs_fault("restore.after_ready");
 		rc = vs_ledger_restore(c->o->ledger, hd->vnf, vs_home_host(h), hd->lineage_id,
-				       hd->snapshot_id, c->o->allow_rollback, &tok, rec);
+				       hd->snapshot_id, c->o->allow_rollback, p.activation, &tok, rec);
+	}
+	if (rc == VS_E_ENV && asked) {
+		/* Unknown whether the ledger took it (gap 3): keep the journal and
+		 * the staged state; recovery decides on the activation id. */
+		char msg[512];
+		snprintf(msg, sizeof msg, "%s", vs_errmsg());
+		return vs_fail(VS_E_ENV, "%s; the staged restore is kept until `vnfsafe vnf recover %s` "
+					 "settles it", msg, hd->vnf);
 	}
 	if (rc != VS_OK) {
 		vs_rm_rf(p.staging);
@@ -167,6 +178,15 @@ static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf
 	vs_fault("restore.after_publish");
 	VS_TRY(vs_home_token_put(h, hd->vnf, &tok));
 	return vs_home_pending_drop(h, hd->vnf);
+}
+
+static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
+{
+	int lock;
+	VS_TRY(vs_home_lock(h, hd->vnf, true, &lock));
+	vs_err rc = activate_locked(h, c, hd, rec);
+	vs_home_unlock(lock);
+	return rc;
 }
 
 vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,

@@ -10,12 +10,38 @@
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
-vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
 {
 	vs_fence tok;
-	VS_TRY(vs_ledger_start(l, name, vs_home_host(h), &tok, rec));
+	vs_pending p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.vnf, sizeof p.vnf, "%s", name);
+	p.kind = VS_PENDING_START;
+	VS_TRY(vs_random(p.activation, VS_ID_LEN));
+	/* Journaled first: after a crash, recovery adopts the activation only if
+	 * the ledger carries this id (never on a read alone). */
+	VS_TRY(vs_home_pending_put(h, &p));
+	vs_fault("start.after_journal");
+	vs_err rc = vs_ledger_start(l, name, vs_home_host(h), p.activation, &tok, rec);
+	if (rc != VS_OK) {
+		/* Refused or failed: unless the outcome is unknown (the ledger
+		 * could not say whether it applied), nothing was activated. */
+		if (rc != VS_E_ENV)
+			vs_home_pending_drop(h, name);
+		return rc;
+	}
 	vs_fault("start.after_cas");
-	return vs_home_token_put(h, name, &tok);
+	VS_TRY(vs_home_token_put(h, name, &tok));
+	return vs_home_pending_drop(h, name);
+}
+
+vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	int lock;
+	VS_TRY(vs_home_lock(h, name, true, &lock));
+	vs_err rc = start_locked(h, l, name, rec);
+	vs_home_unlock(lock);
+	return rc;
 }
 
 typedef vs_err (*token_op)(vs_ledger *, const char *, const vs_fence *, vs_vnf_record *);
@@ -71,45 +97,66 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* Rule 2: a restore journaled on this host. */
-static vs_err settle_restore(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
+/* Rule 2: an activation (start or restore) journaled on this host. The
+ * ledger is fenced first (no CAS sent before the crash can land after the
+ * decision), then the activation counts only if the record carries its id. */
+static vs_err settle_activation(vs_home *h, vs_ledger *l, vs_vnf_record *r, char *act,
+				size_t cap)
 {
-	vs_pending_restore p;
+	vs_pending p;
 	bool found;
 	VS_TRY(vs_home_pending_get(h, r->name, &p, &found));
 	if (!found)
 		return VS_OK;
-	bool won = mine(h, r) && r->has_snapshot && !memcmp(r->latest_snapshot, p.snapshot, VS_ID_LEN);
-	if (won && exists(p.staging)) {
-		VS_TRY(vs_dir_publish(p.staging, p.target));
-		note(act, cap, "published the interrupted restore into %s", p.target);
-	} else if (!won && exists(p.staging)) {
-		VS_TRY(vs_rm_rf(p.staging));
-		note(act, cap, "discarded an interrupted restore that never activated");
+	VS_TRY(vs_ledger_fence(l, r->name, r));
+	bool won = mine(h, r) && !memcmp(r->activation, p.activation, VS_ID_LEN);
+	if (won) {
+		vs_fence tok;
+		memset(&tok, 0, sizeof tok);
+		memcpy(tok.lineage, r->lineage, VS_ID_LEN);
+		tok.generation = r->generation;
+		snprintf(tok.host, sizeof tok.host, "%s", r->owner);
+		if (p.kind == VS_PENDING_RESTORE && exists(p.staging)) {
+			VS_TRY(vs_dir_publish(p.staging, p.target));
+			note(act, cap, "published the interrupted restore into %s", p.target);
+		}
+		VS_TRY(vs_home_token_put(h, r->name, &tok));
+		note(act, cap, "the interrupted %s had activated it: this host holds its token "
+			       "(generation %llu)", p.kind == VS_PENDING_START ? "start" : "restore",
+		     (unsigned long long)r->generation);
+	} else {
+		if (p.kind == VS_PENDING_RESTORE && exists(p.staging)) {
+			VS_TRY(vs_rm_rf(p.staging));
+			note(act, cap, "discarded an interrupted restore that never activated");
+		} else {
+			note(act, cap, "the interrupted %s never activated it",
+			     p.kind == VS_PENDING_START ? "start" : "restore");
+		}
 	}
-	vs_dir_sweep_stale(p.target); /* a restore killed before it was staged */
+	if (p.kind == VS_PENDING_RESTORE)
+		vs_dir_sweep_stale(p.target); /* a restore killed before it was staged */
 	return vs_home_pending_drop(h, r->name);
 }
 
-/* Rule 3: the token matches the ledger, or this host holds none. */
+/* Rule 3: a token that no longer matches the ledger is dropped. A token is
+ * never made from a read (gap 5): the record may say ACTIVE here because
+ * of an activation this host cannot prove was its own. */
 static vs_err settle_token(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
 {
 	vs_fence tok;
 	bool found;
 	VS_TRY(vs_home_token_get(h, r->name, &tok, &found));
-	if (mine(h, r) && !(found && vs_fence_valid(r, &tok))) {
-		memset(&tok, 0, sizeof tok);
-		memcpy(tok.lineage, r->lineage, VS_ID_LEN);
-		tok.generation = r->generation;
-		snprintf(tok.host, sizeof tok.host, "%s", r->owner);
-		VS_TRY(vs_home_token_put(h, r->name, &tok));
-		note(act, cap, "re-issued this host's fencing token (generation %llu)",
-		     (unsigned long long)r->generation);
-	} else if (!mine(h, r) && found) {
+	if (found && !vs_fence_valid(r, &tok)) {
 		VS_TRY(vs_home_token_drop(h, r->name));
 		note(act, cap, "dropped a stale fencing token (generation %llu)",
 		     (unsigned long long)tok.generation);
+		found = false;
 	}
+	if (mine(h, r) && !found)
+		note(act, cap, "the ledger says it runs here (generation %llu) but this host holds no "
+			       "token for it and no record of activating it: not adopting it (if this "
+			       "host lost it, `vnfsafe vnf release` it)",
+		     (unsigned long long)r->generation);
 	return VS_OK;
 }
 
@@ -139,7 +186,8 @@ static vs_err collect_building(void *ctx, const vs_catalog_entry *e)
 	return VS_OK;
 }
 
-/* Rule 4: snapshots a crash left BUILDING. */
+/* Rule 4: snapshots a crash left BUILDING (the ledger is fenced by then:
+ * a record_snapshot CAS still in flight cannot land after this). */
 static vs_err settle_snapshot(vs_home *h, const vs_vnf_record *r, const uint8_t id[VS_ID_LEN],
 			      char *act, size_t cap)
 {
@@ -159,18 +207,21 @@ static vs_err settle_snapshot(vs_home *h, const vs_vnf_record *r, const uint8_t 
 	return VS_OK;
 }
 
-static vs_err settle_snapshots(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
+static vs_err settle_snapshots(vs_home *h, vs_ledger *l, vs_vnf_record *r, bool fenced,
+			       char *act, size_t cap)
 {
 	building_list b = { r->name, NULL, 0, 0 };
 	vs_err rc = vs_catalog_list(h, collect_building, &b);
+	if (rc == VS_OK && b.n && !fenced)
+		rc = vs_ledger_fence(l, r->name, r);
 	for (size_t i = 0; rc == VS_OK && i < b.n; i++)
 		rc = settle_snapshot(h, r, b.ids[i], act, cap);
 	free(b.ids);
 	return rc;
 }
 
-vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
-		      char *act, size_t cap)
+static vs_err recover_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+			     char *act, size_t cap)
 {
 	vs_vnf_record before;
 	act[0] = 0;
@@ -179,10 +230,25 @@ vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record 
 	if (before.state == VS_VNF_MIGRATING && rec->state == VS_VNF_ACTIVE)
 		note(act, cap, "aborted the interrupted migration to %s: ACTIVE on %s again",
 		     before.target, rec->owner);
-	VS_TRY(settle_restore(h, rec, act, cap));
+	vs_pending p;
+	bool pending;
+	VS_TRY(vs_home_pending_get(h, name, &p, &pending));
+	VS_TRY(settle_activation(h, l, rec, act, cap));
 	VS_TRY(settle_token(h, rec, act, cap));
-	VS_TRY(settle_snapshots(h, rec, act, cap));
+	VS_TRY(settle_snapshots(h, l, rec, pending, act, cap));
 	if (!act[0])
 		note(act, cap, "nothing to recover");
 	return VS_OK;
+}
+
+vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+		      char *act, size_t cap)
+{
+	int lock;
+	act[0] = 0;
+	VS_TRY(vs_ledger_get(l, name, rec)); /* "no VNF named X" before anything is made */
+	VS_TRY(vs_home_lock(h, name, true, &lock));
+	vs_err rc = recover_locked(h, l, name, rec, act, cap);
+	vs_home_unlock(lock);
+	return rc;
 }

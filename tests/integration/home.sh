@@ -98,7 +98,7 @@ pass "symlinks to /etc, /etc/passwd, an outside dir, upward and dangling restore
 
 # Restoring only the domain holding the links behaves the same.
 stop_vnf links
-expect_rc 0 vs --home "$H" snapshot restore "$T/links.vsnap" --to "$T/r-conf" --domain conf
+expect_rc 0 vs --home "$H" snapshot restore "$T/links.vsnap" --to "$T/r-conf" --domain conf --allow-rollback
 [ -L "$T/r-conf/conf/passwd-link" ] && [ -L "$T/r-conf/conf/up" ] || fail "--domain conf: links"
 [ ! -e "$T/r-conf/etc-link" ] && [ ! -L "$T/r-conf/etc-link" ] || fail "--domain conf restored etc-link"
 snap_outside "$T/outside.after2"

@@ -56,9 +56,28 @@ crash start.after_cas vs --home "$H" vnf start "$V"
 [ "$(state_of)" = ACTIVE ] || fail "start.after_cas: not ACTIVE"
 expect_rc 3 vs --home "$H" vnf stop "$V" # no token stored before the crash
 recover_all
-grep -q 're-issued' "$T/recover1.log" || fail "start.after_cas: token not re-issued"
+grep -q 'had activated it: this host holds its token' "$T/recover1.log" ||
+	fail "start.after_cas: token not issued: $(cat "$T/recover1.log")"
 expect_rc 0 vs --home "$H" vnf stop "$V"
-pass "killed after the start CAS: recover re-issues the token; stop works"
+pass "killed after the start CAS: recover finds its activation id in the ledger, keeps the token; stop works"
+
+fresh start-journal
+crash start.after_journal vs --home "$H" vnf start "$V"
+recover_all
+grep -q 'never activated' "$T/recover1.log" || fail "start.after_journal: $(cat "$T/recover1.log")"
+[ "$(state_of)" = REGISTERED ] || fail "start.after_journal: state $(state_of)"
+expect_rc 0 vs --home "$H" vnf start "$V"
+pass "killed before the start CAS: recover fences the ledger and drops the journal; start works"
+
+# Gap 5: a token is never made from a read. The ledger says ACTIVE here, but
+# the home has neither a token nor a journal of the activation.
+fresh adopt
+expect_rc 0 vs --home "$H" vnf start "$V"
+sqlite3 "$H/vnfsafe.db" "DELETE FROM fences" || fail "cannot edit the home database"
+expect_rc 0 vs --home "$H" vnf recover "$V"
+grep -q 'not adopting' "$ERR" || fail "recover adopted or said nothing: $(cat "$ERR")"
+expect_rc 3 vs --home "$H" vnf stop "$V"
+pass "a token lost without a journal is not re-made from a read: recover says so, stop stays refused"
 
 fresh stop
 expect_rc 0 vs --home "$H" vnf start "$V"

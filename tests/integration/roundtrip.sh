@@ -70,9 +70,21 @@ ls -A "$T" | grep -Eq '^\.vs(restore|ready)-' && fail "refused restore left a st
 pass "a second restore while fw-1 is ACTIVE: exit 3 (fork), no target, no staging, ledger unchanged"
 stop_vnf fw-1
 
+# --- stopped after running: its state is newer than its latest snapshot -------
+# A is still the latest, but fw-1 ran from it and stopped: restoring A would
+# silently drop what it wrote since (a roll-back in substance).
+expect_rc 3 vs --home "$H" snapshot restore "$A" --to "$T/r-stale"
+one_line_stderr || fail "stale-latest refusal: stderr"
+grep -q 'newer' "$ERR" && grep -q 'allow-rollback' "$ERR" ||
+	fail "stale-latest refusal does not explain: $(cat "$ERR")"
+[ ! -e "$T/r-stale" ] || fail "refused restore created its target"
+[ "$(vnf_state fw-1)" = "STOPPED 1 $ID" ] || fail "fw-1 after the refused restore: $(vnf_state fw-1)"
+pass "restoring the latest snapshot of a VNF that ran after it: exit 3 (its stopped state is newer), nothing changed"
+# The domain restores below knowingly restore A again: authorized.
+
 # --- one domain -----------------------------------------------------------
 R2=$T/r-secrets
-expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R2" --domain secrets
+expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R2" --domain secrets --allow-rollback
 diff -r --no-dereference "$S/secrets" "$R2/secrets" >&2 || fail "secrets domain content differs"
 tree_listing "$S/secrets" >"$T/l1"
 tree_listing "$R2/secrets" >"$T/l2"
@@ -87,7 +99,7 @@ pass "--domain secrets restores no default-domain and no db-domain entry"
 stop_vnf fw-1
 
 R3=$T/r-two
-expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R3" --domain db --domain secrets
+expect_rc 0 vs --home "$H" snapshot restore "$A" --to "$R3" --domain db --domain secrets --allow-rollback
 extra=$(cd "$R3" && find . -mindepth 1 ! -path './secrets' ! -path './secrets/*' ! -path './db' ! -path './db/*')
 [ -z "$extra" ] || fail "--domain db --domain secrets restored: $extra"
 cmp -s "$S/db/conntrack.db" "$R3/db/conntrack.db" && [ -d "$R3/db/wal" ] &&

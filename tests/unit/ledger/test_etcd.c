@@ -25,6 +25,7 @@ static const char golden[] =
 	"{\"name\":\"fw1\",\"lineage\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"generation\":3,"
 	"\"state\":\"ACTIVE\",\"owner\":\"host-a\",\"target\":\"\",\"has_snapshot\":true,"
 	"\"latest_snapshot\":\"000102030405060708090a0b0c0d0e0f\",\"latest_snapshot_gen\":2,"
+	"\"latest_final\":true,\"activation\":\"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf\","
 	"\"sensitive\":\"secrets,tls\",\"updated\":1700000000}";
 
 static vs_vnf_record sample(const char *name)
@@ -35,7 +36,9 @@ static vs_vnf_record sample(const char *name)
 	for (int i = 0; i < VS_ID_LEN; i++) {
 		r.lineage[i] = (uint8_t)(0xa0 + i);
 		r.latest_snapshot[i] = (uint8_t)i;
+		r.activation[i] = (uint8_t)(0xc0 + i);
 	}
+	r.latest_final = true;
 	r.generation = 3;
 	r.state = VS_VNF_ACTIVE;
 	snprintf(r.owner, sizeof r.owner, "host-a");
@@ -57,6 +60,8 @@ static void assert_same_record(const vs_vnf_record *a, const vs_vnf_record *b)
 	assert_int_equal(a->has_snapshot, b->has_snapshot);
 	assert_memory_equal(a->latest_snapshot, b->latest_snapshot, VS_ID_LEN);
 	assert_int_equal(a->latest_snapshot_gen, b->latest_snapshot_gen);
+	assert_int_equal(a->latest_final, b->latest_final);
+	assert_memory_equal(a->activation, b->activation, VS_ID_LEN);
 	assert_string_equal(a->sensitive, b->sensitive);
 	assert_int_equal(a->updated, b->updated);
 }
@@ -82,6 +87,7 @@ static void test_json_round_trip(void **st)
 		r.has_snapshot = false;
 		memset(r.latest_snapshot, 0, VS_ID_LEN);
 		r.latest_snapshot_gen = 0;
+		r.latest_final = false;
 		snprintf(r.target, sizeof r.target, "host \"b\" \\ c");
 		memset(r.sensitive, 'd', sizeof r.sensitive - 1);
 		r.sensitive[sizeof r.sensitive - 1] = 0;
@@ -120,7 +126,7 @@ static void test_json_encoder_normalizes_and_refuses(void **st)
 	char *s = vs_vnf_record_to_json(&r);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "\"latest_snapshot\":\"00000000000000000000000000000000\","
-				  "\"latest_snapshot_gen\":0,"));
+				  "\"latest_snapshot_gen\":0,\"latest_final\":false,"));
 	assert_int_equal(vs_vnf_record_from_json(s, strlen(s), &back), VS_OK);
 	free(s);
 
@@ -191,6 +197,12 @@ static void test_json_strict_rejects(void **st)
 		{ "\"generation\":3", "\"generation\":99999999999999999999" },
 		{ "\"updated\":1700000000", "\"updated\":-5" },
 		{ "\"latest_snapshot_gen\":2", "\"latest_snapshot_gen\":true" },
+		{ "\"latest_final\":true", "\"latest_final\":1" },
+		{ "\"latest_final\":true", "\"latest_final\":null" },
+		{ ",\"latest_final\":true", "" },
+		{ "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF" },
+		{ "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", "c0c1c2" },
+		{ ",\"activation\":\"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf\"", "" },
 		{ "\"has_snapshot\":true", "\"has_snapshot\":1" },
 		{ "\"has_snapshot\":true", "\"has_snapshot\":\"true\"" },
 		{ "\"has_snapshot\":true", "\"has_snapshot\":false" }, /* with a snapshot id */
@@ -331,6 +343,7 @@ static vs_vnf_record fresh(const char *what)
 	r.has_snapshot = false;
 	memset(r.latest_snapshot, 0, VS_ID_LEN);
 	r.latest_snapshot_gen = 0;
+	r.latest_final = false;
 	assert_int_equal(vs_random(r.lineage, VS_ID_LEN), VS_OK);
 	r.updated = (int64_t)time(NULL);
 	return r;

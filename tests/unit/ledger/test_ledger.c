@@ -75,13 +75,13 @@ static void test_start_fork_and_fencing(void **st)
 	vs_vnf_record r;
 	vs_fence a, b, stale;
 	fresh(n, sizeof n);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
 	assert_int_equal(r.generation, 1);
 	assert_int_equal(a.generation, 1);
 	assert_string_equal(a.host, "host-a");
 	/* A second activation anywhere is a fork. */
-	assert_int_equal(vs_ledger_start(L, n, "host-b", &b, &r), VS_E_POLICY);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &b, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, n, "host-b", NULL, &b, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &b, &r), VS_E_POLICY);
 	/* Operations need a valid token. */
 	assert_int_equal(vs_ledger_pause(L, n, NULL, &r), VS_E_POLICY);
 	stale = a;
@@ -98,8 +98,8 @@ static void test_start_fork_and_fencing(void **st)
 	assert_int_equal(r.state, VS_VNF_STOPPED);
 	/* Stopped: the token is dead, and only the last host may start it. */
 	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_E_POLICY);
-	assert_int_equal(vs_ledger_start(L, n, "host-b", &b, &r), VS_E_POLICY);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, n, "host-b", NULL, &b, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
 	assert_int_equal(r.generation, 2);
 }
 
@@ -121,19 +121,19 @@ static void test_restore_rollback_and_lineage(void **st)
 	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", NULL, s1, 0), VS_OK);
 	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", NULL, s2, 0), VS_OK);
 	assert_int_equal(vs_ledger_check_restore(L, n, lin, s2, false), VS_OK);
-	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, s1, false, &t, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, s1, false, NULL, &t, &r), VS_E_POLICY);
 	/* Another lineage of the same name. */
 	memset(other, 7, sizeof other);
-	assert_int_equal(vs_ledger_restore(L, n, "host-a", other, s2, true, &t, &r), VS_E_POLICY);
-	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, s2, false, &t, &r), VS_OK);
+	assert_int_equal(vs_ledger_restore(L, n, "host-a", other, s2, true, NULL, &t, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, s2, false, NULL, &t, &r), VS_OK);
 	assert_int_equal(r.generation, 1);
 	assert_string_equal(r.owner, "host-b");
 	/* Live: restoring again anywhere is a fork, even the latest. */
-	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, s2, false, &t, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, s2, false, NULL, &t, &r), VS_E_POLICY);
 	vs_fence tb = t;
 	assert_int_equal(vs_ledger_stop(L, n, &tb, &r), VS_OK);
 	/* Authorized roll-back: a new generation, latest becomes the old one. */
-	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, s1, true, &t, &r), VS_OK);
+	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, s1, true, NULL, &t, &r), VS_OK);
 	assert_int_equal(r.generation, 2);
 	assert_memory_equal(r.latest_snapshot, s1, VS_ID_LEN);
 	assert_int_equal(vs_ledger_stop(L, n, &t, &r), VS_OK);
@@ -149,7 +149,7 @@ static void test_snapshot_rules(void **st)
 	uint8_t s[VS_ID_LEN];
 	snap_id(s, 9);
 	fresh(n, sizeof n);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
 	/* Live: only the token holder. */
 	assert_int_equal(vs_ledger_check_snapshot(L, n, "host-b", NULL, &r), VS_E_POLICY);
 	assert_int_equal(vs_ledger_check_snapshot(L, n, "host-a", &a, &r), VS_OK);
@@ -165,7 +165,7 @@ static void test_snapshot_rules(void **st)
 	assert_int_equal(vs_ledger_check_snapshot(L, n, "host-a", NULL, &r), VS_OK);
 	assert_int_equal(vs_ledger_retire(L, n, &r), VS_OK);
 	assert_int_equal(vs_ledger_check_snapshot(L, n, "host-a", NULL, &r), VS_E_POLICY);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_E_POLICY);
 }
 
 static void test_migration_and_recover(void **st)
@@ -175,11 +175,11 @@ static void test_migration_and_recover(void **st)
 	vs_vnf_record r;
 	vs_fence s, t;
 	fresh(n, sizeof n);
-	assert_int_equal(vs_ledger_start(L, n, "src", &s, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, n, "src", NULL, &s, &r), VS_OK);
 	assert_int_equal(vs_ledger_migrate_begin(L, n, &s, "src"), VS_E_POLICY);
 	assert_int_equal(vs_ledger_migrate_begin(L, n, &s, "dst"), VS_OK);
 	/* While migrating: no second activation, no stop. */
-	assert_int_equal(vs_ledger_start(L, n, "dst", &t, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, n, "dst", NULL, &t, &r), VS_E_POLICY);
 	assert_int_equal(vs_ledger_stop(L, n, &s, &r), VS_E_POLICY);
 	/* Interrupted: recovery aborts back to the source, same generation. */
 	assert_int_equal(vs_ledger_recover(L, n, &r), VS_OK);
@@ -205,7 +205,7 @@ static void test_release_fences_dead_host(void **st)
 	vs_vnf_record r;
 	vs_fence a;
 	fresh(n, sizeof n);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
 	assert_int_equal(vs_ledger_release(L, n, "host-b", &r), VS_E_POLICY);
 	assert_int_equal(vs_ledger_release(L, n, "host-a", &r), VS_OK);
 	assert_int_equal(r.state, VS_VNF_STOPPED);
@@ -225,14 +225,14 @@ static void test_stale_cache_is_never_trusted(void **st)
 	vs_ledger *other;
 	assert_int_equal(vs_ledger_open(&other, L->uri), VS_OK);
 	fresh(n, sizeof n);
-	assert_int_equal(vs_ledger_start(L, n, "host-a", &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
 	/* Cache says ACTIVE at gen 1; the other handle fences host-a. */
 	assert_int_equal(vs_ledger_release(other, n, "host-a", &r), VS_OK);
 	assert_int_equal(vs_ledger_pause(L, n, &a, &r), VS_E_POLICY);
 	/* Cache (fresh from that refusal's read) says STOPPED; the other handle
 	 * starts it again on host-a: a pause with the new token must pass. */
 	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_E_POLICY);
-	assert_int_equal(vs_ledger_start(other, n, "host-a", &b, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(other, n, "host-a", NULL, &b, &r), VS_OK);
 	assert_int_equal(b.generation, 3);
 	assert_int_equal(vs_ledger_pause(L, n, &b, &r), VS_OK);
 	assert_int_equal(r.state, VS_VNF_PAUSED);
@@ -277,10 +277,130 @@ static void test_generation_never_decreases_in_store(void **st)
 	assert_int_not_equal(L->ops->cas(L, &r, r.version), VS_OK);
 }
 
+/* Gap 1 (docs/ledger.md): a snapshot taken while the VNF ran is not final:
+ * once it stopped, the state it stopped with is newer. */
+static void test_final_snapshot(void **st)
+{
+	(void)st;
+	char n[64];
+	vs_vnf_record r;
+	vs_fence a, b;
+	uint8_t live[VS_ID_LEN], stopped[VS_ID_LEN], lin[VS_ID_LEN];
+	fresh(n, sizeof n);
+	snap_id(live, 0x31);
+	snap_id(stopped, 0x32);
+	assert_int_equal(vs_ledger_get(L, n, &r), VS_OK);
+	memcpy(lin, r.lineage, VS_ID_LEN);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
+	assert_false(r.latest_final);
+	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", &a, live, r.generation), VS_OK);
+	assert_int_equal(vs_ledger_get(L, n, &r), VS_OK);
+	assert_false(r.latest_final);
+	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_OK);
+	/* The latest, but taken live: restoring it anywhere drops newer state. */
+	assert_int_equal(vs_ledger_check_restore(L, n, lin, live, false), VS_E_POLICY);
+	assert_non_null(strstr(vs_errmsg(), "newer"));
+	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, live, false, NULL, &b, &r),
+			 VS_E_POLICY);
+	assert_int_equal(vs_ledger_restore(L, n, "host-a", lin, live, false, NULL, &b, &r),
+			 VS_E_POLICY);
+	/* A snapshot of the stopped VNF is final: it restores without authority. */
+	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", NULL, stopped, r.generation),
+			 VS_OK);
+	assert_int_equal(vs_ledger_get(L, n, &r), VS_OK);
+	assert_true(r.latest_final);
+	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, stopped, false, NULL, &b, &r), VS_OK);
+	assert_false(r.latest_final); /* it runs again from it */
+	assert_int_equal(vs_ledger_stop(L, n, &b, &r), VS_OK);
+	assert_int_equal(vs_ledger_check_restore(L, n, lin, stopped, false), VS_E_POLICY);
+	/* An authorized roll-back may. */
+	assert_int_equal(vs_ledger_check_restore(L, n, lin, stopped, true), VS_OK);
+	/* A release gives up what the dead host wrote: the latest becomes final. */
+	assert_int_equal(vs_ledger_start(L, n, "host-b", NULL, &b, &r), VS_OK);
+	assert_int_equal(vs_ledger_release(L, n, "host-b", &r), VS_OK);
+	assert_true(r.latest_final);
+	assert_int_equal(vs_ledger_check_restore(L, n, lin, stopped, false), VS_OK);
+}
+
+/* Gaps 3-4: a host recognises its own activation by its id, so a refusal
+ * caused by its own earlier (reply-lost) copy is not taken as final, and a
+ * duplicate snapshot record is recognised the same way. */
+static void test_own_effect_recognised(void **st)
+{
+	(void)st;
+	char n[64];
+	vs_vnf_record r, r2;
+	vs_fence a, a2, b;
+	uint8_t act[VS_ID_LEN], other[VS_ID_LEN], s1[VS_ID_LEN], lin[VS_ID_LEN];
+	fresh(n, sizeof n);
+	memset(act, 0x5a, sizeof act);
+	memset(other, 0x5b, sizeof other);
+	snap_id(s1, 0x41);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", act, &a, &r), VS_OK);
+	assert_memory_equal(r.activation, act, VS_ID_LEN);
+	/* The same request again (a resend after a lost reply): same outcome. */
+	assert_int_equal(vs_ledger_start(L, n, "host-a", act, &a2, &r2), VS_OK);
+	assert_int_equal(r2.generation, r.generation);
+	assert_int_equal(a2.generation, a.generation);
+	/* Another activation is a fork, even from the same host. */
+	assert_int_equal(vs_ledger_start(L, n, "host-a", other, &b, &r2), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, n, "host-b", act, &b, &r2), VS_E_POLICY);
+	/* Snapshot records: a duplicate of an applied one is its success. */
+	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", &a, s1, r.generation), VS_OK);
+	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", &a, s1, r.generation), VS_OK);
+	/* Restore with an id: a resend is recognised, and its token issued. */
+	uint8_t s2[VS_ID_LEN];
+	snap_id(s2, 0x42);
+	assert_int_equal(vs_ledger_record_snapshot(L, n, "host-a", NULL, s2, r.generation), VS_OK);
+	assert_int_equal(vs_ledger_get(L, n, &r), VS_OK);
+	memcpy(lin, r.lineage, VS_ID_LEN);
+	memset(act, 0x6a, sizeof act);
+	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, s2, false, act, &b, &r), VS_OK);
+	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, s2, false, act, &a2, &r2), VS_OK);
+	assert_int_equal(a2.generation, b.generation);
+	assert_string_equal(a2.host, "host-b");
+	assert_int_equal(vs_ledger_restore(L, n, "host-b", lin, s2, false, other, &a2, &r2),
+			 VS_E_POLICY);
+}
+
+/* Gap 2: a fence is a CAS that changes nothing but the version, so a CAS
+ * prepared against the version before it can never apply. Gap 5: a restart
+ * confirms with a CAS (resume from ACTIVE) on the token. */
+static void test_fence_and_reconfirm(void **st)
+{
+	(void)st;
+	char n[64];
+	vs_vnf_record before, after, r;
+	vs_fence a;
+	fresh(n, sizeof n);
+	assert_int_equal(vs_ledger_start(L, n, "host-a", NULL, &a, &r), VS_OK);
+	assert_int_equal(L->ops->get(L, n, &before), VS_OK);
+	assert_int_equal(vs_ledger_fence(L, n, &after), VS_OK);
+	assert_true(after.version > before.version);
+	assert_int_equal(after.generation, before.generation);
+	assert_int_equal(after.state, before.state);
+	assert_memory_equal(after.activation, before.activation, VS_ID_LEN);
+	/* A stop prepared on the old version (sent before the fence) is lost. */
+	vs_vnf_record stopped = before;
+	stopped.state = VS_VNF_STOPPED;
+	assert_int_equal(L->ops->cas(L, &stopped, before.version), VS_E_POLICY);
+	assert_int_equal(L->ops->get(L, n, &r), VS_OK);
+	assert_int_equal(r.state, VS_VNF_ACTIVE);
+	/* Resume from ACTIVE with the token: a confirming CAS. */
+	assert_int_equal(vs_ledger_resume(L, n, &a, &r), VS_OK);
+	assert_int_equal(r.state, VS_VNF_ACTIVE);
+	assert_int_equal(vs_ledger_stop(L, n, &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_resume(L, n, &a, &r), VS_E_POLICY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_and_get),
+		cmocka_unit_test(test_final_snapshot),
+		cmocka_unit_test(test_own_effect_recognised),
+		cmocka_unit_test(test_fence_and_reconfirm),
 		cmocka_unit_test(test_start_fork_and_fencing),
 		cmocka_unit_test(test_restore_rollback_and_lineage),
 		cmocka_unit_test(test_snapshot_rules),
