@@ -121,7 +121,7 @@ static vs_err open_input(const char *in, int *fd, uint64_t *size)
 }
 
 /* Waits (bounded) until the creation of a streamed snapshot has ended. */
-static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN])
+static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN], bool allow_rollback)
 {
 	vs_catalog_entry e;
 	for (int i = 0; i < 1200; i++) {
@@ -135,7 +135,14 @@ static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN])
 	}
 	if (!strcmp(e.state, "FAILED") || !strcmp(e.state, "ERASED"))
 		return vs_fail(VS_E_POLICY, "the creation of this snapshot failed: nothing restored");
-	return VS_OK; /* still BUILDING after a minute: the ledger decides */
+	/* Still BUILDING after a minute: the ledger decides, unless the restore
+	 * is an authorized roll-back, which must not revive a snapshot that
+	 * never counted (its creation may have died; recovery settles it). */
+	if (!strcmp(e.state, "BUILDING") && allow_rollback)
+		return vs_fail(VS_E_POLICY, "this snapshot's creation has not finished (BUILDING): "
+					    "an authorized roll-back needs a recorded snapshot "
+					    "(run `vnfsafe vnf recover %s` if its creation died)", e.vnf);
+	return VS_OK;
 }
 
 /* Verified and staged: journal, activate in the ledger, publish, keep the
@@ -213,7 +220,7 @@ vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 	if (rc == VS_OK && c->refused != VS_OK)
 		rc = vs_fail(c->refused, "%s", c->refusal);
 	if (rc == VS_OK && c->await_record)
-		rc = await_record(h, res->header.snapshot_id);
+		rc = await_record(h, res->header.snapshot_id, o->allow_rollback);
 	if (rc == VS_OK && c->restore)
 		rc = activate(h, c, &res->header, rec);
 	vs_dir_restore_free(c->restore); /* removes the staging dir unless staged */

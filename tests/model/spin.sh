@@ -41,13 +41,11 @@ P_AE="$P_AD (e) state preserved, latest restorable"
 
 # name | expect (hold|caught) | spin -D flags | assertion text expected when caught | properties
 checks=(
-"doc-2-hosts|hold||-|$P_AD"
-"doc-3-hosts|hold|-DNH=3 -DOPS0=2 -DOPS=1|-|$P_AD"
-"fixed-2-hosts|hold|-DFIX -DCHECK_STATE|-|$P_AE"
-"fixed-3-hosts|hold|-DFIX -DCHECK_STATE -DNH=3 -DOPS0=2 -DOPS=1|-|$P_AE"
+"protocol-2-hosts|hold|-DFIX -DCHECK_STATE|-|$P_AE"
+"protocol-3-hosts|hold|-DFIX -DCHECK_STATE -DNH=3 -DOPS0=2 -DOPS=1|-|$P_AE"
 "bug-no-fence|caught|-DBUG_NO_FENCE|(r_gen==tk))&&(r_owner==f)|(a) must fail"
 "bug-no-cas|caught|-DBUG_NO_CAS|exe[0]&&exe[1]|(d) must fail"
-"doc-vs-state|caught|-DCHECK_STATE|data[me]==head|(e) fails on docs/ledger.md as written"
+"before-fixes|caught|-DCHECK_STATE|data[me]==head|(e) fails on the protocol before the fixes"
 "gap1-restore-stopped|caught|-DCHECK_STATE -DFIX_FENCE -DFIX_CONFIRM|data[me]==head|(e) fails without FIX_FINAL"
 "gap2-recover-reads|caught|-DCHECK_STATE -DFIX_FINAL -DFIX_CONFIRM|erased[r_latest]|(e) fails without FIX_FENCE"
 "gap2-migration-target|caught|-DCHECK_STATE -DFIX_FINAL -DFIX_CONFIRM -DNSNAP=0|data[me]==head|(e) fails without FIX_FENCE (migration)"
@@ -57,8 +55,8 @@ checks=(
 )
 if [ "${VS_SPIN_DEEP:-0}" = 1 ]; then
 	checks+=(
-	"deep-doc-2-faults|hold|-DMAXFAULTS=2|-|$P_AD"
-	"deep-fixed-2-faults|hold|-DFIX -DCHECK_STATE -DMAXFAULTS=2|-|$P_AE"
+	"deep-before-fixes-2-faults|hold|-DMAXFAULTS=2|-|$P_AD"
+	"deep-protocol-2-faults|hold|-DFIX -DCHECK_STATE -DMAXFAULTS=2|-|$P_AE"
 	)
 fi
 
