@@ -66,6 +66,9 @@ typedef struct {
 	bool file_removed;
 	char file[4096];
 } vs_delete_result;
+/* Refuses (VS_E_POLICY) to delete the ledger's latest snapshot of a VNF that
+ * is not RETIRED: the VNF continues from it. */
+vs_err vs_snapshot_delete_check(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN]);
 vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
 			  vs_delete_result *res);
 

@@ -101,14 +101,23 @@ static const char help_list[] =
 	"(BUILDING, AVAILABLE, FAILED, ERASED), size, trust domains and file.\n";
 
 static const char help_delete[] =
-	"Usage: vnfsafe snapshot delete [--keep-file] [--json] ID\n"
+	"Usage: vnfsafe snapshot delete [--keep-file] [--force] [--json] ID\n"
 	"\n"
 	"Crypto-erases snapshot ID: its data keys are deleted from the keystore (with\n"
 	"SQLite secure_delete and a WAL checkpoint), so every copy of the file, wherever\n"
 	"it is, becomes unreadable. The file at its recorded path is also removed when\n"
 	"it is still that snapshot, unless --keep-file.\n"
 	"\n"
-	"Exit status: 0 erased; 1 unknown ID or bad arguments; 4 keystore error.\n";
+	"The latest snapshot of a VNF that is not RETIRED is what the VNF continues\n"
+	"from (docs/ledger.md): deleting it is refused unless --force, which accepts\n"
+	"that the VNF can then only be started where it last ran, or rolled back.\n"
+	"\n"
+	"  --keep-file  erase the keys only; leave the file\n"
+	"  --force      also delete the latest snapshot of a live or stopped VNF\n"
+	"  --json       print the result as JSON\n"
+	"\n"
+	"Exit status: 0 erased; 1 unknown ID or bad arguments; 3 refused (the\n"
+	"latest snapshot of a VNF, without --force); 4 keystore or ledger error.\n";
 
 typedef struct {
 	const char *help;
@@ -118,6 +127,7 @@ typedef struct {
 	uint32_t chunk_size;
 	bool keep_file;
 	bool allow_rollback;
+	bool force;
 	vs_domain_map *domains;
 	size_t ndomains;
 	const char *names[MAX_DOMAINS + 1];
@@ -149,6 +159,7 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 		{ "keep-file", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
 		{ "ledger", required_argument, NULL, 'L' },
 		{ "allow-rollback", no_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -167,6 +178,7 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;
 		case 'r': a->allow_rollback = true; break;
+		case 'f': a->force = true; break;
 		case 'j': a->json = true; break;
 		case 'q': g_cli.quiet = true; break;
 		case 'o': a->out = optarg; break;
@@ -461,7 +473,7 @@ static int do_list(int argc, char **argv)
 
 static int do_delete(int argc, char **argv)
 {
-	args a = { .help = help_delete, .allowed = "HLjqkh" };
+	args a = { .help = help_delete, .allowed = "HLjqkfh" };
 	int r = parse("delete", argc, argv, &a, true);
 	if (r)
 		return r < 0 ? 0 : r;
@@ -471,8 +483,14 @@ static int do_delete(int argc, char **argv)
 	vs_home *h;
 	vs_err rc = cli_open_home(&h);
 	vs_delete_result res;
+	vs_ledger *l = NULL;
+	if (rc == VS_OK && !a.force)
+		rc = cli_open_ledger(h, &l);
+	if (rc == VS_OK && !a.force)
+		rc = vs_snapshot_delete_check(h, l, id);
 	if (rc == VS_OK)
 		rc = vs_snapshot_delete(h, id, a.keep_file, &res);
+	vs_ledger_close(l);
 	vs_home_close(h);
 	if (rc != VS_OK)
 		return fail("delete", rc);

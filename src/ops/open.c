@@ -253,6 +253,22 @@ static bool remove_if_same(const vs_catalog_entry *e)
 	return !strcmp(hex, e->header_digest) && unlink(e->path) == 0;
 }
 
+vs_err vs_snapshot_delete_check(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN])
+{
+	vs_catalog_entry e;
+	vs_vnf_record r;
+	char sid[37];
+	VS_TRY(vs_catalog_get(h, id, &e));
+	if (vs_ledger_get(l, e.vnf, &r) != VS_OK)
+		return VS_OK; /* not in this ledger: nothing continues from it */
+	if (r.state == VS_VNF_RETIRED || !r.has_snapshot || memcmp(r.latest_snapshot, id, VS_ID_LEN))
+		return VS_OK;
+	vs_id_format(id, sid);
+	return vs_fail(VS_E_POLICY, "snapshot %s is the latest of VNF '%s' (%s, generation %llu): the "
+				    "VNF continues from it; use --force to delete it anyway", sid, e.vnf,
+		       vs_vnf_state_name(r.state), (unsigned long long)r.generation);
+}
+
 vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
 			  vs_delete_result *res)
 {

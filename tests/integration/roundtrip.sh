@@ -183,8 +183,14 @@ pass "the authorized roll-back is a new generation ($((GEN + 1))) with the older
 stop_vnf fw-1
 
 # --- crypto-erase ------------------------------------------------------------
+# A is fw-1's latest snapshot again: fw-1 continues from it.
+expect_rc 3 vs --home "$H" snapshot delete "$ID"
+one_line_stderr || fail "delete of the latest: stderr"
+grep -q 'latest' "$ERR" && grep -q -- '--force' "$ERR" || fail "delete of the latest: $(cat "$ERR")"
+[ -f "$A" ] && expect_rc 0 vs --home "$H" snapshot verify "$A"
+pass "deleting the latest snapshot of a VNF is refused (exit 3) without --force; file and keys kept"
 cp "$A" "$T/a-copy.vsnap"
-expect_rc 0 vs --home "$H" snapshot delete "$ID"
+expect_rc 0 vs --home "$H" snapshot delete --force "$ID"
 grep -q "erased 3 data keys" "$OUT" || fail "delete output: $(cat "$OUT")"
 [ ! -e "$A" ] || fail "delete did not remove the file at its recorded path"
 pass "delete erases 3 data keys and removes the recorded file"
