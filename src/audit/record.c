@@ -305,16 +305,18 @@ vs_err vs_audit_record_format(const vs_audit_record *r, char *out, size_t cap, s
 
 /* --- strict parser --- */
 
-static bool lit(vs_rd *r, const char *s)
+static inline bool lit(vs_rd *r, const char *s)
 {
 	size_t n = strlen(s);
-	const uint8_t *p;
-	return vs_rd_bytes(r, n, &p) && memcmp(p, s, n) == 0;
+	if (r->len - r->off < n || memcmp(r->p + r->off, s, n) != 0)
+		return false;
+	r->off += n;
+	return true;
 }
 
-static int peek(const vs_rd *r)
+static inline int peek(const vs_rd *r)
 {
-	return vs_rd_left(r) ? r->p[r->off] : -1;
+	return r->off < r->len ? r->p[r->off] : -1;
 }
 
 /* Canonical unsigned decimal: no sign, no leading zero, no overflow. */
@@ -336,7 +338,7 @@ static bool num(vs_rd *r, uint64_t *v)
 	return k > 0;
 }
 
-static int unhex1(int c)
+static inline int unhex1(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -392,6 +394,13 @@ static bool str(vs_rd *r, char *dst, size_t max)
 		}
 		if (c < 0x20 || c == 0x7f)
 			return false;
+		if (c < 0x80) { /* plain ASCII: the common case */
+			if (n >= max)
+				return false;
+			dst[n++] = (char)c;
+			r->off++;
+			continue;
+		}
 		size_t k = utf8_len(r->p + r->off, vs_rd_left(r));
 		if (k == 0 || n + k > max)
 			return false;
@@ -403,18 +412,25 @@ static bool str(vs_rd *r, char *dst, size_t max)
 	return true;
 }
 
+/* Lowercase hex digit values, -1 for anything else. */
+static const int8_t hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+}; /* stored +1 so that the zero default means "not hex" */
+
+/* Lowercase hex only (what vs_hex writes). */
 static bool hexfield(vs_rd *r, uint8_t *out, size_t n)
 {
 	const uint8_t *p;
-	char buf[2 * VS_SIG_LEN + 1];
 	if (!lit(r, "\"") || !vs_rd_bytes(r, 2 * n, &p) || !lit(r, "\""))
 		return false;
-	for (size_t i = 0; i < 2 * n; i++)
-		if (unhex1(p[i]) < 0)
-			return false;
-	memcpy(buf, p, 2 * n);
-	buf[2 * n] = 0;
-	return vs_unhex(buf, out, n) == VS_OK;
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval[p[2 * i]], lo = hexval[p[2 * i + 1]];
+		bad |= (hi == 0) | (lo == 0);
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+	}
+	return !bad;
 }
 
 static bool timefield(vs_rd *r, int64_t *t)

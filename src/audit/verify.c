@@ -3,11 +3,13 @@
 #include "audit_priv.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const damage_names[] = {
 	"intact",        "malformed",      "modified",  "sequence",   "truncated",
@@ -34,6 +36,13 @@ __attribute__((format(printf, 6, 7))) static vs_err damage(vs_audit_report *rep,
 	va_end(ap);
 	return vs_fail(VS_E_INTEGRITY, "audit log %s: %s", vs_audit_damage_name(kind),
 		       rep->message);
+}
+
+static int64_t real_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* --- checkpoints --- */
@@ -98,7 +107,10 @@ typedef struct {
 	uint8_t last_leaf[VS_HASH_LEN];
 	uint64_t last_off, last_epoch;
 	int64_t last_time;
+	uint64_t max_epoch; /* the verifier's own epoch + 1: nothing is dated later */
 } walk;
+
+enum { MAC_UNKNOWN, MAC_OK, MAC_BAD };
 
 static vs_err key_for(walk *w, uint64_t epoch)
 {
@@ -142,11 +154,12 @@ static vs_err check_heads(walk *w, uint64_t line, uint64_t off)
 	return VS_OK;
 }
 
-static vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64_t off)
+static vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64_t off,
+			 const uint8_t leaf[VS_HASH_LEN], uint8_t mac_flag)
 {
 	vs_audit_record *r = &w->rec;
 	uint64_t want = w->tree.size + 1, e;
-	uint8_t leaf[VS_HASH_LEN], mac[VS_HASH_LEN];
+	uint8_t mac[VS_HASH_LEN];
 	if (vs_audit_record_parse(p, n, r) != VS_OK)
 		return damage(w->rep, VS_AUDIT_MALFORMED, want, line, off,
 			      "line %" PRIu64 " is not a canonical audit record", line);
@@ -155,16 +168,18 @@ static vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64
 			      "line %" PRIu64 " has seq %" PRIu64 " where %" PRIu64
 			      " belongs (records inserted, deleted or reordered)",
 			      line, r->seq, want);
-	if (r->epoch < w->last_epoch || r->time_us < w->last_time ||
+	if (r->epoch < w->last_epoch || r->time_us < w->last_time || r->epoch > w->max_epoch ||
 	    vs_audit_epoch_of(w->t0, w->interval, r->time_us, &e) != VS_OK || e != r->epoch)
 		return damage(w->rep, VS_AUDIT_TIME_ORDER, r->seq, line, off,
 			      "record %" PRIu64 ": time or epoch %" PRIu64
 			      " out of order or outside its epoch (backdated?)",
 			      r->seq, r->epoch);
-	if (w->o->seed) {
-		VS_TRY(key_for(w, r->epoch));
-		VS_TRY(vs_audit_mac_run(&w->mac, p, vs_audit_mac_span(p, n), mac));
-		if (CRYPTO_memcmp(mac, r->mac, VS_HASH_LEN) != 0)
+	if (w->o->seed && mac_flag != MAC_OK) {
+		if (mac_flag == MAC_UNKNOWN) {
+			VS_TRY(key_for(w, r->epoch));
+			VS_TRY(vs_audit_mac_run(&w->mac, p, vs_audit_mac_span(p, n), mac));
+		}
+		if (mac_flag == MAC_BAD || CRYPTO_memcmp(mac, r->mac, VS_HASH_LEN) != 0)
 			return damage(w->rep, VS_AUDIT_MODIFIED, r->seq, line, off,
 				      "record %" PRIu64 ": MAC does not verify (modified or forged)",
 				      r->seq);
@@ -179,7 +194,6 @@ static vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64
 			      " (modified; MACs not checked)",
 			      r->seq - 1, r->seq);
 	}
-	VS_TRY(vs_audit_hash2(w->tree.md, 0x00, p, n, NULL, 0, leaf));
 	VS_TRY(vs_merkle_add(&w->tree, leaf));
 	memcpy(w->last_leaf, leaf, VS_HASH_LEN);
 	w->last_off = off;
@@ -188,28 +202,231 @@ static vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64
 	return check_heads(w, line, off);
 }
 
+/* Leaf hashes are computed by a second thread, one chunk of lines ahead of
+ * the checks (parse, MAC, chain, tree) on the calling thread. */
+#define CHUNK 2048
+
+typedef struct {
+	uint64_t off[CHUNK];
+	uint32_t len[CHUNK];
+	uint8_t leaf[CHUNK][VS_HASH_LEN];
+	uint8_t mac[CHUNK]; /* MAC_* */
+	size_t n;
+	vs_err rc;
+} chunk;
+
+typedef struct {
+	const char *base;
+	const vs_audit_seed *seed; /* NULL: no MACs */
+	uint64_t max_epoch;
+	vs_key key;
+	uint64_t key_epoch;
+	bool have_mac;
+	vs_audit_mac mac;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	chunk *job;    /* submitted, not yet hashed */
+	bool busy, quit;
+	char msg[256];
+} hasher;
+
+/* The epoch field of a canonical line, without a full parse. */
+static bool quick_epoch(const char *p, size_t n, uint64_t *e)
+{
+	static const char head[] = "{\"seq\":", mid[] = ",\"epoch\":";
+	size_t i = sizeof head - 1;
+	if (n < 96 || memcmp(p, head, i) != 0)
+		return false;
+	while (i < 28 && p[i] >= '0' && p[i] <= '9')
+		i++;
+	i += sizeof ",\"time\":\"" - 1 + VS_AUDIT_TIME_LEN + 1;
+	if (i + sizeof mid - 1 > n || memcmp(p + i, mid, sizeof mid - 1) != 0)
+		return false;
+	i += sizeof mid - 1;
+	uint64_t v = 0;
+	size_t k = 0;
+	for (; i < n && k < 19 && p[i] >= '0' && p[i] <= '9'; i++, k++)
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	*e = v;
+	return k > 0;
+}
+
+/* MAC_OK or MAC_BAD when this thread can tell cheaply, else MAC_UNKNOWN
+ * (the checking thread then does it, after its order checks). */
+static uint8_t mac_line(hasher *h, const char *p, size_t n)
+{
+	uint64_t e;
+	size_t span = vs_audit_mac_span(p, n);
+	uint8_t want[VS_HASH_LEN], got[VS_HASH_LEN];
+	char hex[2 * VS_HASH_LEN + 1];
+	if (!span || !quick_epoch(p, n, &e) || e > h->max_epoch ||
+	    (h->have_mac && e < h->key_epoch))
+		return MAC_UNKNOWN;
+	if (!h->have_mac || e != h->key_epoch) {
+		if (!h->have_mac) {
+			h->key = h->seed->k0;
+			h->key_epoch = 0;
+		}
+		for (; h->key_epoch < e; h->key_epoch++)
+			if (vs_audit_key_evolve(&h->key, &h->key) != VS_OK)
+				return MAC_UNKNOWN;
+		if (h->have_mac)
+			vs_audit_mac_free(&h->mac);
+		h->have_mac = vs_audit_mac_new(&h->mac, &h->key) == VS_OK;
+		if (!h->have_mac)
+			return MAC_UNKNOWN;
+	}
+	memcpy(hex, p + n - 2 - 2 * VS_HASH_LEN, 2 * VS_HASH_LEN);
+	hex[2 * VS_HASH_LEN] = 0;
+	if (vs_unhex(hex, want, VS_HASH_LEN) != VS_OK ||
+	    vs_audit_mac_run(&h->mac, p, span, got) != VS_OK)
+		return MAC_UNKNOWN;
+	return CRYPTO_memcmp(want, got, VS_HASH_LEN) == 0 ? MAC_OK : MAC_BAD;
+}
+
+static vs_err hash_chunk(hasher *h, EVP_MD_CTX *ctx, chunk *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const char *p = h->base + c->off[i];
+		VS_TRY(vs_audit_hash2(ctx, 0x00, p, c->len[i], NULL, 0, c->leaf[i]));
+		c->mac[i] = h->seed ? mac_line(h, p, c->len[i]) : MAC_UNKNOWN;
+	}
+	return VS_OK;
+}
+
+static void *hasher_main(void *p)
+{
+	hasher *h = p;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->job && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->quit)
+			break;
+		chunk *c = h->job;
+		pthread_mutex_unlock(&h->mu);
+		c->rc = ctx ? hash_chunk(h, ctx, c) : vs_fail(VS_E_ENV, "out of memory");
+		if (c->rc != VS_OK)
+			snprintf(h->msg, sizeof h->msg, "%s", vs_errmsg());
+		pthread_mutex_lock(&h->mu);
+		h->job = NULL;
+		h->busy = false;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	EVP_MD_CTX_free(ctx);
+	if (h->have_mac)
+		vs_audit_mac_free(&h->mac);
+	vs_key_wipe(&h->key);
+	return NULL;
+}
+
+static void submit(hasher *h, chunk *c)
+{
+	pthread_mutex_lock(&h->mu);
+	h->job = c;
+	h->busy = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static vs_err wait_done(hasher *h, chunk *c)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	return c->rc == VS_OK ? VS_OK : vs_fail(c->rc, "%s", h->msg);
+}
+
+/* Cuts the next lines starting at *off into c; *torn is set at a partial tail. */
+static void cut(const vs_audit_map *m, uint64_t *off, chunk *c, bool *torn)
+{
+	c->n = 0;
+	c->rc = VS_OK;
+	while (c->n < CHUNK && *off < m->len) {
+		const char *nl = memchr(m->p + *off, '\n', m->len - *off);
+		if (!nl) {
+			*torn = true;
+			return;
+		}
+		size_t n = (size_t)(nl - (m->p + *off));
+		c->off[c->n] = *off;
+		c->len[c->n++] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+		*off += n + 1;
+	}
+}
+
+static vs_err walk_chunks(walk *w, const vs_audit_map *m, hasher *h, chunk *bufs,
+			  uint64_t *line, uint64_t *end)
+{
+	uint64_t off = 0;
+	bool torn = false;
+	chunk *cur = &bufs[0], *next = &bufs[1];
+	cut(m, &off, cur, &torn);
+	submit(h, cur);
+	vs_err rc = VS_OK;
+	while (rc == VS_OK && cur->n > 0) {
+		rc = wait_done(h, cur);
+		if (rc != VS_OK)
+			break;
+		cut(m, &off, next, &torn);
+		if (next->n > 0)
+			submit(h, next);
+		for (size_t i = 0; rc == VS_OK && i < cur->n; i++) {
+			++*line;
+			rc = check_line(w, m->p + cur->off[i], cur->len[i], *line, cur->off[i],
+					cur->leaf[i], cur->mac[i]);
+		}
+		if (next->n > 0) {
+			vs_err hr = wait_done(h, next);
+			if (rc == VS_OK)
+				rc = hr;
+		}
+		chunk *t = cur;
+		cur = next;
+		next = t;
+		/* cur is hashed already: the loop's wait_done returns at once. */
+	}
+	*end = off;
+	if (rc == VS_OK && torn)
+		rc = damage(w->rep, VS_AUDIT_TORN_TAIL, w->tree.size + 1, *line + 1, off,
+			    "%zu bytes at byte %" PRIu64 " are a partial record (crash mid-write)",
+			    (size_t)(m->len - off), off);
+	return rc;
+}
+
 static vs_err walk_log(walk *w, const char *dir)
 {
 	char path[4200];
 	vs_audit_map m;
 	snprintf(path, sizeof path, "%s/log", dir);
 	VS_TRY(vs_audit_map_open(path, &m));
-	vs_err rc = check_heads(w, 0, 0);
+	chunk *bufs = malloc(2 * sizeof *bufs);
+	hasher h = { .base = m.p, .seed = w->o->seed, .max_epoch = w->max_epoch };
+	pthread_t tid;
+	vs_err rc = bufs ? VS_OK : vs_fail(VS_E_ENV, "out of memory");
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	if (rc == VS_OK && pthread_create(&tid, NULL, hasher_main, &h) != 0)
+		rc = vs_fail(VS_E_ENV, "cannot start a thread");
 	uint64_t line = 0, off = 0;
-	while (rc == VS_OK && off < m.len) {
-		const char *nl = memchr(m.p + off, '\n', m.len - off);
-		line++;
-		if (!nl) {
-			rc = damage(w->rep, VS_AUDIT_TORN_TAIL, w->tree.size + 1, line, off,
-				    "%zu bytes at byte %" PRIu64
-				    " are a partial record (crash mid-write)",
-				    (size_t)(m.len - off), off);
-			break;
-		}
-		size_t n = (size_t)(nl - (m.p + off));
-		rc = check_line(w, m.p + off, n, line, off);
-		off += n + 1;
+	if (rc == VS_OK) {
+		rc = check_heads(w, 0, 0);
+		if (rc == VS_OK)
+			rc = walk_chunks(w, &m, &h, bufs, &line, &off);
+		pthread_mutex_lock(&h.mu);
+		while (h.busy)
+			pthread_cond_wait(&h.cv, &h.mu);
+		h.quit = true;
+		pthread_cond_broadcast(&h.cv);
+		pthread_mutex_unlock(&h.mu);
+		pthread_join(tid, NULL);
 	}
+	pthread_mutex_destroy(&h.mu);
+	pthread_cond_destroy(&h.cv);
+	free(bufs);
 	w->rep->records = w->tree.size;
 	uint64_t size = w->tree.size;
 	if (rc == VS_OK && w->next_cp < w->cps.n)
@@ -252,6 +469,10 @@ vs_err vs_audit_verify(const char *dir, const vs_audit_verify_opts *o, vs_audit_
 		pub = params.pub;
 	}
 	rep->macs_checked = w->o->seed != NULL;
+	if (rc == VS_OK && vs_audit_epoch_of(w->t0, w->interval, real_now() + 1000000, &w->max_epoch) !=
+				   VS_OK)
+		w->max_epoch = 0;
+	w->max_epoch++;
 	if (rc == VS_OK)
 		rc = load_checkpoints(dir, pub, &w->cps, rep);
 	rep->checkpoints = w->cps.n;
