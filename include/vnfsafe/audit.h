@@ -175,6 +175,9 @@ vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp);
 /* The last line of DIR/checkpoints (signature not checked here);
  * VS_E_USAGE when there is none. */
 vs_err vs_audit_latest_checkpoint(const char *dir, vs_audit_checkpoint *cp);
+/* The canonical checkpoint line (without '\n'; *len excludes the NUL). */
+vs_err vs_audit_checkpoint_format(const vs_audit_checkpoint *cp, char *out, size_t cap,
+				  size_t *len);
 /* Strict parser of one checkpoint line (without '\n'), and its signature. */
 vs_err vs_audit_checkpoint_parse(const char *line, size_t n, vs_audit_checkpoint *cp);
 vs_err vs_audit_checkpoint_verify(const vs_audit_checkpoint *cp, const uint8_t pub[VS_PUB_LEN]);

@@ -50,9 +50,6 @@ vs_err vs_audit_seed_write(const char *path, const vs_audit_seed *s);
 vs_err vs_audit_keyfile_write(const char *dir, uint64_t epoch, const vs_key *k);
 vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_key *k);
 
-/* Checkpoint line without '\n'; *len excludes the NUL. */
-vs_err vs_audit_checkpoint_format(const vs_audit_checkpoint *cp, char *out, size_t cap,
-				  size_t *len);
 size_t vs_audit_checkpoint_sig_span(const char *line, size_t n);
 
 /* A read-only map of a whole file (empty files map to len 0). */
