@@ -428,7 +428,7 @@ static bool hexfield(vs_rd *r, uint8_t *out, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int hi = hexval[p[2 * i]], lo = hexval[p[2 * i + 1]];
 		bad |= (hi == 0) | (lo == 0);
-		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+		out[i] = (uint8_t)(((hi - 1) & 15) << 4 | ((lo - 1) & 15));
 	}
 	return !bad;
 }
