@@ -1,6 +1,7 @@
 /* Seed corpus generator and checker for the fuzz targets.
  *
- *   gen_corpus write DIR   (re)writes DIR/{unseal,header,archive}/ seeds
+ *   gen_corpus write DIR   (re)writes DIR/{unseal,header,archive,audit_record,
+ *                          audit_proof}/ seeds
  *   gen_corpus check DIR   seals every seed again and asserts that vs_unseal
  *                          accepts it with the fixed fuzz keys, and that the
  *                          committed seeds in DIR still parse/unseal/decode
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fz_audit.h"
 #include "fz_keys.h"
 #include "fz_open.h"
 #include "vnfsafe/engine.h"
@@ -394,6 +396,163 @@ static void process_archive(unsigned j, const char *dir, bool write)
 	vs_wr_free(&a.w);
 }
 
+/* --- audit log lines and Merkle proofs (fz_audit.h) --- */
+
+static bool audit_line(unsigned which, char *out, size_t cap, size_t *n)
+{
+	vs_audit_record r;
+	vs_key k;
+	memset(&r, 0, sizeof r);
+	r.seq = which + 1;
+	r.time_us = 1764000000123456LL + (int64_t)which * 1000001;
+	r.epoch = which;
+	snprintf(r.host, sizeof r.host, "fuzz-host");
+	snprintf(r.actor, sizeof r.actor, which == 1 ? "CN=ops \"root\",O=Caf\xc3\xa9" : "uid:1000");
+	snprintf(r.action, sizeof r.action, which == 2 ? "audit.torn_tail" : "snapshot.create");
+	snprintf(r.vnf, sizeof r.vnf, "vnf-fuzz");
+	if (which != 2)
+		snprintf(r.snapshot, sizeof r.snapshot, "0123abcd-0000-4000-8000-00000000beef");
+	r.generation = which * 7;
+	r.outcome = (vs_audit_outcome)(which % 4);
+	snprintf(r.reason, sizeof r.reason, "%s",
+		 which == 1 ? "tab\there\nline \x01 back\\slash" : which == 2 ? "moved 57 bytes" : "");
+	memset(r.prev, which ? 0x5c : 0, sizeof r.prev);
+	fz_audit_key(&k);
+	if (vs_audit_record_format(&r, out, cap, n) != VS_OK ||
+	    vs_audit_record_mac(&k, out, *n - 1, r.mac) != VS_OK ||
+	    vs_audit_record_format(&r, out, cap, n) != VS_OK)
+		return false;
+	(*n)--; /* seeds are lines without the '\n' */
+	return true;
+}
+
+static bool audit_checkpoint_line(char *out, size_t cap, size_t *n)
+{
+	vs_signer *s = NULL;
+	vs_audit_checkpoint cp;
+	uint8_t pub[VS_PUB_LEN];
+	memset(&cp, 0, sizeof cp);
+	cp.size = 1000;
+	memset(cp.root, 0x3c, sizeof cp.root);
+	cp.time_us = 1764000999000000LL;
+	bool ok = fz_fixed_signer(&s) == VS_OK && vs_signer_public(s, pub) == VS_OK &&
+		  vs_pub_keyid(pub, cp.keyid) == VS_OK &&
+		  vs_audit_checkpoint_format(&cp, out, cap, n) == VS_OK;
+	/* the signature covers the line up to ,"sig":" */
+	char *sig = ok ? strstr(out, ",\"sig\":\"") : NULL;
+	ok = ok && sig && vs_sign(s, out, (size_t)(sig - out), cp.sig) == VS_OK &&
+	     vs_audit_checkpoint_format(&cp, out, cap, n) == VS_OK &&
+	     vs_audit_checkpoint_verify(&cp, pub) == VS_OK;
+	vs_signer_free(s);
+	return ok;
+}
+
+static const struct {
+	const char *name;
+	uint8_t kind;
+	uint64_t a, b;
+} proof_specs[] = {
+	{ "inclusion_5_of_13", 0, 5, 13 },	  { "inclusion_0_of_1", 0, 0, 1 },
+	{ "inclusion_63_of_64", 0, 63, 64 },	  { "consistency_3_to_7", 1, 3, 7 },
+	{ "consistency_4_to_8", 1, 4, 8 },	  { "consistency_13_to_64", 1, 13, 64 },
+};
+#define NPROOFS (sizeof proof_specs / sizeof proof_specs[0])
+
+static bool proof_seed(unsigned j, vs_wr *w)
+{
+	static uint8_t leaves[FZ_TREE_MAX][VS_HASH_LEN], roots[FZ_TREE_MAX + 1][VS_HASH_LEN];
+	uint8_t p[64][VS_HASH_LEN];
+	size_t n = 0;
+	uint64_t a = proof_specs[j].a, b = proof_specs[j].b;
+	fz_audit_tree(leaves, roots);
+	vs_wr_u8(w, proof_specs[j].kind);
+	vs_wr_u64(w, a);
+	vs_wr_u64(w, b);
+	if (proof_specs[j].kind == 0) {
+		if (vs_merkle_inclusion_proof((const uint8_t(*)[VS_HASH_LEN])leaves, b, a, p, 64, &n))
+			return false;
+		vs_wr_bytes(w, leaves[a], VS_HASH_LEN);
+	} else {
+		if (vs_merkle_consistency_proof((const uint8_t(*)[VS_HASH_LEN])leaves, a, b, p, 64, &n))
+			return false;
+		vs_wr_bytes(w, roots[a], VS_HASH_LEN);
+	}
+	vs_wr_bytes(w, roots[b], VS_HASH_LEN);
+	vs_wr_bytes(w, p, n * VS_HASH_LEN);
+	return !w->bad;
+}
+
+static bool proof_ok(const uint8_t *d, size_t n)
+{
+	if (n < FZ_PROOF_HDR)
+		return false;
+	uint64_t a = vs_get_u64(d + 1), b = vs_get_u64(d + 9);
+	if (d[0] % 2 == 0)
+		return vs_merkle_verify_inclusion(d + 17, a, b, d + FZ_PROOF_HDR, n - FZ_PROOF_HDR,
+						  d + 49) == VS_OK;
+	return vs_merkle_verify_consistency(a, b, d + FZ_PROOF_HDR, n - FZ_PROOF_HDR, d + 17,
+					    d + 49) == VS_OK;
+}
+
+static void audit_seed(const char *dir, bool write, const char *sub, const char *name,
+		       const uint8_t *p, size_t n, bool (*ok)(const uint8_t *, size_t))
+{
+	if (!ok(p, n)) {
+		fail("generated audit seed is not valid", name);
+		return;
+	}
+	if (write) {
+		if (!save(dir, sub, name, "bin", p, n))
+			fail("cannot write seed", name);
+		return;
+	}
+	size_t got;
+	uint8_t *c = load(dir, sub, name, "bin", &got);
+	if (!c)
+		failures++;
+	else if (!ok(c, got))
+		fail("committed audit seed is not valid", name);
+	free(c);
+}
+
+static bool record_ok(const uint8_t *p, size_t n)
+{
+	vs_audit_record *r = malloc(sizeof *r);
+	vs_audit_checkpoint cp;
+	bool ok = r && (vs_audit_record_parse((const char *)p, n, r) == VS_OK ||
+			vs_audit_checkpoint_parse((const char *)p, n, &cp) == VS_OK);
+	free(r);
+	return ok;
+}
+
+static void process_audit(const char *dir, bool write)
+{
+	static char line[VS_AUDIT_LINE_MAX];
+	static const char *const names[] = { "record_plain", "record_escapes", "record_torn_tail" };
+	size_t n;
+	for (unsigned i = 0; i < 3; i++) {
+		if (!audit_line(i, line, sizeof line, &n))
+			fail("cannot make an audit record", names[i]);
+		else
+			audit_seed(dir, write, "audit_record", names[i], (const uint8_t *)line, n,
+				   record_ok);
+	}
+	if (!audit_checkpoint_line(line, sizeof line, &n))
+		fail("cannot make a checkpoint line", "checkpoint");
+	else
+		audit_seed(dir, write, "audit_record", "checkpoint", (const uint8_t *)line, n,
+			   record_ok);
+	for (unsigned j = 0; j < NPROOFS; j++) {
+		vs_wr w = { 0 };
+		if (!proof_seed(j, &w))
+			fail("cannot make a proof", proof_specs[j].name);
+		else
+			audit_seed(dir, write, "audit_proof", proof_specs[j].name, w.p, w.len,
+				   proof_ok);
+		vs_wr_free(&w);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	bool write = argc == 3 && !strcmp(argv[1], "write");
@@ -405,11 +564,12 @@ int main(int argc, char **argv)
 		process_snapshot(i, argv[2], write);
 	for (unsigned j = 0; j < NARCS; j++)
 		process_archive(j, argv[2], write);
+	process_audit(argv[2], write);
 	if (failures) {
 		fprintf(stderr, "gen_corpus: %d failure(s)\n", failures);
 		return 1;
 	}
-	printf("gen_corpus: %s %zu snapshot and %zu archive seeds: OK\n",
-	       write ? "wrote" : "checked", NSPECS, NARCS);
+	printf("gen_corpus: %s %zu snapshot, %zu archive, 4 audit line and %zu proof seeds: OK\n",
+	       write ? "wrote" : "checked", NSPECS, NARCS, NPROOFS);
 	return 0;
 }

@@ -1,0 +1,718 @@
+/* The audit log writer: durable appends with group commit (threads) and an
+ * flock on DIR/log (processes), forward key evolution, torn-tail repair and
+ * automatic checkpoints (docs/audit.md). */
+#define _GNU_SOURCE
+#include "audit_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vnfsafe/fault.h"
+#include "vnfsafe/fsutil.h"
+
+typedef struct waiter {
+	const vs_audit_event *ev;
+	uint64_t seq;
+	vs_err rc;
+	bool done;
+	char msg[256];
+	struct waiter *next;
+} waiter;
+
+struct vs_audit {
+	char dir[4096];
+	char log_path[4200];
+	int fd;
+	vs_audit_params params;
+	const vs_signer *signer;
+	uint8_t keyid[VS_HASH_LEN];
+	uint64_t cp_every;
+	vs_audit_clock clock;
+	void *clock_ctx;
+	char host[VS_AUDIT_HOST_MAX + 1];
+	bool broken; /* a failed fdatasync: the file state is unknown */
+
+	/* The log's tail, valid under the flock after resync(). */
+	uint64_t seq;
+	uint8_t last_leaf[VS_HASH_LEN];
+	int64_t last_time;
+	uint64_t last_epoch;
+	uint64_t size;
+	vs_merkle tree;
+	uint64_t cp_size;
+
+	/* The current epoch key (the only one kept). */
+	vs_key key;
+	uint64_t key_epoch;
+	struct stat key_st;
+	vs_audit_mac mac;
+
+	pthread_mutex_t io; /* one committer at a time in this process */
+	pthread_mutex_t mu; /* the queue below */
+	pthread_cond_t cv;
+	waiter *head, **tail;
+	bool leader;
+
+	char *buf;
+	size_t cap;
+};
+
+static int64_t real_clock(void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_us(const vs_audit *a)
+{
+	return a->clock ? a->clock(a->clock_ctx) : real_clock(NULL);
+}
+
+/* --- init --- */
+
+static vs_err create_empty(const char *dir, const char *name, mode_t mode)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return vs_write_new_file(path, "", 0, mode);
+}
+
+vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *signer,
+		     uint64_t interval, const vs_audit_opts *opts)
+{
+	char path[4200];
+	struct stat st;
+	if (!signer)
+		return vs_fail(VS_E_USAGE, "audit init needs the host signing key");
+	if (interval == 0)
+		interval = VS_AUDIT_DEFAULT_INTERVAL;
+	if (interval > VS_AUDIT_INTERVAL_MAX)
+		return vs_fail(VS_E_USAGE, "audit key interval must be 1..%u seconds",
+			       VS_AUDIT_INTERVAL_MAX);
+	if (strlen(dir) >= 4000)
+		return vs_fail(VS_E_USAGE, "audit directory path too long");
+	VS_TRY(vs_mkdir_p(dir, 0700));
+	snprintf(path, sizeof path, "%s/log", dir);
+	if (lstat(path, &st) == 0)
+		return vs_fail(VS_E_USAGE, "an audit log already exists in %s", dir);
+
+	vs_audit_seed seed;
+	memset(&seed, 0, sizeof seed);
+	vs_audit_clock clk = opts && opts->clock ? opts->clock : real_clock;
+	int64_t now = clk(opts ? opts->clock_ctx : NULL);
+	seed.t0 = now / 1000000;
+	seed.interval = interval;
+	vs_err rc = vs_signer_public(signer, seed.pub);
+	if (rc == VS_OK)
+		rc = vs_key_generate(&seed.k0);
+	/* The seed goes first: without it nobody can check the MACs. */
+	if (rc == VS_OK)
+		rc = vs_audit_seed_write(seed_path, &seed);
+	if (rc == VS_OK)
+		rc = vs_fsync_dir_of(seed_path);
+	if (rc == VS_OK) {
+		vs_audit_params p = { seed.t0, seed.interval, { 0 }, true };
+		memcpy(p.pub, seed.pub, VS_PUB_LEN);
+		rc = vs_audit_params_write(dir, &p);
+	}
+	if (rc == VS_OK)
+		rc = vs_audit_keyfile_write(dir, 0, &seed.k0);
+	if (rc == VS_OK)
+		rc = create_empty(dir, "checkpoints", 0644);
+	if (rc == VS_OK)
+		rc = create_empty(dir, "log", 0640);
+	if (rc == VS_OK)
+		rc = vs_fsync_path(dir);
+	vs_audit_seed_wipe(&seed);
+	return rc;
+}
+
+/* --- keys --- */
+
+static vs_err set_key(vs_audit *a, uint64_t epoch, const vs_key *k)
+{
+	vs_audit_mac_free(&a->mac);
+	a->key = *k;
+	a->key_epoch = epoch;
+	return vs_audit_mac_new(&a->mac, &a->key);
+}
+
+static vs_err stat_key(vs_audit *a, struct stat *st)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/key", a->dir);
+	if (lstat(path, st) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot stat %s", path);
+	return VS_OK;
+}
+
+/* Another process may have evolved the key: take the newer one. */
+static vs_err refresh_key(vs_audit *a)
+{
+	struct stat st;
+	VS_TRY(stat_key(a, &st));
+	if (st.st_ino == a->key_st.st_ino && st.st_mtim.tv_sec == a->key_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == a->key_st.st_mtim.tv_nsec && a->mac.ctx)
+		return VS_OK;
+	vs_key k;
+	uint64_t e;
+	vs_err rc = vs_audit_keyfile_read(a->dir, &e, &k);
+	if (rc == VS_OK && (!a->mac.ctx || e > a->key_epoch))
+		rc = set_key(a, e, &k);
+	vs_key_wipe(&k);
+	a->key_st = st;
+	return rc;
+}
+
+/* Evolves to epoch e, stores the new key durably, then forgets the old. */
+static vs_err evolve_to(vs_audit *a, uint64_t e)
+{
+	if (e <= a->key_epoch)
+		return VS_OK;
+	vs_key k = a->key;
+	vs_err rc = VS_OK;
+	for (uint64_t i = a->key_epoch; i < e && rc == VS_OK; i++)
+		rc = vs_audit_key_evolve(&k, &k);
+	if (rc == VS_OK)
+		rc = vs_audit_keyfile_write(a->dir, e, &k);
+	if (rc == VS_OK)
+		rc = set_key(a, e, &k);
+	if (rc == VS_OK)
+		rc = stat_key(a, &a->key_st);
+	vs_key_wipe(&k);
+	return rc;
+}
+
+/* --- reading the tail --- */
+
+static vs_err take_line(vs_audit *a, const char *line, size_t n, uint64_t off)
+{
+	vs_audit_record *r = malloc(sizeof *r);
+	if (!r)
+		return vs_fail(VS_E_ENV, "out of memory");
+	vs_err rc = VS_OK;
+	uint8_t leaf[VS_HASH_LEN];
+	if (vs_audit_record_parse(line, n, r) != VS_OK || r->seq != a->seq + 1 ||
+	    memcmp(r->prev, a->last_leaf, VS_HASH_LEN) != 0 || r->epoch < a->last_epoch ||
+	    r->time_us < a->last_time)
+		rc = vs_fail(VS_E_INTEGRITY,
+			     "audit log damaged at byte %" PRIu64 " (record %" PRIu64
+			     "): run 'vnfsafe log verify'; refusing to append",
+			     off, a->seq + 1);
+	if (rc == VS_OK)
+		rc = vs_audit_hash2(a->tree.md, 0x00, line, n, NULL, 0, leaf);
+	if (rc == VS_OK)
+		rc = vs_merkle_add(&a->tree, leaf);
+	if (rc == VS_OK) {
+		a->seq = r->seq;
+		memcpy(a->last_leaf, leaf, VS_HASH_LEN);
+		a->last_time = r->time_us;
+		a->last_epoch = r->epoch;
+	}
+	free(r);
+	return rc;
+}
+
+/* Reads what other writers appended since we last looked; *torn_off/len
+ * describe a partial last line (a writer died mid-write; we hold the lock). */
+static vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn_len)
+{
+	struct stat st;
+	*torn_len = 0;
+	if (fstat(a->fd, &st) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot stat %s", a->log_path);
+	uint64_t size = (uint64_t)st.st_size;
+	if (size < a->size)
+		return vs_fail(VS_E_INTEGRITY,
+			       "audit log shrank from %" PRIu64 " to %" PRIu64
+			       " bytes: run 'vnfsafe log verify'; refusing to append",
+			       a->size, size);
+	if (size == a->size)
+		return VS_OK;
+	vs_audit_map m;
+	VS_TRY(vs_audit_map_open(a->log_path, &m));
+	vs_err rc = VS_OK;
+	uint64_t off = a->size, end = m.len < size ? m.len : size;
+	while (off < end && rc == VS_OK) {
+		const char *nl = memchr(m.p + off, '\n', end - off);
+		if (!nl) {
+			*torn_off = off;
+			*torn_len = end - off;
+			break;
+		}
+		size_t n = (size_t)(nl - (m.p + off));
+		rc = take_line(a, m.p + off, n, off);
+		if (rc == VS_OK)
+			a->size = off += n + 1;
+	}
+	vs_audit_map_close(&m);
+	return rc;
+}
+
+/* Moves the partial bytes aside and cuts them off the log. */
+static vs_err move_torn(vs_audit *a, uint64_t off, uint64_t len, char *name, size_t cap)
+{
+	char path[4300];
+	uint8_t *bytes = malloc(len ? len : 1);
+	size_t got = 0;
+	if (!bytes)
+		return vs_fail(VS_E_ENV, "out of memory");
+	vs_err rc = VS_OK;
+	ssize_t r = pread(a->fd, bytes, len, (off_t)off);
+	if (r < 0 || (uint64_t)r != len)
+		rc = vs_fail_errno(VS_E_ENV, "cannot read the torn tail of %s", a->log_path);
+	got = (size_t)len;
+	for (unsigned i = 0; rc == VS_OK; i++) {
+		if (i == 0)
+			snprintf(name, cap, "log.torn-%" PRIu64, off);
+		else
+			snprintf(name, cap, "log.torn-%" PRIu64 ".%u", off, i);
+		snprintf(path, sizeof path, "%s/%s", a->dir, name);
+		struct stat st;
+		if (lstat(path, &st) != 0) {
+			rc = vs_write_new_file(path, bytes, got, 0600);
+			break;
+		}
+		if (i > 100)
+			rc = vs_fail(VS_E_ENV, "too many torn-tail files in %s", a->dir);
+	}
+	free(bytes);
+	if (rc == VS_OK)
+		rc = vs_fsync_path(a->dir);
+	vs_fault("audit.torn_moved");
+	if (rc == VS_OK && (ftruncate(a->fd, (off_t)off) != 0 || fsync(a->fd) != 0))
+		rc = vs_fail_errno(VS_E_ENV, "cannot cut the torn tail of %s", a->log_path);
+	return rc;
+}
+
+/* --- writing --- */
+
+static vs_err grow(vs_audit *a, size_t need)
+{
+	if (need <= a->cap)
+		return VS_OK;
+	size_t cap = a->cap ? a->cap : 65536;
+	while (cap < need)
+		cap *= 2;
+	char *p = realloc(a->buf, cap);
+	if (!p)
+		return vs_fail(VS_E_ENV, "out of memory");
+	a->buf = p;
+	a->cap = cap;
+	return VS_OK;
+}
+
+static void copy_str(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+/* Formats, MACs and hashes one record at the end of a->buf. */
+static vs_err add_record(vs_audit *a, const vs_audit_event *ev, size_t *used,
+			 vs_audit_record *r)
+{
+	int64_t t = now_us(a);
+	uint64_t e;
+	if (t < a->last_time)
+		t = a->last_time; /* the clock stepped back: keep the log ordered */
+	VS_TRY(vs_audit_epoch_of(a->params.t0, a->params.interval, t, &e));
+	if (e < a->key_epoch) { /* still behind the key: stamp the start of its epoch */
+		e = a->key_epoch;
+		t = (a->params.t0 + (int64_t)(e * a->params.interval)) * 1000000;
+	}
+	VS_TRY(evolve_to(a, e));
+	memset(r, 0, sizeof *r);
+	r->seq = a->seq + 1;
+	r->time_us = t;
+	r->epoch = e;
+	copy_str(r->host, sizeof r->host, a->host);
+	copy_str(r->actor, sizeof r->actor, ev->actor);
+	copy_str(r->action, sizeof r->action, ev->action);
+	copy_str(r->vnf, sizeof r->vnf, ev->vnf);
+	copy_str(r->snapshot, sizeof r->snapshot, ev->snapshot);
+	r->generation = ev->generation;
+	r->outcome = ev->outcome;
+	copy_str(r->reason, sizeof r->reason, ev->reason);
+	memcpy(r->prev, a->last_leaf, VS_HASH_LEN);
+	VS_TRY(grow(a, *used + VS_AUDIT_LINE_MAX));
+	char *line = a->buf + *used;
+	size_t len;
+	VS_TRY(vs_audit_record_format(r, line, VS_AUDIT_LINE_MAX, &len));
+	size_t span = vs_audit_mac_span(line, len - 1);
+	uint8_t leaf[VS_HASH_LEN];
+	char hex[2 * VS_HASH_LEN + 1];
+	VS_TRY(vs_audit_mac_run(&a->mac, line, span, r->mac));
+	vs_hex(r->mac, VS_HASH_LEN, hex);
+	memcpy(line + span + strlen(VS_AUDIT_MAC_KEY), hex, 2 * VS_HASH_LEN);
+	VS_TRY(vs_audit_hash2(a->tree.md, 0x00, line, len - 1, NULL, 0, leaf));
+	VS_TRY(vs_merkle_add(&a->tree, leaf));
+	a->seq = r->seq;
+	memcpy(a->last_leaf, leaf, VS_HASH_LEN);
+	a->last_time = t;
+	a->last_epoch = e;
+	*used += len;
+	return VS_OK;
+}
+
+static vs_err write_log(vs_audit *a, const char *p, size_t n)
+{
+	/* Split in two when a crash test asks for a kill between the halves. */
+	size_t first = getenv("VNFSAFE_FAULT") ? n / 2 : n;
+	vs_fault("audit.before_write");
+	VS_TRY(vs_write_full(a->fd, p, first));
+	vs_fault("audit.mid_write");
+	VS_TRY(vs_write_full(a->fd, p + first, n - first));
+	vs_fault("audit.before_sync");
+	if (fdatasync(a->fd) != 0) {
+		a->broken = true;
+		return vs_fail_errno(VS_E_ENV, "fdatasync %s", a->log_path);
+	}
+	vs_fault("audit.after_sync");
+	return VS_OK;
+}
+
+/* Cuts a torn last line off DIR/checkpoints (a checkpoint can be redone). */
+static vs_err cut_torn_checkpoint(int fd)
+{
+	struct stat st;
+	char tail[VS_AUDIT_CP_LINE_MAX];
+	if (fstat(fd, &st) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot stat checkpoints");
+	if (st.st_size == 0)
+		return VS_OK;
+	size_t n = st.st_size < (off_t)sizeof tail ? (size_t)st.st_size : sizeof tail;
+	off_t at = st.st_size - (off_t)n;
+	if (pread(fd, tail, n, at) != (ssize_t)n)
+		return vs_fail_errno(VS_E_ENV, "cannot read checkpoints");
+	if (tail[n - 1] == '\n')
+		return VS_OK;
+	size_t keep = n;
+	while (keep > 0 && tail[keep - 1] != '\n')
+		keep--;
+	if (ftruncate(fd, at + (off_t)keep) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot cut a torn checkpoint");
+	return VS_OK;
+}
+
+static vs_err write_checkpoint(vs_audit *a, vs_audit_checkpoint *cp)
+{
+	char path[4200], line[VS_AUDIT_CP_LINE_MAX];
+	size_t n;
+	memset(cp, 0, sizeof *cp);
+	if (!a->signer)
+		return vs_fail(VS_E_USAGE, "no signing key: cannot write an audit checkpoint");
+	cp->size = a->seq;
+	VS_TRY(vs_merkle_root(&a->tree, cp->root));
+	cp->time_us = now_us(a);
+	if (cp->time_us < a->last_time)
+		cp->time_us = a->last_time;
+	memcpy(cp->keyid, a->keyid, VS_HASH_LEN);
+	VS_TRY(vs_audit_checkpoint_format(cp, line, sizeof line, &n));
+	VS_TRY(vs_sign(a->signer, line, vs_audit_checkpoint_sig_span(line, n), cp->sig));
+	VS_TRY(vs_audit_checkpoint_format(cp, line, sizeof line - 1, &n));
+	line[n++] = '\n';
+	snprintf(path, sizeof path, "%s/checkpoints", a->dir);
+	int fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot open %s", path);
+	vs_err rc = cut_torn_checkpoint(fd);
+	if (rc == VS_OK)
+		rc = vs_write_full(fd, line, n);
+	if (rc == VS_OK && fdatasync(fd) != 0)
+		rc = vs_fail_errno(VS_E_ENV, "fdatasync %s", path);
+	close(fd);
+	vs_fault("audit.checkpoint_written");
+	if (rc == VS_OK)
+		a->cp_size = cp->size;
+	return rc;
+}
+
+static void auto_checkpoint(vs_audit *a)
+{
+	if (!a->signer || a->seq < a->cp_size + a->cp_every)
+		return;
+	vs_audit_checkpoint cp;
+	if (vs_audit_latest_checkpoint(a->dir, &cp) == VS_OK && cp.size > a->cp_size)
+		a->cp_size = cp.size; /* another process wrote one */
+	/* The records are durable already: a failed checkpoint is retried on
+	 * the next batch (and vs_audit_checkpoint_now reports it). */
+	if (a->seq >= a->cp_size + a->cp_every)
+		(void)write_checkpoint(a, &cp);
+}
+
+typedef struct {
+	uint64_t seq, last_epoch, size;
+	int64_t last_time;
+	uint8_t last_leaf[VS_HASH_LEN];
+	vs_merkle tree;
+} tail_state;
+
+static void save_tail(const vs_audit *a, tail_state *s)
+{
+	s->seq = a->seq;
+	s->last_epoch = a->last_epoch;
+	s->size = a->size;
+	s->last_time = a->last_time;
+	memcpy(s->last_leaf, a->last_leaf, VS_HASH_LEN);
+	s->tree.md = NULL;
+	vs_merkle_copy(&s->tree, &a->tree);
+}
+
+static void restore_tail(vs_audit *a, const tail_state *s)
+{
+	a->seq = s->seq;
+	a->last_epoch = s->last_epoch;
+	a->size = s->size;
+	a->last_time = s->last_time;
+	memcpy(a->last_leaf, s->last_leaf, VS_HASH_LEN);
+	vs_merkle_copy(&a->tree, &s->tree);
+}
+
+/* Under the flock: catch up, repair, write the batch, sync, checkpoint. */
+static vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
+{
+	uint64_t torn_off = 0, torn_len = 0;
+	char torn_name[64], reason[160];
+	vs_audit_record *r = NULL;
+	tail_state *saved = NULL;
+	size_t used = 0;
+	VS_TRY(resync(a, &torn_off, &torn_len));
+	VS_TRY(refresh_key(a));
+	if (a->last_epoch > a->key_epoch) /* the key file is older than the log */
+		VS_TRY(evolve_to(a, a->last_epoch));
+	vs_audit_event torn = { "vnfsafe", "audit.torn_tail", "", "", 0, VS_AUDIT_OUT_INTEGRITY,
+				reason };
+	if (torn_len) {
+		VS_TRY(move_torn(a, torn_off, torn_len, torn_name, sizeof torn_name));
+		snprintf(reason, sizeof reason,
+			 "a partial record of %" PRIu64 " bytes at byte %" PRIu64
+			 " (a crash mid-write) was moved to %s",
+			 torn_len, torn_off, torn_name);
+	}
+	if (!torn_len && !batch && !cp_out)
+		return VS_OK;
+	r = malloc(sizeof *r);
+	saved = malloc(sizeof *saved);
+	vs_err rc = r && saved ? VS_OK : vs_fail(VS_E_ENV, "out of memory");
+	if (rc == VS_OK)
+		save_tail(a, saved);
+	if (rc == VS_OK && torn_len)
+		rc = add_record(a, &torn, &used, r);
+	for (waiter *w = batch; w && rc == VS_OK; w = w->next) {
+		rc = add_record(a, w->ev, &used, r);
+		w->seq = a->seq;
+	}
+	if (rc == VS_OK && used)
+		rc = write_log(a, a->buf, used);
+	if (rc == VS_OK) {
+		a->size += used;
+		if (cp_out)
+			rc = write_checkpoint(a, cp_out);
+		else
+			auto_checkpoint(a);
+	} else if (saved) {
+		restore_tail(a, saved);
+		if (!a->broken && ftruncate(a->fd, (off_t)a->size) != 0)
+			a->broken = true;
+	}
+	free(r);
+	free(saved);
+	return rc;
+}
+
+static vs_err commit(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
+{
+	if (a->broken)
+		return vs_fail(VS_E_ENV, "audit log %s had a failed sync: reopen it", a->log_path);
+	pthread_mutex_lock(&a->io);
+	vs_err rc = VS_OK;
+	while (flock(a->fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			rc = vs_fail_errno(VS_E_ENV, "cannot lock %s", a->log_path);
+			break;
+		}
+	}
+	if (rc == VS_OK) {
+		rc = commit_locked(a, batch, cp_out);
+		flock(a->fd, LOCK_UN);
+	}
+	pthread_mutex_unlock(&a->io);
+	return rc;
+}
+
+/* --- public --- */
+
+vs_err vs_audit_open(vs_audit **out, const char *dir, const vs_audit_opts *opts)
+{
+	*out = NULL;
+	if (strlen(dir) >= 4000)
+		return vs_fail(VS_E_USAGE, "audit directory path too long");
+	vs_audit *a = calloc(1, sizeof *a);
+	if (!a)
+		return vs_fail(VS_E_ENV, "out of memory");
+	a->fd = -1;
+	snprintf(a->dir, sizeof a->dir, "%s", dir);
+	snprintf(a->log_path, sizeof a->log_path, "%s/log", dir);
+	pthread_mutex_init(&a->io, NULL);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->tail = &a->head;
+	a->signer = opts ? opts->signer : NULL;
+	a->cp_every = opts && opts->checkpoint_every ? opts->checkpoint_every
+						      : VS_AUDIT_DEFAULT_CHECKPOINT_EVERY;
+	a->clock = opts ? opts->clock : NULL;
+	a->clock_ctx = opts ? opts->clock_ctx : NULL;
+	vs_err rc = vs_merkle_init(&a->tree);
+	if (rc == VS_OK)
+		rc = vs_audit_params_read(dir, &a->params);
+	if (rc == VS_OK && opts && opts->host) {
+		if (!vs_audit_text_ok(opts->host, VS_AUDIT_HOST_MAX) || !opts->host[0])
+			rc = vs_fail(VS_E_USAGE, "audit host name empty, too long or not UTF-8");
+		else
+			copy_str(a->host, sizeof a->host, opts->host);
+	} else if (rc == VS_OK) {
+		if (gethostname(a->host, sizeof a->host - 1) != 0 || !a->host[0] ||
+		    !vs_audit_text_ok(a->host, VS_AUDIT_HOST_MAX))
+			copy_str(a->host, sizeof a->host, "localhost");
+	}
+	if (rc == VS_OK && a->signer) {
+		uint8_t pub[VS_PUB_LEN];
+		rc = vs_signer_public(a->signer, pub);
+		if (rc == VS_OK && memcmp(pub, a->params.pub, VS_PUB_LEN) != 0)
+			rc = vs_fail(VS_E_USAGE, "this key is not the audit log's checkpoint key");
+		if (rc == VS_OK)
+			rc = vs_pub_keyid(pub, a->keyid);
+	}
+	if (rc == VS_OK) {
+		a->fd = open(a->log_path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		if (a->fd < 0)
+			rc = vs_fail_errno(VS_E_ENV, "cannot open %s", a->log_path);
+	}
+	if (rc == VS_OK)
+		rc = refresh_key(a);
+	vs_audit_checkpoint cp;
+	if (rc == VS_OK && vs_audit_latest_checkpoint(dir, &cp) == VS_OK)
+		a->cp_size = cp.size;
+	if (rc == VS_OK)
+		rc = commit(a, NULL, NULL); /* read the log, repair a torn tail */
+	if (rc != VS_OK) {
+		vs_audit_close(a);
+		return rc;
+	}
+	*out = a;
+	return VS_OK;
+}
+
+void vs_audit_close(vs_audit *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	vs_audit_mac_free(&a->mac);
+	vs_key_wipe(&a->key);
+	vs_merkle_free(&a->tree);
+	pthread_mutex_destroy(&a->io);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a->buf);
+	free(a);
+}
+
+static vs_err event_check(const vs_audit_event *ev)
+{
+	if (!vs_audit_text_ok(ev->actor ? ev->actor : "", VS_AUDIT_ACTOR_MAX))
+		return vs_fail(VS_E_USAGE, "audit actor longer than %d bytes or not UTF-8",
+			       VS_AUDIT_ACTOR_MAX);
+	if (!ev->action || !vs_audit_action_ok(ev->action))
+		return vs_fail(VS_E_USAGE, "audit action must be 1-%d of [a-z0-9._-]",
+			       VS_AUDIT_ACTION_MAX);
+	if (!vs_audit_text_ok(ev->vnf ? ev->vnf : "", VS_AUDIT_VNF_MAX))
+		return vs_fail(VS_E_USAGE, "audit vnf longer than %d bytes or not UTF-8",
+			       VS_AUDIT_VNF_MAX);
+	if (!vs_audit_uuid_ok(ev->snapshot ? ev->snapshot : ""))
+		return vs_fail(VS_E_USAGE, "audit snapshot must be empty or a lowercase UUID");
+	if ((unsigned)ev->outcome > VS_AUDIT_OUT_INTEGRITY)
+		return vs_fail(VS_E_USAGE, "unknown audit outcome");
+	if (!vs_audit_text_ok(ev->reason ? ev->reason : "", VS_AUDIT_REASON_MAX))
+		return vs_fail(VS_E_USAGE, "audit reason longer than %d bytes or not UTF-8",
+			       VS_AUDIT_REASON_MAX);
+	return VS_OK;
+}
+
+vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq)
+{
+	VS_TRY(event_check(ev));
+	waiter w = { ev, 0, VS_OK, false, { 0 }, NULL };
+	pthread_mutex_lock(&a->mu);
+	*a->tail = &w;
+	a->tail = &w.next;
+	while (!w.done) {
+		if (a->leader) {
+			pthread_cond_wait(&a->cv, &a->mu);
+			continue;
+		}
+		/* Lead one group: everything queued shares one write and fdatasync. */
+		waiter *batch = a->head;
+		a->head = NULL;
+		a->tail = &a->head;
+		a->leader = true;
+		pthread_mutex_unlock(&a->mu);
+		vs_err rc = commit(a, batch, NULL);
+		pthread_mutex_lock(&a->mu);
+		for (waiter *b = batch; b; b = b->next) {
+			b->rc = rc;
+			if (rc != VS_OK)
+				snprintf(b->msg, sizeof b->msg, "%s", vs_errmsg());
+			b->done = true;
+		}
+		a->leader = false;
+		pthread_cond_broadcast(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (w.rc != VS_OK)
+		return vs_fail(w.rc, "%s", w.msg);
+	if (seq)
+		*seq = w.seq;
+	return VS_OK;
+}
+
+vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp)
+{
+	vs_audit_checkpoint tmp;
+	return commit(a, NULL, cp ? cp : &tmp);
+}
+
+vs_err vs_audit_evolve(vs_audit *a)
+{
+	pthread_mutex_lock(&a->io);
+	vs_err rc = VS_OK;
+	while (flock(a->fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			rc = vs_fail_errno(VS_E_ENV, "cannot lock %s", a->log_path);
+			break;
+		}
+	}
+	if (rc == VS_OK) {
+		uint64_t e;
+		rc = refresh_key(a);
+		if (rc == VS_OK)
+			rc = vs_audit_epoch_of(a->params.t0, a->params.interval, now_us(a), &e);
+		if (rc == VS_OK)
+			rc = evolve_to(a, e);
+		flock(a->fd, LOCK_UN);
+	}
+	pthread_mutex_unlock(&a->io);
+	return rc;
+}
