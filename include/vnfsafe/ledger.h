@@ -57,6 +57,16 @@ typedef struct {
 	char host[VS_HOST_MAX];
 } vs_fence;
 
+/* Where a host's audit log stood when last anchored (docs/audit.md): its
+ * number of records, the byte offset just past the last of them, and that
+ * record's RFC 6962 leaf hash (which commits to the whole hash chain). The
+ * ledger never lets it go back. */
+typedef struct {
+	uint64_t size;
+	uint64_t offset;
+	uint8_t head[VS_HASH_LEN];
+} vs_log_anchor;
+
 /* --- backend interface --- */
 typedef struct vs_ledger vs_ledger;
 typedef struct {
@@ -69,6 +79,14 @@ typedef struct {
 	 * with "changed concurrently" otherwise. */
 	vs_err (*cas)(vs_ledger *l, const vs_vnf_record *rec, uint64_t expected);
 	vs_err (*list)(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
+	/* The audit-log anchor of host: *found false when none; *version is
+	 * the CAS version. */
+	vs_err (*log_anchor_get)(vs_ledger *l, const char *host, vs_log_anchor *a,
+				 uint64_t *version, bool *found);
+	/* Writes it iff its version is `expected` (0: absent); VS_E_POLICY
+	 * "changed concurrently" otherwise. */
+	vs_err (*log_anchor_cas)(vs_ledger *l, const char *host, const vs_log_anchor *a,
+				 uint64_t expected);
 	void (*close)(vs_ledger *l);
 } vs_ledger_ops;
 
@@ -96,6 +114,9 @@ vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints);
 /* Record encoding shared by backends that store bytes (etcd): canonical JSON. */
 char *vs_vnf_record_to_json(const vs_vnf_record *r); /* caller frees */
 vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r);
+/* {"size":N,"offset":N,"head":"<64 hex>"}, canonical and strict. */
+char *vs_log_anchor_to_json(const vs_log_anchor *a); /* caller frees */
+vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a);
 
 /* --- transitions (docs/ledger.md): read, check, CAS, retry on conflict --- */
 vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
@@ -139,6 +160,13 @@ vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out);
  * can still apply. *out is the record after it. Recovery decides only
  * after this (docs/ledger.md, gap 2). */
 vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out);
+/* The audit-log anchor of host (*found false when none). */
+vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a, bool *found);
+/* Moves host's anchor forward to a. VS_E_INTEGRITY when a is behind the
+ * anchor (fewer records), or at the same size with another head: the log
+ * was truncated, replaced or rolled back. The caller checks, before, that
+ * its log still holds the anchored record at the anchored offset. */
+vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a);
 /* True when tok is valid for the record right now. */
 bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok);
 

@@ -31,6 +31,7 @@
 #include "vnfsafe/ledger.h"
 
 #define ETCD_PREFIX "/vnfsafe/vnf/"
+#define ETCD_LOG_PREFIX "/vnfsafe/log-anchor/"
 #define ETCD_PREFIX_END "/vnfsafe/vnf0" /* '/' + 1: the end of the prefix range */
 #define ETCD_MAX_ENDPOINTS 16
 #define ETCD_ENDPOINT_MAX 200
@@ -283,8 +284,8 @@ static vs_err call(etcd_ledger *e, const char *path, const char *body, bool writ
 
 /* ---------- key-values in responses ---------- */
 
-/* kv.key decoded; checked to be ETCD_PREFIX + a valid VNF name. */
-static vs_err kv_key(json_t *kv, char *key, size_t cap)
+/* kv.key decoded (NUL-terminated, no NUL inside). */
+static vs_err kv_key_raw(json_t *kv, char *key, size_t cap)
 {
 	json_t *k = json_object_get(kv, "key");
 	size_t n = 0;
@@ -292,7 +293,16 @@ static vs_err kv_key(json_t *kv, char *key, size_t cap)
 	    !b64_decode(json_string_value(k), json_string_length(k), (uint8_t *)key, cap - 1, &n))
 		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed key");
 	key[n] = 0;
-	if (strlen(key) != n || strncmp(key, ETCD_PREFIX, strlen(ETCD_PREFIX)) ||
+	if (strlen(key) != n)
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed key");
+	return VS_OK;
+}
+
+/* kv.key decoded; checked to be ETCD_PREFIX + a valid VNF name. */
+static vs_err kv_key(json_t *kv, char *key, size_t cap)
+{
+	VS_TRY(kv_key_raw(kv, key, cap));
+	if (strncmp(key, ETCD_PREFIX, strlen(ETCD_PREFIX)) ||
 	    !vs_name_ok(key + strlen(ETCD_PREFIX)))
 		return vs_fail(VS_E_INTEGRITY, "etcd holds an unexpected key under " ETCD_PREFIX);
 	return VS_OK;
@@ -394,7 +404,7 @@ static vs_err failure_branch(json_t *resp, const char *key, const char *value, b
 	json_t *kv = json_array_get(kvs, 0);
 	if (json_array_size(kvs) != 1 || !json_is_object(kv))
 		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed transaction answer");
-	VS_TRY(kv_key(kv, got, sizeof got));
+	VS_TRY(kv_key_raw(kv, got, sizeof got));
 	if (strcmp(got, key))
 		return vs_fail(VS_E_INTEGRITY, "etcd answered with another key than asked for");
 	VS_TRY(kv_value(kv, val, sizeof val, &n));
@@ -425,6 +435,10 @@ static char *txn_body(const char *key, const char *value, const char *target,
 
 /* Puts rec under its key iff the key's `target` revision ("CREATE" or
  * "MOD") equals rev. */
+static vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value,
+			      const char *target, const char *field, uint64_t rev, put_result *res,
+			      uint64_t *new_rev);
+
 static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *target,
 			  const char *field, uint64_t rev, put_result *res, uint64_t *new_rev)
 {
@@ -435,6 +449,16 @@ static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *
 	char *value = vs_vnf_record_to_json(rec);
 	if (!value)
 		return vs_wrap(VS_E_USAGE, "cannot store the record of VNF %s", rec->name);
+	vs_err rc = guarded_put_raw(e, key, value, target, field, rev, res, new_rev);
+	free(value);
+	return rc;
+}
+
+/* Puts value under key iff the key's `target` revision equals rev. */
+static vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value,
+			      const char *target, const char *field, uint64_t rev, put_result *res,
+			      uint64_t *new_rev)
+{
 	char *body = txn_body(key, value, target, field, rev);
 	json_t *resp = NULL;
 	bool lost;
@@ -455,7 +479,6 @@ static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *
 		*new_rev = 0;
 	json_decref(resp);
 	free(body);
-	free(value);
 	return rc;
 }
 
@@ -574,6 +597,84 @@ static vs_err etcd_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_recor
 	return rc;
 }
 
+/* The audit-log anchors live beside the VNF records, under their own prefix. */
+static vs_err log_key(const char *host, char *key, size_t cap)
+{
+	size_t n = strlen(host);
+	if (n == 0 || n >= 128)
+		return vs_fail(VS_E_USAGE, "invalid host name for an audit anchor");
+	for (size_t i = 0; i < n; i++)
+		if (host[i] <= 0x20 || host[i] > 0x7e || host[i] == '/')
+			return vs_fail(VS_E_USAGE, "invalid host name for an audit anchor");
+	snprintf(key, cap, "%s%s", ETCD_LOG_PREFIX, host);
+	return VS_OK;
+}
+
+static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
+				  uint64_t *version, bool *found)
+{
+	etcd_ledger *e = (etcd_ledger *)l;
+	char key[ETCD_MAX_KEY], got[ETCD_MAX_KEY], val[ETCD_MAX_VALUE + 4];
+	memset(a, 0, sizeof *a);
+	*found = false;
+	*version = 0;
+	VS_TRY(log_key(host, key, sizeof key));
+	char *k64 = b64_encode(key, strlen(key));
+	json_t *req = k64 ? json_pack("{s:s}", "key", k64) : NULL;
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	free(k64);
+	if (!body)
+		return vs_fail(VS_E_ENV, "out of memory");
+	json_t *resp = NULL, *kvs = NULL;
+	bool lost;
+	vs_err rc = call(e, "/v3/kv/range", body, false, &resp, &lost);
+	free(body);
+	if (rc == VS_OK)
+		rc = range_kvs(resp, &kvs);
+	size_t n = 0;
+	json_t *kv = json_array_get(kvs, 0);
+	if (rc == VS_OK && json_array_size(kvs) > 1)
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent several values for one key");
+	if (rc == VS_OK && kv) {
+		if (!json_is_object(kv))
+			rc = vs_fail(VS_E_INTEGRITY, "etcd sent a malformed range answer");
+		if (rc == VS_OK)
+			rc = kv_key_raw(kv, got, sizeof got);
+		if (rc == VS_OK && strcmp(got, key))
+			rc = vs_fail(VS_E_INTEGRITY, "etcd answered with another key than asked for");
+		if (rc == VS_OK)
+			rc = kv_value(kv, val, sizeof val, &n);
+		if (rc == VS_OK && !get_rev(kv, "mod_revision", version))
+			rc = vs_fail(VS_E_INTEGRITY, "etcd sent a malformed mod_revision");
+		if (rc == VS_OK)
+			rc = vs_log_anchor_from_json(val, n, a);
+		*found = rc == VS_OK;
+	}
+	json_decref(resp);
+	return rc;
+}
+
+static vs_err etcd_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
+				  uint64_t expected)
+{
+	char key[ETCD_MAX_KEY];
+	VS_TRY(log_key(host, key, sizeof key));
+	char *value = vs_log_anchor_to_json(a);
+	if (!value)
+		return vs_wrap(VS_E_USAGE, "cannot store the audit anchor of %s", host);
+	put_result res;
+	uint64_t rev;
+	vs_err rc = expected ? guarded_put_raw((etcd_ledger *)l, key, value, "MOD", "mod_revision",
+					       expected, &res, &rev)
+			     : guarded_put_raw((etcd_ledger *)l, key, value, "CREATE",
+					       "create_revision", 0, &res, &rev);
+	free(value);
+	if (rc == VS_OK && res != PUT_APPLIED)
+		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+	return rc;
+}
+
 static void etcd_close(vs_ledger *l)
 {
 	etcd_ledger *e = (etcd_ledger *)l;
@@ -588,6 +689,8 @@ static const vs_ledger_ops etcd_ops = {
 	.create = etcd_create,
 	.cas = etcd_cas,
 	.list = etcd_list,
+	.log_anchor_get = etcd_log_anchor_get,
+	.log_anchor_cas = etcd_log_anchor_cas,
 	.close = etcd_close,
 };
 

@@ -281,3 +281,59 @@ vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r)
 		memset(r, 0, sizeof *r);
 	return rc;
 }
+
+/* --- the audit-log anchor --- */
+
+char *vs_log_anchor_to_json(const vs_log_anchor *a)
+{
+	char head[2 * VS_HASH_LEN + 1];
+	if (a->size > INT64_MAX || a->offset > INT64_MAX) {
+		vs_fail(VS_E_USAGE, "log anchor out of range");
+		return NULL;
+	}
+	vs_hex(a->head, VS_HASH_LEN, head);
+	json_t *o = json_pack("{s:I,s:I,s:s}", "size", (json_int_t)a->size, "offset",
+			      (json_int_t)a->offset, "head", head);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!s)
+		vs_fail(VS_E_ENV, "out of memory");
+	return s;
+}
+
+static vs_err anchor_fields(json_t *o, vs_log_anchor *a)
+{
+	if (!json_is_object(o) || json_object_size(o) != 3)
+		return vs_fail(VS_E_INTEGRITY, "log anchor: not an object of 3 fields");
+	VS_TRY(get_u64(o, "size", &a->size));
+	VS_TRY(get_u64(o, "offset", &a->offset));
+	json_t *h = json_object_get(o, "head");
+	if (!json_is_string(h) ||
+	    !unhex_lower(json_string_value(h), json_string_length(h), a->head, VS_HASH_LEN))
+		return bad("expected 64 lowercase hex digits in", "head");
+	return VS_OK;
+}
+
+vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a)
+{
+	memset(a, 0, sizeof *a);
+	if (len > 256)
+		return vs_fail(VS_E_INTEGRITY, "log anchor: larger than 256 bytes");
+	json_error_t je;
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o)
+		return vs_fail(VS_E_INTEGRITY, "log anchor: not valid JSON");
+	vs_err rc = anchor_fields(o, a);
+	json_decref(o);
+	if (rc == VS_OK) {
+		char *again = vs_log_anchor_to_json(a);
+		if (!again)
+			rc = vs_fail(VS_E_ENV, "out of memory");
+		else if (strlen(again) != len || memcmp(again, json, len) != 0)
+			rc = vs_fail(VS_E_INTEGRITY, "log anchor: not in canonical form");
+		free(again);
+	}
+	if (rc != VS_OK)
+		memset(a, 0, sizeof *a);
+	return rc;
+}

@@ -36,7 +36,7 @@
 /* Prepared once at open. */
 enum {
 	ST_GET, ST_CAS, ST_INSERT, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_AGET, ST_APUT, ST_EMPTY, ST_N
+	ST_AGET, ST_APUT, ST_EMPTY, ST_LGET, ST_LINS, ST_LUPD, ST_N
 };
 
 typedef struct {
@@ -75,7 +75,15 @@ static const char schema[] =
 	" BEGIN SELECT RAISE(ABORT, 'ledger records are never deleted'); END;"
 	/* Anti-rollback head: see the top of this file. */
 	"CREATE TABLE IF NOT EXISTS anchor(id INTEGER PRIMARY KEY CHECK(id=1),"
-	" counter INTEGER NOT NULL, head BLOB NOT NULL, nv_index INTEGER);";
+	" counter INTEGER NOT NULL, head BLOB NOT NULL, nv_index INTEGER);"
+	/* Each host's audit-log anchor (docs/audit.md): it only moves forward. */
+	"CREATE TABLE IF NOT EXISTS log_anchors(host TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+	" offset INTEGER NOT NULL, head BLOB NOT NULL, version INTEGER NOT NULL);"
+	"CREATE TRIGGER IF NOT EXISTS log_anchor_monotonic BEFORE UPDATE ON log_anchors"
+	" WHEN NEW.size < OLD.size"
+	" BEGIN SELECT RAISE(ABORT, 'audit anchor decrease refused'); END;"
+	"CREATE TRIGGER IF NOT EXISTS log_anchor_no_delete BEFORE DELETE ON log_anchors"
+	" BEGIN SELECT RAISE(ABORT, 'audit anchors are never deleted'); END;";
 
 static vs_err sq_fail(sqlite3 *db, const char *what)
 {
@@ -146,6 +154,10 @@ static const char *const st_sql[ST_N] = {
 	[ST_AGET] = "SELECT counter, head, nv_index FROM anchor WHERE id=1",
 	[ST_APUT] = "INSERT OR REPLACE INTO anchor(id, counter, head, nv_index) VALUES(1,?,?,?)",
 	[ST_EMPTY] = "SELECT NOT EXISTS(SELECT 1 FROM vnfs)",
+	[ST_LGET] = "SELECT size, offset, head, version FROM log_anchors WHERE host=?",
+	[ST_LINS] = "INSERT INTO log_anchors(host, size, offset, head, version) VALUES(?1,?2,?3,?4,1)",
+	[ST_LUPD] = "UPDATE log_anchors SET size=?2, offset=?3, head=?4, version=version+1"
+		    " WHERE host=?1 AND version=?5",
 };
 
 /* Steps a statement that returns no row, then resets it. */
@@ -397,8 +409,40 @@ static vs_err anchor_setup(sq_ledger *s)
 
 /* Inside the write transaction, after the write: extends the head; the
  * epoch's first write also checks the binding and takes counter + 1. */
-static vs_err anchor_extend(sq_ledger *s, const vs_vnf_record *r, uint64_t version, bool epoch,
-			    uint64_t *counter)
+typedef vs_err (*extend_fn)(uint8_t head[VS_HASH_LEN], const void *arg, uint64_t version);
+
+static vs_err record_extend(uint8_t head[VS_HASH_LEN], const void *arg, uint64_t version)
+{
+	return head_extend(head, arg, version);
+}
+
+/* head := SHA-256("vnfsafe ledger head v2 log anchor" || head || host ||
+ * size || offset || leaf hash || version). */
+typedef struct {
+	const char *host;
+	const vs_log_anchor *a;
+	uint64_t expected;
+} log_arg;
+
+static vs_err log_extend(uint8_t head[VS_HASH_LEN], const void *arg, uint64_t version)
+{
+	static const char tag[] = "vnfsafe ledger head v2 log anchor";
+	const log_arg *la = arg;
+	vs_wr w = { 0 };
+	vs_wr_bytes(&w, tag, sizeof tag);
+	vs_wr_bytes(&w, head, VS_HASH_LEN);
+	wr_text(&w, la->host);
+	vs_wr_u64(&w, la->a->size);
+	vs_wr_u64(&w, la->a->offset);
+	vs_wr_bytes(&w, la->a->head, VS_HASH_LEN);
+	vs_wr_u64(&w, version);
+	vs_err rc = w.bad ? vs_fail(VS_E_ENV, "out of memory") : vs_sha256(w.p, w.len, head);
+	vs_wr_free(&w);
+	return rc;
+}
+
+static vs_err anchor_extend(sq_ledger *s, extend_fn ext, const void *arg, uint64_t version,
+			    bool epoch, uint64_t *counter)
 {
 	anchor_row row;
 	VS_TRY(row_get(s, &row));
@@ -406,7 +450,7 @@ static vs_err anchor_extend(sq_ledger *s, const vs_vnf_record *r, uint64_t versi
 		VS_TRY(reconcile(s, &row));
 		row.counter++;
 	}
-	VS_TRY(head_extend(row.head, r, version));
+	VS_TRY(ext(row.head, arg, version));
 	row.exists = true;
 	*counter = row.counter;
 	return row_put(s, &row);
@@ -426,11 +470,11 @@ static vs_err epoch_advance(sq_ledger *s, uint64_t counter)
 	return VS_OK;
 }
 
-typedef vs_err (*write_fn)(sq_ledger *s, const vs_vnf_record *r, uint64_t expected);
+typedef vs_err (*write_fn)(sq_ledger *s, const void *arg, uint64_t expected);
 
 /* One write in one transaction with the anchor row (top of this file). */
-static vs_err sq_write(sq_ledger *s, write_fn fn, const vs_vnf_record *r, uint64_t expected,
-		       uint64_t version)
+static vs_err sq_write(sq_ledger *s, write_fn fn, extend_fn ext, const void *arg,
+		       uint64_t expected, uint64_t version)
 {
 	bool epoch = s->anchor && !s->epoch_done;
 	if (epoch)
@@ -438,9 +482,9 @@ static vs_err sq_write(sq_ledger *s, write_fn fn, const vs_vnf_record *r, uint64
 	uint64_t counter = 0;
 	vs_err rc = run_st(s, ST_BEGIN, "write");
 	if (rc == VS_OK) {
-		rc = fn(s, r, expected);
+		rc = fn(s, arg, expected);
 		if (rc == VS_OK)
-			rc = anchor_extend(s, r, version, epoch, &counter);
+			rc = anchor_extend(s, ext, arg, version, epoch, &counter);
 		rc = txn_end(s, rc);
 	}
 	if (rc == VS_OK && epoch)
@@ -452,8 +496,9 @@ static vs_err sq_write(sq_ledger *s, write_fn fn, const vs_vnf_record *r, uint64
 	return rc;
 }
 
-static vs_err do_insert(sq_ledger *s, const vs_vnf_record *r, uint64_t expected)
+static vs_err do_insert(sq_ledger *s, const void *arg, uint64_t expected)
 {
+	const vs_vnf_record *r = arg;
 	(void)expected;
 	sqlite3_stmt *st = s->st[ST_INSERT];
 	bind_record(st, r);
@@ -469,8 +514,9 @@ static vs_err do_insert(sq_ledger *s, const vs_vnf_record *r, uint64_t expected)
 	return rc;
 }
 
-static vs_err do_update(sq_ledger *s, const vs_vnf_record *r, uint64_t expected)
+static vs_err do_update(sq_ledger *s, const void *arg, uint64_t expected)
 {
+	const vs_vnf_record *r = arg;
 	sqlite3_stmt *st = s->st[ST_CAS];
 	bind_record(st, r);
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)(expected + 1));
@@ -488,15 +534,70 @@ static vs_err do_update(sq_ledger *s, const vs_vnf_record *r, uint64_t expected)
 
 static vs_err sq_create(vs_ledger *l, const vs_vnf_record *r)
 {
-	return sq_write((sq_ledger *)l, do_insert, r, 0, 1);
+	return sq_write((sq_ledger *)l, do_insert, record_extend, r, 0, 1);
 }
 
 static vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
 {
-	vs_err rc = sq_write((sq_ledger *)l, do_update, r, expected, expected + 1);
+	vs_err rc = sq_write((sq_ledger *)l, do_update, record_extend, r, expected, expected + 1);
 	if (rc == VS_OK)
 		l->last_version = expected + 1; /* lets the handle's next CAS start here */
 	return rc;
+}
+
+static vs_err sq_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
+				uint64_t *version, bool *found)
+{
+	sq_ledger *s = (sq_ledger *)l;
+	sqlite3_stmt *st = s->st[ST_LGET];
+	memset(a, 0, sizeof *a);
+	*found = false;
+	*version = 0;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(st);
+	vs_err rc = VS_OK;
+	if (step == SQLITE_ROW) {
+		a->size = (uint64_t)sqlite3_column_int64(st, 0);
+		a->offset = (uint64_t)sqlite3_column_int64(st, 1);
+		blob_col(st, 2, a->head, VS_HASH_LEN);
+		*version = (uint64_t)sqlite3_column_int64(st, 3);
+		*found = true;
+	} else if (step != SQLITE_DONE) {
+		rc = sq_fail(s->db, "read");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t expected)
+{
+	const log_arg *la = arg;
+	sqlite3_stmt *st = s->st[expected ? ST_LUPD : ST_LINS];
+	sqlite3_bind_text(st, 1, la->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)la->a->size);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)la->a->offset);
+	sqlite3_bind_blob(st, 4, la->a->head, VS_HASH_LEN, SQLITE_TRANSIENT);
+	if (expected)
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)expected);
+	int step = sqlite3_step(st);
+	vs_err rc = VS_OK;
+	if (step == SQLITE_CONSTRAINT || (step == SQLITE_DONE && sqlite3_changes(s->db) != 1))
+		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", la->host);
+	else if (step != SQLITE_DONE)
+		rc = sq_fail(s->db, "write");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static vs_err sq_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
+				uint64_t expected)
+{
+	if (a->size > INT64_MAX || a->offset > INT64_MAX)
+		return vs_fail(VS_E_USAGE, "audit anchor out of range");
+	log_arg la = { host, a, expected };
+	return sq_write((sq_ledger *)l, do_log_anchor, log_extend, &la, expected, expected + 1);
 }
 
 static vs_err sq_list(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_record *), void *ctx)
@@ -536,7 +637,16 @@ static void sq_close(vs_ledger *l)
 	sq_free((sq_ledger *)l);
 }
 
-static const vs_ledger_ops sq_ops = { "sqlite", sq_get, sq_create, sq_cas, sq_list, sq_close };
+static const vs_ledger_ops sq_ops = {
+	.scheme = "sqlite",
+	.get = sq_get,
+	.create = sq_create,
+	.cas = sq_cas,
+	.list = sq_list,
+	.log_anchor_get = sq_log_anchor_get,
+	.log_anchor_cas = sq_log_anchor_cas,
+	.close = sq_close,
+};
 
 const char *vs_ledger_anchor_status(vs_ledger *l)
 {

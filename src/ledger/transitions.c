@@ -512,3 +512,48 @@ vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	return transact(l, name, fence_fn, NULL, out);
 }
+
+static vs_err host_ok(const char *host)
+{
+	size_t n = strnlen(host, VS_HOST_MAX);
+	bool ok = n > 0 && n < VS_HOST_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = host[i] > 0x20 && host[i] < 0x7f && host[i] != '/';
+	return ok ? VS_OK : vs_fail(VS_E_USAGE, "invalid host name for an audit anchor");
+}
+
+vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a, bool *found)
+{
+	uint64_t version;
+	VS_TRY(host_ok(host));
+	return l->ops->log_anchor_get(l, host, a, &version, found);
+}
+
+vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a)
+{
+	VS_TRY(host_ok(host));
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		vs_log_anchor cur;
+		uint64_t version = 0;
+		bool found;
+		VS_TRY(l->ops->log_anchor_get(l, host, &cur, &version, &found));
+		if (found && cur.size > a->size)
+			return vs_fail(VS_E_INTEGRITY,
+				       "the audit log of %s has %llu records, fewer than the %llu the "
+				       "ledger anchored: it was truncated, replaced or rolled back",
+				       host, (unsigned long long)a->size, (unsigned long long)cur.size);
+		if (found && cur.size == a->size) {
+			if (cur.offset != a->offset || memcmp(cur.head, a->head, VS_HASH_LEN))
+				return vs_fail(VS_E_INTEGRITY,
+					       "the audit log of %s does not end with the record the "
+					       "ledger anchored at %llu records: it was replaced",
+					       host, (unsigned long long)a->size);
+			return VS_OK;
+		}
+		vs_err rc = l->ops->log_anchor_cas(l, host, a, found ? version : 0);
+		if (rc != VS_E_POLICY)
+			return rc;
+		backoff(attempt);
+	}
+	return vs_fail(VS_E_ENV, "the audit anchor of %s kept changing; try again", host);
+}

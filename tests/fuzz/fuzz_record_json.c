@@ -1,5 +1,5 @@
-/* libFuzzer target: vs_vnf_record_from_json() on arbitrary bytes (what the
- * etcd ledger backend reads from the network). A record that parses must be
+/* libFuzzer target: vs_vnf_record_from_json() and vs_log_anchor_from_json()
+ * on arbitrary bytes (what the etcd ledger backend reads from the network). A record that parses must be
  * sane and re-encode to exactly the bytes it was parsed from (the encoding is
  * canonical); a refusal is an integrity failure that leaves the record zeroed. */
 #include <stdio.h>
@@ -65,6 +65,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_zeroed(&r);
 	} else {
 		broken("unexpected error code");
+	}
+	/* The same bytes as an audit-log anchor. */
+	vs_log_anchor a;
+	memset(&a, 0xa5, sizeof a);
+	rc = vs_log_anchor_from_json((const char *)data, size, &a);
+	if (rc == VS_OK) {
+		char *s = vs_log_anchor_to_json(&a);
+		if (!s || strlen(s) != size || memcmp(s, data, size) != 0)
+			broken("re-encoded log anchor differs from the parsed bytes");
+		free(s);
+	} else {
+		static const vs_log_anchor zero;
+		if (rc != VS_E_INTEGRITY && rc != VS_E_ENV)
+			broken("unexpected error code (log anchor)");
+		if (memcmp(&a, &zero, sizeof zero) != 0)
+			broken("a refused log anchor was left filled in");
 	}
 	return 0;
 }

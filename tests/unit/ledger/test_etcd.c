@@ -1049,9 +1049,44 @@ static void test_untrusted_answers(void **st)
 	free(badstate);
 }
 
+static void test_log_anchor_json(void **st)
+{
+	(void)st;
+	vs_log_anchor a, b;
+	memset(&a, 0, sizeof a);
+	a.size = 12;
+	a.offset = 3456;
+	memset(a.head, 0x5a, sizeof a.head);
+	char *s = vs_log_anchor_to_json(&a);
+	assert_non_null(s);
+	assert_string_equal(s, "{\"size\":12,\"offset\":3456,\"head\":\""
+			       "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}");
+	assert_int_equal(vs_log_anchor_from_json(s, strlen(s), &b), VS_OK);
+	assert_memory_equal(&a, &b, sizeof a);
+	free(s);
+	const char *bad[] = {
+		"{\"size\":12,\"offset\":3456,\"head\":\"5A5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}",
+		"{\"size\":12,\"offset\":3456,\"head\":\"5a5a\"}",
+		"{\"size\":-1,\"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}",
+		"{\"offset\":3456,\"size\":12,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}",
+		"{\"size\":12, \"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}",
+		"{\"size\":12,\"offset\":3456}",
+		"{\"size\":12,\"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\",\"x\":1}",
+		"{\"size\":\"12\",\"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}",
+		"[]", "", "{",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&b, 0xa5, sizeof b);
+		assert_int_equal(vs_log_anchor_from_json(bad[i], strlen(bad[i]), &b), VS_E_INTEGRITY);
+		static const vs_log_anchor zero;
+		assert_memory_equal(&b, &zero, sizeof zero);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_anchor_json),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_json_encoder_normalizes_and_refuses),
 		cmocka_unit_test(test_json_strict_rejects),

@@ -394,6 +394,60 @@ static void test_fence_and_reconfirm(void **st)
 	assert_int_equal(vs_ledger_resume(L, n, &a, &r), VS_E_POLICY);
 }
 
+/* The audit-log anchor (docs/audit.md) only moves forward. */
+static void test_log_anchor(void **st)
+{
+	(void)st;
+	char host[64];
+	uint8_t r[4];
+	char hex[9];
+	vs_random(r, sizeof r);
+	vs_hex(r, sizeof r, hex);
+	snprintf(host, sizeof host, "host-%d-%s", ++counter, hex);
+	vs_log_anchor a, got;
+	bool found = true;
+	assert_int_equal(vs_ledger_log_anchor_get(L, host, &got, &found), VS_OK);
+	assert_false(found);
+	memset(&a, 0, sizeof a);
+	a.size = 3;
+	a.offset = 900;
+	memset(a.head, 0x11, sizeof a.head);
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &a), VS_OK);
+	assert_int_equal(vs_ledger_log_anchor_get(L, host, &got, &found), VS_OK);
+	assert_true(found);
+	assert_int_equal(got.size, 3);
+	assert_int_equal(got.offset, 900);
+	assert_memory_equal(got.head, a.head, VS_HASH_LEN);
+	/* Same place again: nothing to do. */
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &a), VS_OK);
+	/* Same size, another last record: replaced. */
+	vs_log_anchor b = a;
+	b.head[0] ^= 1;
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &b), VS_E_INTEGRITY);
+	/* Fewer records: truncated or rolled back. */
+	b = a;
+	b.size = 2;
+	b.offset = 600;
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &b), VS_E_INTEGRITY);
+	assert_non_null(strstr(vs_errmsg(), "fewer"));
+	/* Forward. */
+	b = a;
+	b.size = 7;
+	b.offset = 2100;
+	memset(b.head, 0x22, sizeof b.head);
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &b), VS_OK);
+	assert_int_equal(vs_ledger_log_anchor_get(L, host, &got, &found), VS_OK);
+	assert_int_equal(got.size, 7);
+	assert_memory_equal(got.head, b.head, VS_HASH_LEN);
+	/* A stale CAS (prepared before that advance) does not apply. */
+	uint64_t version;
+	assert_int_equal(L->ops->log_anchor_get(L, host, &got, &version, &found), VS_OK);
+	assert_int_equal(L->ops->log_anchor_cas(L, host, &a, version - 1 ? version - 1 : 99),
+			 VS_E_POLICY);
+	assert_int_equal(L->ops->log_anchor_cas(L, host, &a, 0), VS_E_POLICY); /* exists */
+	assert_int_equal(vs_ledger_log_anchor_advance(L, "bad/host name", &a), VS_E_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_final_snapshot),
 		cmocka_unit_test(test_own_effect_recognised),
 		cmocka_unit_test(test_fence_and_reconfirm),
+		cmocka_unit_test(test_log_anchor),
 		cmocka_unit_test(test_start_fork_and_fencing),
 		cmocka_unit_test(test_restore_rollback_and_lineage),
 		cmocka_unit_test(test_snapshot_rules),
