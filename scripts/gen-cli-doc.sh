@@ -21,3 +21,4 @@ for verb in create verify inspect restore list delete; do
   section "vnfsafe snapshot $verb" snapshot "$verb"
 done
 section "vnfsafe vnf" vnf
+section "vnfsafe log" log

@@ -3,6 +3,7 @@
 #ifndef VNFSAFE_OPS_H
 #define VNFSAFE_OPS_H
 
+#include "vnfsafe/audit.h"
 #include "vnfsafe/engine.h"
 #include "vnfsafe/home.h"
 #include "vnfsafe/snapshot.h"
@@ -71,5 +72,17 @@ typedef struct {
 vs_err vs_snapshot_delete_check(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN]);
 vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
 			  vs_delete_result *res);
+
+/* --- the home's audit log (docs/audit.md) --- */
+/* <home>/audit */
+vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap);
+/* The last complete record of DIR/log (size 0 when empty). */
+vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail);
+/* VS_E_INTEGRITY unless the record anchored in a ends exactly at a->offset
+ * with seq a->size and leaf hash a->head. */
+vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a);
+/* Checks the log against host's anchor in the ledger, then moves the anchor
+ * to the log's last record (under the log's lock). *out: the new anchor. */
+vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out);
 
 #endif

@@ -4,13 +4,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vnfsafe/audit.h"
 #include "vnfsafe/err.h"
 #include "vnfsafe/home.h"
+
+/* What the running command records in the audit log (cli/audit.c). */
+typedef struct {
+	const char *action; /* "snapshot.create", ...; NULL: the command is not audited */
+	char vnf[VS_NAME_MAX];
+	char snapshot[37];
+	uint64_t generation;
+} cli_event_info;
 
 typedef struct {
 	const char *home_arg;   /* --home, may be NULL */
 	const char *ledger_arg; /* --ledger, may be NULL: sqlite:<home>/ledger.db */
 	bool quiet;
+	cli_event_info ev;
+	/* Opened once per process, closed at exit. */
+	vs_home *home;
+	vs_ledger *ledger;
+	vs_audit *audit;
 } cli_globals;
 
 extern cli_globals g_cli;
@@ -19,10 +33,20 @@ extern cli_globals g_cli;
 struct option;
 const char *cli_bad_option(char **argv, const struct option *opts);
 
-/* Opens the resolved home or fails with a clear message. */
+/* Opens the resolved home (once per process) or fails with a clear message;
+ * for an audited command, also its audit log (cli_audit_open). */
 vs_err cli_open_home(vs_home **h);
-/* Opens --ledger, $VNFSAFE_LEDGER, or the home's embedded ledger. */
+/* Opens --ledger, $VNFSAFE_LEDGER, or the home's embedded ledger (once). */
 vs_err cli_open_ledger(vs_home *h, vs_ledger **l);
+
+/* The audit record of this command (cli/audit.c). Set the action before the
+ * home is opened; the rest as it becomes known. */
+void cli_event(const char *action);
+void cli_event_vnf(const char *vnf);
+void cli_event_snapshot(const uint8_t id[VS_ID_LEN]);
+void cli_event_generation(uint64_t g);
+vs_err cli_audit_open(vs_home *h);
+int cli_audit_finish(int rc);
 
 /* Progress bar on a TTY (stderr), silent otherwise. */
 typedef struct {
@@ -41,5 +65,6 @@ void cli_format_time(int64_t t, char *out, size_t cap);
 int cmd_init(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_vnf(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif

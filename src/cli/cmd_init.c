@@ -1,18 +1,27 @@
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "vnfsafe/crypto.h"
+#include "vnfsafe/ops.h"
 
 static const char help[] =
-	"Usage: vnfsafe [--home DIR] init\n"
+	"Usage: vnfsafe [--home DIR] init [--audit-seed FILE] [--audit-interval SECONDS]\n"
 	"\n"
 	"Creates a new state home (mode 0700) holding:\n"
 	"  host.key     the host's Ed25519 signing key (0600)\n"
 	"  host.pub     its public key\n"
 	"  kek          the key-encryption key that wraps every data key (0600)\n"
 	"  vnfsafe.db   SQLite keystore (wrapped data keys) and snapshot catalog (0600)\n"
+	"  audit/       the tamper-evident audit log (docs/audit.md)\n"
+	"\n"
+	"The audit log's MAC key evolves one way every --audit-interval seconds\n"
+	"(default 900) and the old key is wiped. Its verification seed (the first\n"
+	"key) is written once, to FILE (default HOME/audit-seed): keep it off this\n"
+	"host; 'vnfsafe log verify --seed FILE' checks every record with it. While\n"
+	"the seed stays on the host, root can forge past records.\n"
 	"\n"
 	"The home is built in a staging directory and renamed into place, so a crash\n"
 	"never leaves a half-made home. An existing home is never overwritten.\n"
@@ -25,14 +34,28 @@ int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "home", required_argument, NULL, 'H' },
+		{ "audit-seed", required_argument, NULL, 's' },
+		{ "audit-interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	const char *seed = NULL;
+	uint64_t interval = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'H') {
 			g_cli.home_arg = optarg;
+		} else if (c == 's') {
+			seed = optarg;
+		} else if (c == 'i') {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > 86400ULL * 366) {
+				fputs("vnfsafe init: --audit-interval must be 1 to 31622400 seconds\n", stderr);
+				return VS_E_USAGE;
+			}
+			interval = v;
 		} else if (c == 'h') {
 			fputs(help, stdout);
 			return 0;
@@ -46,13 +69,27 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "vnfsafe init: unexpected argument '%s'\n", argv[optind]);
 		return VS_E_USAGE;
 	}
-	char path[4096];
+	char path[4096], dir[4200], seedpath[4200];
 	vs_home *h = NULL;
 	vs_err rc = vs_home_resolve(g_cli.home_arg, path, sizeof path);
 	if (rc == VS_OK)
 		rc = vs_home_init(path);
 	if (rc == VS_OK)
 		rc = vs_home_open(&h, path);
+	if (rc == VS_OK)
+		rc = vs_home_audit_dir(h, dir, sizeof dir);
+	snprintf(seedpath, sizeof seedpath, "%s", seed ? seed : "");
+	if (rc == VS_OK && !seed)
+		snprintf(seedpath, sizeof seedpath, "%s/audit-seed", path);
+	if (rc == VS_OK) {
+		vs_audit_opts ao = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
+		rc = vs_audit_init(dir, seedpath, vs_home_signer(h), interval, &ao);
+	}
+	if (rc == VS_OK) {
+		g_cli.home = h;
+		cli_event("home.init");
+		rc = cli_audit_open(h);
+	}
 	if (rc != VS_OK) {
 		fprintf(stderr, "vnfsafe init: %s\n", vs_errmsg());
 		return rc;
@@ -62,6 +99,7 @@ int cmd_init(int argc, char **argv)
 	vs_home_pub(h, pub, id);
 	vs_hex(id, VS_HASH_LEN, hex);
 	printf("initialized vnfsafe home %s\nhost key id %s\n", path, hex);
-	vs_home_close(h);
+	fprintf(stderr, "audit log verification seed written to %s%s\n", seedpath,
+		seed ? "" : ": move it off this host (vnfsafe log verify --seed FILE)");
 	return 0;
 }

@@ -271,6 +271,8 @@ static int do_create(int argc, char **argv)
 			return usage_fail("create", vs_errmsg());
 	vs_home *h;
 	vs_ledger *l = NULL;
+	cli_event("snapshot.create");
+	cli_event_vnf(a.vnf);
 	vs_err rc = cli_open_home(&h);
 	if (rc != VS_OK)
 		return fail("create", rc);
@@ -280,11 +282,12 @@ static int do_create(int argc, char **argv)
 	vs_create_opts o = { a.vnf, a.engine, a.source, doms, a.nnames, a.out, a.chunk_size, 0,
 			     p.enabled ? cli_progress_update : NULL, &p, l };
 	vs_snap_result res;
+	memset(&res, 0, sizeof res);
 	if (rc == VS_OK)
 		rc = vs_snapshot_create(h, &o, &res);
 	cli_progress_end(&p, rc == VS_OK);
-	vs_ledger_close(l);
-	vs_home_close(h);
+	cli_event_snapshot(res.header.snapshot_id);
+	cli_event_generation(res.header.generation);
 	if (rc != VS_OK)
 		return fail("create", rc);
 	char id[37];
@@ -326,6 +329,7 @@ static int do_open(const char *verb, int argc, char **argv)
 		return usage_fail(verb, "--to DIR is required");
 	vs_home *h;
 	vs_ledger *l = NULL;
+	cli_event(restore ? "snapshot.restore" : "snapshot.verify");
 	vs_err rc = cli_open_home(&h);
 	if (rc != VS_OK)
 		return fail(verb, rc);
@@ -338,11 +342,15 @@ static int do_open(const char *verb, int argc, char **argv)
 	vs_snap_result res;
 	vs_vnf_record rec;
 	memset(&rec, 0, sizeof rec);
+	memset(&res, 0, sizeof res);
 	if (rc == VS_OK)
 		rc = vs_snapshot_open(h, &o, &res, &rec);
 	cli_progress_end(&p, rc == VS_OK);
-	vs_ledger_close(l);
-	vs_home_close(h);
+	/* What the header claims, even if the file then failed to verify. */
+	res.header.vnf[sizeof res.header.vnf - 1] = 0;
+	cli_event_vnf(res.header.vnf);
+	cli_event_snapshot(res.header.snapshot_id);
+	cli_event_generation(restore && rc == VS_OK ? rec.generation : res.header.generation);
 	if (rc != VS_OK)
 		return fail(verb, rc);
 	char id[37];
@@ -459,7 +467,6 @@ static int do_list(int argc, char **argv)
 		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", "ID", "VNF", "CREATED", "STATE",
 		       "SIZE", "DOMAINS", "FILE");
 	rc = vs_catalog_list(h, list_one, &l);
-	vs_home_close(h);
 	if (rc != VS_OK) {
 		json_decref(l.arr);
 		return fail("list", rc);
@@ -481,6 +488,8 @@ static int do_delete(int argc, char **argv)
 	if (vs_id_parse(a.arg, id) != VS_OK)
 		return usage_fail("delete", vs_errmsg());
 	vs_home *h;
+	cli_event("snapshot.delete");
+	cli_event_snapshot(id);
 	vs_err rc = cli_open_home(&h);
 	vs_delete_result res;
 	vs_ledger *l = NULL;
@@ -490,8 +499,6 @@ static int do_delete(int argc, char **argv)
 		rc = vs_snapshot_delete_check(h, l, id);
 	if (rc == VS_OK)
 		rc = vs_snapshot_delete(h, id, a.keep_file, &res);
-	vs_ledger_close(l);
-	vs_home_close(h);
 	if (rc != VS_OK)
 		return fail("delete", rc);
 	if (a.json)

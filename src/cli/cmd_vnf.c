@@ -226,6 +226,12 @@ int cmd_vnf(int argc, char **argv)
 		return r < 0 ? 0 : r;
 	vs_home *h = NULL;
 	vs_ledger *l = NULL;
+	static char action[32];
+	if (!is_list && strcmp(verb, "status") != 0) {
+		snprintf(action, sizeof action, "vnf.%s", verb);
+		cli_event(action);
+		cli_event_vnf(a.name);
+	}
 	vs_err rc = cli_open_home(&h);
 	if (rc == VS_OK)
 		rc = cli_open_ledger(h, &l);
@@ -235,6 +241,8 @@ int cmd_vnf(int argc, char **argv)
 		rc = vs_ledger_list(l, list_one, &lc);
 	else if (rc == VS_OK)
 		rc = run(verb, &a, h, l, &rec);
+	if (rc == VS_OK && !is_list)
+		cli_event_generation(rec.generation);
 	const char *anchor = l ? vs_ledger_anchor_status(l) : NULL;
 	if (rc == VS_OK && is_list && a.json) {
 		char *s = json_dumps(lc.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -247,7 +255,5 @@ int cmd_vnf(int argc, char **argv)
 		print_record(&rec, a.json, vs_home_host(h), anchor);
 	}
 	json_decref(lc.arr);
-	vs_ledger_close(l);
-	vs_home_close(h);
 	return rc == VS_OK ? 0 : fail(verb, rc);
 }

@@ -30,6 +30,8 @@ static const char usage[] =
 	"  vnf register|status|list  the lineage ledger: who runs which VNF, at which\n"
 	"  vnf start|stop|pause|resume  generation (no fork, no roll-back)\n"
 	"  vnf recover|release       settle an interrupted operation; fence a dead host\n"
+	"  log show|verify           the tamper-evident audit log of this home\n"
+	"  log checkpoint|proof      signed tree heads; inclusion proofs\n"
 	"  version                   print the version\n"
 	"\n"
 	"Global options:\n"
@@ -50,21 +52,31 @@ static const char usage[] =
 vs_err cli_open_home(vs_home **h)
 {
 	char path[4096];
-	VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
-	return vs_home_open(h, path);
+	if (!g_cli.home) {
+		VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
+		VS_TRY(vs_home_open(&g_cli.home, path));
+	}
+	*h = g_cli.home;
+	return cli_audit_open(g_cli.home);
 }
 
 vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 {
 	char uri[4200];
 	const char *env = getenv("VNFSAFE_LEDGER");
+	if (g_cli.ledger) {
+		*l = g_cli.ledger;
+		return VS_OK;
+	}
 	if (g_cli.ledger_arg)
 		snprintf(uri, sizeof uri, "%s", g_cli.ledger_arg);
 	else if (env && *env)
 		snprintf(uri, sizeof uri, "%s", env);
 	else
 		vs_home_default_ledger(h, uri, sizeof uri);
-	return vs_ledger_open(l, uri);
+	VS_TRY(vs_ledger_open(&g_cli.ledger, uri));
+	*l = g_cli.ledger;
+	return VS_OK;
 }
 
 const char *cli_bad_option(char **argv, const struct option *opts)
@@ -140,20 +152,27 @@ int main(int argc, char **argv)
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
 	optind = 0; /* 0: glibc re-initializes getopt (argument permutation included) */
-	if (!strcmp(cmd, "init"))
-		return cmd_init(sub_argc, sub_argv);
-	if (!strcmp(cmd, "snapshot"))
-		return cmd_snapshot(sub_argc, sub_argv);
-	if (!strcmp(cmd, "vnf"))
-		return cmd_vnf(sub_argc, sub_argv);
-	if (!strcmp(cmd, "version")) {
+	int rc;
+	if (!strcmp(cmd, "init")) {
+		rc = cmd_init(sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "snapshot")) {
+		rc = cmd_snapshot(sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "vnf")) {
+		rc = cmd_vnf(sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "log")) {
+		rc = cmd_log(sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "version")) {
 		printf("vnfsafe %s\n", VNFSAFE_VERSION);
 		return 0;
-	}
-	if (!strcmp(cmd, "help")) {
+	} else if (!strcmp(cmd, "help")) {
 		fputs(usage, stdout);
 		return 0;
+	} else {
+		fprintf(stderr, "vnfsafe: unknown command '%s' (see 'vnfsafe --help')\n", cmd);
+		return VS_E_USAGE;
 	}
-	fprintf(stderr, "vnfsafe: unknown command '%s' (see 'vnfsafe --help')\n", cmd);
-	return VS_E_USAGE;
+	rc = cli_audit_finish(rc);
+	vs_ledger_close(g_cli.ledger);
+	vs_home_close(g_cli.home);
+	return rc;
 }

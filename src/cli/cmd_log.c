@@ -1,0 +1,431 @@
+/* vnfsafe log show|verify|checkpoint|proof: the home's audit log. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "vnfsafe/ops.h"
+
+static const char help[] =
+	"Usage: vnfsafe log VERB [OPTIONS]\n"
+	"\n"
+	"The home's audit log (docs/audit.md): one record per audited command (init,\n"
+	"snapshot create/verify/restore/delete, vnf register/start/stop/pause/resume/\n"
+	"recover/release/retire, log checkpoint), success or not, with who, what,\n"
+	"the outcome and the reason. Records are hash-chained, MACed under a key\n"
+	"that evolves one way, covered by Ed25519-signed Merkle tree heads\n"
+	"(RFC 6962), and the ledger keeps how far the log went (this host's anchor),\n"
+	"so that editing, deleting, inserting, reordering, truncating or replacing\n"
+	"records is detected.\n"
+	"\n"
+	"  show [--json] [--vnf NAME] [--since TIME]\n"
+	"        print the records (TIME: 2026-11-23, 2026-11-23T21:15:03Z or\n"
+	"        @UNIX-SECONDS)\n"
+	"  verify [--seed FILE] [--json]\n"
+	"        check the whole log: canonical records, sequence, hash chain,\n"
+	"        epochs and times, every signed checkpoint, and the ledger's anchor;\n"
+	"        with --seed (written by 'vnfsafe init'), every record's MAC too.\n"
+	"        Reads only: it does not repair or append.\n"
+	"  checkpoint [--json]\n"
+	"        sign a tree head over the whole log now (also made automatically\n"
+	"        every 1000 records)\n"
+	"  proof --seq N [--json]\n"
+	"        RFC 6962 inclusion proof of record N in the latest signed\n"
+	"        checkpoint (or the whole log when N is newer), checked before\n"
+	"        it is printed\n"
+	"\n"
+	"Exit status: 0 done (verify: intact); 1 bad arguments; 2 the log is\n"
+	"damaged (verify prints the first bad record and the kind of damage);\n"
+	"4 the log or the ledger cannot be read.\n";
+
+typedef struct {
+	bool json;
+	const char *vnf, *since, *seed;
+	uint64_t seq;
+	bool has_seq;
+	int64_t since_us;
+} largs;
+
+static int usage_fail(const char *verb, const char *msg)
+{
+	fprintf(stderr, "vnfsafe log %s: %s (see 'vnfsafe log --help')\n", verb, msg);
+	return VS_E_USAGE;
+}
+
+static int fail(const char *verb, vs_err rc)
+{
+	fprintf(stderr, "vnfsafe log %s: %s\n", verb, vs_errmsg());
+	return rc;
+}
+
+/* 2026-11-23, 2026-11-23T21:15:03Z (fraction allowed) or @UNIX-SECONDS. */
+static bool parse_time(const char *s, int64_t *us)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	char *end;
+	if (s[0] == '@') {
+		long long v = strtoll(s + 1, &end, 10);
+		if (!s[1] || *end || v < 0)
+			return false;
+		*us = (int64_t)v * 1000000;
+		return true;
+	}
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (!end)
+		return false;
+	if (*end == 'T') {
+		end = strptime(end + 1, "%H:%M:%S", &tm);
+		if (!end)
+			return false;
+		if (*end == '.')
+			for (end++; *end >= '0' && *end <= '9'; end++)
+				;
+		if (*end != 'Z')
+			return false;
+		end++;
+	}
+	if (*end)
+		return false;
+	time_t t = timegm(&tm);
+	if (t < 0)
+		return false;
+	*us = (int64_t)t * 1000000;
+	return true;
+}
+
+static int parse(const char *verb, int argc, char **argv, largs *a, const char *allowed)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },  { "vnf", required_argument, NULL, 'v' },
+		{ "since", required_argument, NULL, 's' }, { "seed", required_argument, NULL, 'S' },
+		{ "seq", required_argument, NULL, 'n' }, { "home", required_argument, NULL, 'H' },
+		{ "ledger", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c != '?' && c != 'h' && c != 'H' && c != 'L' && !strchr(allowed, c)) {
+			char msg[96];
+			const struct option *o = opts;
+			while (o->name && o->val != c)
+				o++;
+			snprintf(msg, sizeof msg, "option '--%s' does not apply to '%s'",
+				 o->name ? o->name : "?", verb);
+			return usage_fail(verb, msg);
+		}
+		switch (c) {
+		case 'j': a->json = true; break;
+		case 'v': a->vnf = optarg; break;
+		case 's':
+			a->since = optarg;
+			if (!parse_time(optarg, &a->since_us))
+				return usage_fail(verb, "--since takes 2026-11-23, 2026-11-23T21:15:03Z "
+							"or @UNIX-SECONDS");
+			break;
+		case 'S': a->seed = optarg; break;
+		case 'H': g_cli.home_arg = optarg; break;
+		case 'L': g_cli.ledger_arg = optarg; break;
+		case 'n': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || v == 0 || optarg[0] == '-')
+				return usage_fail(verb, "--seq takes a record number (1, 2, ...)");
+			a->seq = v;
+			a->has_seq = true;
+			break;
+		}
+		case 'h': fputs(help, stdout); return -1;
+		default: return usage_fail(verb, cli_bad_option(argv, opts));
+		}
+	}
+	if (optind < argc)
+		return usage_fail(verb, "unexpected argument");
+	return 0;
+}
+
+static void fmt_time(int64_t us, char *out, size_t cap)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char base[64];
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, cap, "%s.%06dZ", base, (int)(us % 1000000));
+}
+
+typedef struct {
+	const largs *a;
+	json_t *arr;
+	uint64_t shown;
+} show_ctx;
+
+static int show_one(const vs_audit_record *r, void *ctx)
+{
+	show_ctx *c = ctx;
+	if (c->a->vnf && strcmp(r->vnf, c->a->vnf) != 0)
+		return 0;
+	if (c->a->since && r->time_us < c->a->since_us)
+		return 0;
+	char t[80], prev[2 * VS_HASH_LEN + 1], mac[2 * VS_HASH_LEN + 1];
+	fmt_time(r->time_us, t, sizeof t);
+	c->shown++;
+	if (c->arr) {
+		vs_hex(r->prev, VS_HASH_LEN, prev);
+		vs_hex(r->mac, VS_HASH_LEN, mac);
+		json_array_append_new(
+			c->arr, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "seq",
+					  (json_int_t)r->seq, "time", t, "epoch", (json_int_t)r->epoch,
+					  "host", r->host, "actor", r->actor, "action", r->action, "vnf",
+					  r->vnf, "snapshot", r->snapshot, "generation",
+					  (json_int_t)r->generation, "outcome",
+					  vs_audit_outcome_name(r->outcome), "reason", r->reason, "prev",
+					  prev, "mac", mac));
+		return 0;
+	}
+	printf("%-6llu %s %-9s %-18s %-16s %-36s %4llu %s%s%s\n", (unsigned long long)r->seq, t,
+	       vs_audit_outcome_name(r->outcome), r->action, r->vnf[0] ? r->vnf : "-",
+	       r->snapshot[0] ? r->snapshot : "-", (unsigned long long)r->generation, r->actor,
+	       r->reason[0] ? ": " : "", r->reason);
+	return 0;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(j);
+}
+
+static int do_show(const largs *a, const char *dir)
+{
+	show_ctx c = { a, a->json ? json_array() : NULL, 0 };
+	if (!a->json)
+		printf("%-6s %-27s %-9s %-18s %-16s %-36s %4s %s\n", "SEQ", "TIME (UTC)", "OUTCOME",
+		       "ACTION", "VNF", "SNAPSHOT", "GEN", "ACTOR: REASON");
+	vs_err rc = vs_audit_read(dir, show_one, &c);
+	if (rc != VS_OK) {
+		json_decref(c.arr);
+		return fail("show", rc);
+	}
+	if (c.arr)
+		print_json(c.arr);
+	return 0;
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+	return lstat(p, &st) == 0;
+}
+
+static int do_verify(const largs *a, vs_home *h, const char *dir)
+{
+	vs_audit_seed seed;
+	bool have_seed = false;
+	vs_err rc = VS_OK;
+	if (a->seed) {
+		rc = vs_audit_seed_load(a->seed, &seed);
+		if (rc != VS_OK)
+			return fail("verify", rc);
+		have_seed = true;
+	}
+	/* The anchor: how far the ledger says this host's log went. */
+	vs_ledger *l = NULL;
+	vs_log_anchor anchor;
+	bool anchored = false;
+	char anchor_note[512] = "";
+	rc = cli_open_ledger(h, &l);
+	if (rc == VS_OK)
+		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchor, &anchored);
+	if (rc != VS_OK) {
+		snprintf(anchor_note, sizeof anchor_note, "not checked: %s", vs_errmsg());
+		anchored = false;
+	}
+	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
+	vs_home_pub(h, pub, id);
+	vs_audit_verify_opts o = { have_seed ? &seed : NULL, pub, anchored ? anchor.size : 0, NULL };
+	vs_audit_report rep;
+	memset(&rep, 0, sizeof rep);
+	rc = vs_audit_verify(dir, &o, &rep);
+	if (rc == VS_OK && anchored) {
+		rc = vs_audit_check_anchor(dir, &anchor);
+		if (rc == VS_E_INTEGRITY) {
+			rep.kind = VS_AUDIT_INCONSISTENT;
+			rep.seq = anchor.size;
+			snprintf(rep.message, sizeof rep.message, "%s", vs_errmsg());
+		}
+	}
+	if (have_seed)
+		vs_audit_seed_wipe(&seed);
+	if (rc != VS_OK && rc != VS_E_INTEGRITY)
+		return fail("verify", rc);
+	char seedfile[4200];
+	snprintf(seedfile, sizeof seedfile, "%s/audit-seed", vs_home_path(h));
+	bool seed_here = exists(seedfile);
+	if (anchored)
+		snprintf(anchor_note, sizeof anchor_note, "%llu records",
+			 (unsigned long long)anchor.size);
+	else if (!anchor_note[0])
+		snprintf(anchor_note, sizeof anchor_note, "none yet");
+	if (a->json) {
+		json_t *j = json_pack("{s:b,s:I,s:I,s:b,s:b,s:s}", "intact", rc == VS_OK, "records",
+				      (json_int_t)rep.records, "checkpoints",
+				      (json_int_t)rep.checkpoints, "macs_checked", rep.macs_checked,
+				      "seed_in_home", seed_here, "anchor", anchor_note);
+		if (rc != VS_OK)
+			json_object_set_new(j, "damage",
+					    json_pack("{s:s,s:I,s:I,s:I,s:s}", "kind",
+						      vs_audit_damage_name(rep.kind), "seq",
+						      (json_int_t)rep.seq, "line", (json_int_t)rep.line,
+						      "offset", (json_int_t)rep.offset, "message",
+						      rep.message));
+		print_json(j);
+	}
+	if (rc != VS_OK) {
+		fprintf(stderr, "vnfsafe log verify: %s at record %llu (line %llu, byte %llu): %s\n",
+			vs_audit_damage_name(rep.kind), (unsigned long long)rep.seq,
+			(unsigned long long)rep.line, (unsigned long long)rep.offset, rep.message);
+		return VS_E_INTEGRITY;
+	}
+	if (!a->json) {
+		printf("intact: %llu records, %llu signed checkpoints; MACs %s; ledger anchor: %s\n",
+		       (unsigned long long)rep.records, (unsigned long long)rep.checkpoints,
+		       rep.macs_checked ? "checked with the seed" : "not checked (no --seed)",
+		       anchor_note);
+		if (seed_here)
+			printf("warning: the verification seed is still in the home (%s): whoever is "
+			       "root here can forge past records\n", seedfile);
+	}
+	return 0;
+}
+
+static int do_checkpoint(const largs *a)
+{
+	vs_audit_checkpoint cp;
+	vs_err rc = vs_audit_checkpoint_now(g_cli.audit, &cp);
+	if (rc != VS_OK)
+		return fail("checkpoint", rc);
+	char root[2 * VS_HASH_LEN + 1], kid[2 * VS_HASH_LEN + 1], t[80];
+	vs_hex(cp.root, VS_HASH_LEN, root);
+	vs_hex(cp.keyid, VS_HASH_LEN, kid);
+	fmt_time(cp.time_us, t, sizeof t);
+	if (a->json)
+		print_json(json_pack("{s:I,s:s,s:s,s:s}", "size", (json_int_t)cp.size, "root", root,
+				     "time", t, "signer", kid));
+	else
+		printf("checkpoint: %llu records, root %s, signed %s by host key %s\n",
+		       (unsigned long long)cp.size, root, t, kid);
+	return 0;
+}
+
+static int do_proof(const largs *a, vs_home *h, const char *dir)
+{
+	if (!a->has_seq)
+		return usage_fail("proof", "--seq N is required");
+	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN], leaf[VS_HASH_LEN], root[VS_HASH_LEN];
+	uint8_t path[64][VS_HASH_LEN];
+	size_t n = 0;
+	vs_home_pub(h, pub, id);
+	vs_audit_checkpoint cp;
+	bool signed_cp = vs_audit_latest_checkpoint(dir, &cp) == VS_OK && a->seq <= cp.size;
+	if (signed_cp && vs_audit_checkpoint_verify(&cp, pub) != VS_OK)
+		return fail("proof", VS_E_INTEGRITY);
+	vs_err rc = vs_audit_prove_inclusion(dir, a->seq, signed_cp ? cp.size : 0, leaf, root, path,
+					     &n);
+	uint64_t size = signed_cp ? cp.size : 0;
+	if (rc == VS_OK && !signed_cp) {
+		vs_log_anchor t;
+		rc = vs_audit_tail(dir, &t);
+		size = t.size;
+	}
+	if (rc == VS_OK && signed_cp && memcmp(root, cp.root, VS_HASH_LEN) != 0)
+		rc = vs_fail(VS_E_INTEGRITY, "the log's tree of %llu records does not match its "
+					     "signed checkpoint", (unsigned long long)cp.size);
+	if (rc == VS_OK)
+		rc = vs_merkle_verify_inclusion(leaf, a->seq - 1, size, (const uint8_t *)path,
+						n * VS_HASH_LEN, root);
+	if (rc != VS_OK)
+		return fail("proof", rc);
+	char lh[2 * VS_HASH_LEN + 1], rh[2 * VS_HASH_LEN + 1], ph[2 * VS_HASH_LEN + 1];
+	vs_hex(leaf, VS_HASH_LEN, lh);
+	vs_hex(root, VS_HASH_LEN, rh);
+	const char *against = signed_cp ? "the latest signed checkpoint" : "the whole log (unsigned)";
+	if (a->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++) {
+			vs_hex(path[i], VS_HASH_LEN, ph);
+			json_array_append_new(arr, json_string(ph));
+		}
+		print_json(json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "seq", (json_int_t)a->seq,
+				     "tree_size", (json_int_t)size, "leaf_hash", lh, "root", rh,
+				     "audit_path", arr, "tree", against));
+		return 0;
+	}
+	printf("record %llu in a tree of %llu records (%s)\nleaf %s\nroot %s\n",
+	       (unsigned long long)a->seq, (unsigned long long)size, against, lh, rh);
+	for (size_t i = 0; i < n; i++) {
+		vs_hex(path[i], VS_HASH_LEN, ph);
+		printf("path %s\n", ph);
+	}
+	printf("verified: the path leads from the record's leaf hash to the root\n");
+	return 0;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs("vnfsafe log: a verb is required (see 'vnfsafe log --help')\n", stderr);
+		return VS_E_USAGE;
+	}
+	const char *verb = argv[1];
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
+		fputs(help, stdout);
+		return 0;
+	}
+	static const struct {
+		const char *verb, *allowed;
+	} verbs[] = {
+		{ "show", "jvs" }, { "verify", "jS" }, { "checkpoint", "j" }, { "proof", "jn" },
+	};
+	const char *allowed = NULL;
+	for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+		if (!strcmp(verb, verbs[i].verb))
+			allowed = verbs[i].allowed;
+	if (!allowed) {
+		fprintf(stderr, "vnfsafe log: unknown verb '%s' (see 'vnfsafe log --help')\n", verb);
+		return VS_E_USAGE;
+	}
+	largs a;
+	memset(&a, 0, sizeof a);
+	int r = parse(verb, argc - 1, argv + 1, &a, allowed);
+	if (r)
+		return r < 0 ? 0 : r;
+	if (!strcmp(verb, "checkpoint"))
+		cli_event("log.checkpoint");
+	vs_home *h;
+	char dir[4200];
+	vs_err rc = cli_open_home(&h);
+	if (rc == VS_OK)
+		rc = vs_home_audit_dir(h, dir, sizeof dir);
+	if (rc == VS_OK && !exists(dir))
+		rc = vs_fail(VS_E_ENV, "this home has no audit log yet (%s)", dir);
+	if (rc != VS_OK)
+		return fail(verb, rc);
+	if (!strcmp(verb, "show"))
+		return do_show(&a, dir);
+	if (!strcmp(verb, "verify"))
+		return do_verify(&a, h, dir);
+	if (!strcmp(verb, "checkpoint"))
+		return do_checkpoint(&a);
+	return do_proof(&a, h, dir);
+}

@@ -1,0 +1,185 @@
+/* The home's audit log and its anchor in the ledger (docs/audit.md):
+ * after every audited command the ledger records how far this host's log
+ * went (records, byte offset, last leaf hash); a log that no longer holds
+ * that record was truncated, replaced or rolled back. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vnfsafe/ops.h"
+
+vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap)
+{
+	if ((size_t)snprintf(out, cap, "%s/audit", vs_home_path(h)) >= cap)
+		return vs_fail(VS_E_USAGE, "home path too long");
+	return VS_OK;
+}
+
+/* The complete line that ends (with its '\n') exactly at byte `end`. */
+static vs_err line_before(int fd, uint64_t end, char *buf, size_t cap, size_t *len,
+			  uint64_t *start)
+{
+	if (end == 0)
+		return vs_fail(VS_E_INTEGRITY, "no record ends at byte 0");
+	size_t want = end < cap ? (size_t)end : cap;
+	off_t from = (off_t)(end - want);
+	ssize_t n = pread(fd, buf, want, from);
+	if (n < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot read the audit log");
+	if ((size_t)n != want || buf[want - 1] != '\n')
+		return vs_fail(VS_E_INTEGRITY, "no complete record ends at byte %llu",
+			       (unsigned long long)end);
+	size_t i = want - 1;
+	while (i > 0 && buf[i - 1] != '\n')
+		i--;
+	if (i == 0 && from != 0)
+		return vs_fail(VS_E_INTEGRITY, "the record ending at byte %llu is too long",
+			       (unsigned long long)end);
+	*start = (uint64_t)from + i;
+	*len = want - 1 - i;
+	memmove(buf, buf + i, *len);
+	return VS_OK;
+}
+
+/* Seq and leaf hash of the record ending at `end`. */
+static vs_err record_at(int fd, uint64_t end, uint64_t *seq, uint8_t leaf[VS_HASH_LEN])
+{
+	size_t cap = VS_AUDIT_LINE_MAX + 1, len = 0;
+	uint64_t start = 0;
+	char *buf = malloc(cap);
+	vs_audit_record *r = malloc(sizeof *r);
+	vs_err rc = buf && r ? line_before(fd, end, buf, cap, &len, &start)
+			     : vs_fail(VS_E_ENV, "out of memory");
+	if (rc == VS_OK)
+		rc = vs_audit_record_parse(buf, len, r);
+	if (rc == VS_OK) {
+		*seq = r->seq;
+		rc = vs_merkle_leaf_hash(buf, len, leaf);
+	}
+	free(buf);
+	free(r);
+	return rc;
+}
+
+static vs_err open_log(const char *dir, int *fd, uint64_t *size)
+{
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/log", dir);
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return vs_fail_errno(errno == ENOENT ? VS_E_INTEGRITY : VS_E_ENV,
+				     "cannot open the audit log %s", path);
+	if (fstat(*fd, &st) != 0) {
+		close(*fd);
+		return vs_fail_errno(VS_E_ENV, "cannot stat %s", path);
+	}
+	*size = (uint64_t)st.st_size;
+	return VS_OK;
+}
+
+static vs_err tail_of(int fd, uint64_t size, vs_log_anchor *tail)
+{
+	/* A torn tail (no final '\n') is not a record: step back to the last
+	 * complete line. */
+	char c[4096];
+	uint64_t end = size;
+	memset(tail, 0, sizeof *tail);
+	while (end > 0) {
+		size_t want = end < sizeof c ? (size_t)end : sizeof c;
+		ssize_t n = pread(fd, c, want, (off_t)(end - want));
+		if (n != (ssize_t)want)
+			return vs_fail_errno(VS_E_ENV, "cannot read the audit log");
+		size_t i = want;
+		while (i > 0 && c[i - 1] != '\n')
+			i--;
+		if (i > 0) {
+			end = end - want + i;
+			break;
+		}
+		end -= want;
+	}
+	if (end == 0)
+		return VS_OK;
+	tail->offset = end;
+	return record_at(fd, end, &tail->size, tail->head);
+}
+
+static vs_err check_fd(int fd, uint64_t size, const vs_log_anchor *a)
+{
+	uint64_t seq = 0;
+	uint8_t leaf[VS_HASH_LEN];
+	vs_err rc = a->offset <= size ? record_at(fd, a->offset, &seq, leaf)
+				       : vs_fail(VS_E_INTEGRITY, "the log is shorter");
+	if (rc == VS_E_ENV)
+		return rc;
+	if (rc != VS_OK || seq != a->size || memcmp(leaf, a->head, VS_HASH_LEN) != 0)
+		return vs_fail(VS_E_INTEGRITY,
+			       "the audit log does not hold the record the ledger anchored (seq %llu "
+			       "ending at byte %llu): it was truncated, replaced or rolled back",
+			       (unsigned long long)a->size, (unsigned long long)a->offset);
+	return VS_OK;
+}
+
+vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail)
+{
+	int fd;
+	uint64_t size;
+	VS_TRY(open_log(dir, &fd, &size));
+	vs_err rc = tail_of(fd, size, tail);
+	close(fd);
+	return rc;
+}
+
+vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a)
+{
+	int fd;
+	uint64_t size;
+	VS_TRY(open_log(dir, &fd, &size));
+	vs_err rc = check_fd(fd, size, a);
+	close(fd);
+	return rc;
+}
+
+static vs_err sync_locked(int fd, uint64_t size, vs_ledger *l, const char *host,
+			  vs_log_anchor *out)
+{
+	vs_log_anchor cur, tail;
+	bool found;
+	VS_TRY(vs_ledger_log_anchor_get(l, host, &cur, &found));
+	if (found)
+		VS_TRY(check_fd(fd, size, &cur));
+	VS_TRY(tail_of(fd, size, &tail));
+	if (tail.size > 0)
+		VS_TRY(vs_ledger_log_anchor_advance(l, host, &tail));
+	if (out)
+		*out = tail.size ? tail : cur;
+	return VS_OK;
+}
+
+/* Under the log's flock (the writer takes it to append): the tail cannot
+ * move between the check and the advance. */
+vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out)
+{
+	int fd;
+	uint64_t size;
+	struct stat st;
+	VS_TRY(open_log(dir, &fd, &size));
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			vs_err rc = vs_fail_errno(VS_E_ENV, "cannot lock the audit log");
+			close(fd);
+			return rc;
+		}
+	}
+	vs_err rc = fstat(fd, &st) == 0 ? sync_locked(fd, (uint64_t)st.st_size, l, host, out)
+					 : vs_fail_errno(VS_E_ENV, "cannot stat the audit log");
+	close(fd); /* drops the flock */
+	return rc;
+}
