@@ -180,6 +180,10 @@ static vs_err evolve_to(vs_audit *a, uint64_t e)
 {
 	if (e <= a->key_epoch)
 		return VS_OK;
+	/* Never replace a key another process already evolved past ours. */
+	VS_TRY(refresh_key(a));
+	if (e <= a->key_epoch)
+		return VS_OK;
 	vs_key k = a->key;
 	vs_err rc = VS_OK;
 	for (uint64_t i = a->key_epoch; i < e && rc == VS_OK; i++)
@@ -503,8 +507,13 @@ static vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_
 	vs_audit_record *r = NULL;
 	tail_state *saved = NULL;
 	size_t used = 0;
+	uint64_t before = a->size;
 	VS_TRY(resync(a, &torn_off, &torn_len));
-	VS_TRY(refresh_key(a));
+	/* Another process wrote: it may have evolved the key too. (The chain is
+	 * deterministic, so an older key only costs derivations; evolve_to
+	 * re-reads the file before it replaces it.) */
+	if (a->size != before || !a->mac.ctx)
+		VS_TRY(refresh_key(a));
 	if (a->last_epoch > a->key_epoch) /* the key file is older than the log */
 		VS_TRY(evolve_to(a, a->last_epoch));
 	vs_audit_event torn = { "vnfsafe", "audit.torn_tail", "", "", 0, VS_AUDIT_OUT_INTEGRITY,
