@@ -191,8 +191,12 @@ static void puts_(outbuf *o, const char *s)
 static void put_u64(outbuf *o, uint64_t v)
 {
 	char b[24];
-	int k = snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-	put(o, b, (size_t)k);
+	size_t k = sizeof b;
+	do {
+		b[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(o, b + k, sizeof b - k);
 }
 
 static void put_str(outbuf *o, const char *s)

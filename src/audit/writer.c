@@ -180,6 +180,10 @@ static vs_err evolve_to(vs_audit *a, uint64_t e)
 {
 	if (e <= a->key_epoch)
 		return VS_OK;
+	/* Never replace a key another process already evolved past ours. */
+	VS_TRY(refresh_key(a));
+	if (e <= a->key_epoch)
+		return VS_OK;
 	vs_key k = a->key;
 	vs_err rc = VS_OK;
 	for (uint64_t i = a->key_epoch; i < e && rc == VS_OK; i++)
@@ -260,34 +264,50 @@ static vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn_len)
 	return rc;
 }
 
+/* Copies len bytes at off of the log into a new file (chunked: a torn tail
+ * can be as long as a whole batch, or whatever an intruder appended). */
+static vs_err copy_tail(vs_audit *a, uint64_t off, uint64_t len, const char *path)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot create %s", path);
+	char buf[65536];
+	vs_err rc = VS_OK;
+	for (uint64_t done = 0; rc == VS_OK && done < len;) {
+		size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
+		ssize_t r = pread(a->fd, buf, want, (off_t)(off + done));
+		if (r <= 0)
+			rc = vs_fail_errno(VS_E_ENV, "cannot read the torn tail of %s", a->log_path);
+		else
+			rc = vs_write_full(out, buf, (size_t)r);
+		done += r > 0 ? (uint64_t)r : 0;
+	}
+	if (rc == VS_OK && fsync(out) != 0)
+		rc = vs_fail_errno(VS_E_ENV, "fsync %s", path);
+	close(out);
+	if (rc != VS_OK)
+		unlink(path);
+	return rc;
+}
+
 /* Moves the partial bytes aside and cuts them off the log. */
 static vs_err move_torn(vs_audit *a, uint64_t off, uint64_t len, char *name, size_t cap)
 {
 	char path[4300];
-	uint8_t *bytes = malloc(len ? len : 1);
-	size_t got = 0;
-	if (!bytes)
-		return vs_fail(VS_E_ENV, "out of memory");
 	vs_err rc = VS_OK;
-	ssize_t r = pread(a->fd, bytes, len, (off_t)off);
-	if (r < 0 || (uint64_t)r != len)
-		rc = vs_fail_errno(VS_E_ENV, "cannot read the torn tail of %s", a->log_path);
-	got = (size_t)len;
-	for (unsigned i = 0; rc == VS_OK; i++) {
+	for (unsigned i = 0;; i++) {
+		if (i > 100)
+			return vs_fail(VS_E_ENV, "too many torn-tail files in %s", a->dir);
 		if (i == 0)
 			snprintf(name, cap, "log.torn-%" PRIu64, off);
 		else
 			snprintf(name, cap, "log.torn-%" PRIu64 ".%u", off, i);
 		snprintf(path, sizeof path, "%s/%s", a->dir, name);
 		struct stat st;
-		if (lstat(path, &st) != 0) {
-			rc = vs_write_new_file(path, bytes, got, 0600);
+		if (lstat(path, &st) != 0)
 			break;
-		}
-		if (i > 100)
-			rc = vs_fail(VS_E_ENV, "too many torn-tail files in %s", a->dir);
 	}
-	free(bytes);
+	rc = copy_tail(a, off, len, path);
 	if (rc == VS_OK)
 		rc = vs_fsync_path(a->dir);
 	vs_fault("audit.torn_moved");
@@ -487,8 +507,13 @@ static vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_
 	vs_audit_record *r = NULL;
 	tail_state *saved = NULL;
 	size_t used = 0;
+	uint64_t before = a->size;
 	VS_TRY(resync(a, &torn_off, &torn_len));
-	VS_TRY(refresh_key(a));
+	/* Another process wrote: it may have evolved the key too. (The chain is
+	 * deterministic, so an older key only costs derivations; evolve_to
+	 * re-reads the file before it replaces it.) */
+	if (a->size != before || !a->mac.ctx)
+		VS_TRY(refresh_key(a));
 	if (a->last_epoch > a->key_epoch) /* the key file is older than the log */
 		VS_TRY(evolve_to(a, a->last_epoch));
 	vs_audit_event torn = { "vnfsafe", "audit.torn_tail", "", "", 0, VS_AUDIT_OUT_INTEGRITY,

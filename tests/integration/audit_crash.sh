@@ -4,7 +4,8 @@
 # then moved aside by the next writer and recorded, never taken as valid.
 #   rounds 1-4: kill -9 at a random moment
 #   round 5:    VNFSAFE_FAULT=audit.mid_write (killed between the halves of a
-#               batch write: a torn tail for certain)
+#               batch write: a torn tail for certain), then a repair killed at
+#               audit.torn_moved (bytes copied aside, not yet cut off)
 set -euo pipefail
 helper=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/vnfsafe-audit-crash.XXXXXX")
@@ -40,6 +41,13 @@ for round in 1 2 3 4 5; do
   esac
   if [ "$round" = 5 ] && [ "$rc" != 2 ]; then
     fail "round 5: a kill mid-write must leave a torn tail, verify said: $v"
+  fi
+  if [ "$round" = 5 ]; then
+    # A crash in the middle of the repair (copied aside, not yet cut off):
+    # still a torn tail, and the next repair finishes the job.
+    VNFSAFE_FAULT=audit.torn_moved "$helper" repair "$d" "$work/key.pem" && fail "repair was not killed"
+    v=$("$helper" verify "$d" "$work/seed") && fail "round 5: repair killed midway, yet: $v"
+    case "$v" in "damage torn-tail "*) ;; *) fail "round 5: after a killed repair: $v" ;; esac
   fi
   "$helper" repair "$d" "$work/key.pem"
   v=$("$helper" verify "$d" "$work/seed") || fail "round $round: after repair: $v"
