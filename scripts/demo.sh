@@ -2,7 +2,8 @@
 # The main job on the embedded defaults, narrated: install, build, then seal a
 # sample VNF's state with two trust domains, inspect, verify, show a tampered
 # copy refused, restore and compare, show a fork and a roll-back refused by
-# the lineage ledger, restore one domain alone, crypto-erase.
+# the lineage ledger, restore one domain alone, crypto-erase, and read and
+# verify the tamper-evident audit log that recorded all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,8 +16,8 @@ export VNFSAFE_HOME=$work/home
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
-step "1. Initialize a state home (host signing key, key-encryption key, SQLite keystore)"
-run "$VS" init
+step "1. Initialize a state home (host signing key, key-encryption key, SQLite keystore, audit log)"
+run "$VS" init --audit-seed "$work/audit-seed"  # the seed belongs off this host
 
 step "2. A sample AMF state directory: config (domain 'default') and subscriber keys (domain 'subscriber-keys')"
 state=$work/amf-state
@@ -88,4 +89,15 @@ set +e
 "$VS" snapshot verify "$work/copy-elsewhere.vsnap"; rc=$?
 set -e
 [ "$rc" -eq 2 ] || { echo "demo: an erased snapshot was still readable" >&2; exit 1; }
+
+step "12. The audit log recorded every command, refusals included; verify it with the seed"
+run "$VS" log show
+run "$VS" log checkpoint
+run "$VS" log verify --seed "$work/audit-seed"
+cp -a "$VNFSAFE_HOME" "$work/home-copy"
+sed -i '3d' "$work/home-copy/audit/log"   # an intruder deletes a record
+set +e
+VNFSAFE_HOME=$work/home-copy "$VS" log verify --seed "$work/audit-seed"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "demo: a deleted audit record went unnoticed" >&2; exit 1; }
 printf '\n\033[1mdemo complete: all steps behaved as expected\033[0m\n'
