@@ -156,8 +156,8 @@ static const char *const st_sql[ST_N] = {
 	[ST_EMPTY] = "SELECT NOT EXISTS(SELECT 1 FROM vnfs)",
 	[ST_LGET] = "SELECT size, offset, head, version FROM log_anchors WHERE host=?",
 	[ST_LINS] = "INSERT INTO log_anchors(host, size, offset, head, version) VALUES(?1,?2,?3,?4,1)",
-	[ST_LUPD] = "UPDATE log_anchors SET size=?2, offset=?3, head=?4, version=version+1"
-		    " WHERE host=?1 AND version=?5",
+	[ST_LUPD] = ("UPDATE log_anchors SET size=?2, offset=?3, head=?4, version=version+1"
+		     " WHERE host=?1 AND version=?5"),
 };
 
 /* Steps a statement that returns no row, then resets it. */
