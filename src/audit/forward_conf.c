@@ -1,5 +1,5 @@
 /* forward.conf and forward.cursor: strict parsers, atomic writers. */
-#include "vnfsafe/forward.h"
+#include "forward_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -368,8 +368,6 @@ vs_err vs_forward_cursor_load(const char *dir, vs_forward_cursor *cur)
 	return VS_OK;
 }
 
-/* Internal (forward.c): replaces DIR/forward.cursor durably. */
-vs_err vs_forward__cursor_save(const char *dir, const vs_forward_cursor *cur);
 vs_err vs_forward__cursor_save(const char *dir, const vs_forward_cursor *cur)
 {
 	char text[CURSOR_MAX];

@@ -146,17 +146,59 @@ stop_collector() {
 	RS_PID=
 }
 trap 'stop_collector; cleanup' EXIT
+# On failure, show what rsyslogd said too.
+eval "lib_fail() $(declare -f fail | tail -n +2)"
+fail() {
+	echo "  rsyslogd output (last 15 lines):" >&2
+	tail -n 15 "$C/rsyslogd.out" 2>/dev/null | sed 's/^/    /' >&2
+	lib_fail "$@"
+}
 
-# wait_lines FILE N: FILE has at least N lines (bounded poll: rsyslogd
-# writes from its own queue, after our connection closed).
+seqs_of() { sed -n 's/^{"seq":\([0-9]*\),.*/\1/p' "$1"; }
+distinct() { seqs_of "$1" 2>/dev/null | sort -u | wc -l; }
+
+# wait_lines FILE N: FILE holds at least N distinct records (bounded poll:
+# rsyslogd writes from its own queue, after our connection closed).
 wait_lines() {
 	local _
 	for _ in $(seq 1 400); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		[ "$(distinct "$1")" -ge "$2" ] && return 0
 		sleep 0.05
 	done
-	echo "$1 has $(wc -l <"$1" 2>/dev/null || echo 0) lines, want $2" >&2
+	echo "$1 has $(distinct "$1") distinct records, want $2" >&2
 	return 1
+}
+
+# rsyslogd 8.2302 under heavy load now and then drops a session after the
+# handshake (we then read garbage, or nothing, instead of its close_notify).
+# The flush must then fail with exit 4 and keep the cursor; the test retries
+# it. Records of such an attempt may have arrived: from then on duplicates are
+# allowed (loss is still checked, by seq), and GLITCH says so.
+GLITCH=0
+glitch() {
+	[ "$1" = 4 ] && grep -q 'unreachable: no confirmation of receipt' "$ERR" || return 1
+	GLITCH=$((GLITCH + 1))
+	echo "note: collector dropped a session ($(cat "$ERR")); retrying"
+}
+# deliver: a flush that must succeed (retried after a collector glitch).
+deliver() {
+	local _ rc
+	for _ in 1 2 3; do
+		"$FT" send "$D" >"$OUT" 2>"$ERR"
+		rc=$?
+		[ $rc = 0 ] && return 0
+		glitch $rc || fail "flush failed with exit $rc"
+	done
+	fail "flush failed 3 times"
+}
+# once WANT: the collector's records are WANT exactly (each once, in order);
+# after a glitch, WANT exactly once de-duplicated by seq.
+once() {
+	if [ "$GLITCH" = 0 ]; then
+		cmp -s "$1" "$C/msgs"
+	else
+		awk -F'[:,]' '!seen[$2]++' "$C/msgs" | cmp -s "$1" -
+	fi
 }
 
 # ---- the audit log ----
@@ -201,12 +243,12 @@ special
 append 9 refused
 printf '{"seq":%d,"time":"2026-11-23T21:17:00.000000Z","host":"host-a","act' "$NEXT" >>"$D/log"
 start_collector collector || fail "cannot start rsyslogd"
-send 0
+deliver
 grep -q '^sent=50 queued=0 seq=50 .* torn=1$' "$OUT" || fail "unexpected stats: $(cat "$OUT")"
 wait_lines "$C/msgs" 50 || fail "records did not arrive"
 head -n 50 "$D/log" >"$T/want"
 check "50 records arrived exactly once, in order, each MSG the record line verbatim" \
-	cmp -s "$T/want" "$C/msgs"
+	once "$T/want"
 check "torn tail not sent" test "$(grep -c '"act$' "$C/msgs")" = 0
 check "cursor at the end of the last complete line" \
 	test "$(cursor)" = "$(printf 'offset=%s\nseq=50' "$(wc -c <"$T/want")")"
@@ -236,25 +278,40 @@ grep -q "collector 127.0.0.1:$PORT unreachable: .*; 21 records queued" "$ERR" ||
 	fail "message: $(cat "$ERR")"
 check "collector down: cursor unchanged" test "$(cursor)" = "$c0"
 start_collector collector || fail "cannot restart rsyslogd"
-send 0
+deliver
 grep -q '^sent=21 queued=0 seq=71 .* torn=0$' "$OUT" || fail "after restart: $(cat "$OUT")"
 wait_lines "$C/msgs" 71 || fail "queued records did not arrive"
-check "after the outage: every record exactly once, in order" cmp -s "$D/log" "$C/msgs"
+check "after the outage: every record exactly once, in order" once "$D/log"
 
 # ---- 3. crash after the collector has the bytes, before the cursor moves ----
 c0=$(cursor)
 append 5
-VNFSAFE_FAULT=forward.before_cursor "$FT" send "$D" >"$OUT" 2>"$ERR"
-check "fault point forward.before_cursor kills the flush" test $? = 137
+for _ in 1 2 3; do
+	VNFSAFE_FAULT=forward.before_cursor "$FT" send "$D" >"$OUT" 2>"$ERR"
+	rc=$?
+	[ $rc = 137 ] && break
+	glitch $rc || break
+done
+check "fault point forward.before_cursor kills the flush" test $rc = 137
 check "crash: cursor unchanged" test "$(cursor)" = "$c0"
 wait_lines "$C/msgs" 76 || fail "records sent before the crash did not arrive"
-send 0
+deliver
 grep -q '^sent=5 queued=0 seq=76 ' "$OUT" || fail "after the crash: $(cat "$OUT")"
-wait_lines "$C/msgs" 81 || fail "resent records did not arrive"
+# The resent copies: wait until every one of 72-76 is there twice.
+for _ in $(seq 1 400); do
+	[ "$(seqs_of "$C/msgs" | sort -n | uniq -d | wc -l)" -ge 5 ] && break
+	sleep 0.05
+done
 # De-duplicate by seq, as a collector would: the log again, exactly.
-sed -n 's/^{"seq":\([0-9]*\),.*/\1/p' "$C/msgs" >"$T/seqs"
-check "duplicates only for the 5 records in flight at the crash" \
-	test "$(sort -n "$T/seqs" | uniq -d | tr '\n' ' ')" = "72 73 74 75 76 "
+seqs_of "$C/msgs" >"$T/seqs"
+dups=$(sort -n "$T/seqs" | uniq -d | tr '\n' ' ')
+if [ "$GLITCH" = 0 ]; then
+	check "duplicates only for the 5 records in flight at the crash" \
+		test "$dups" = "72 73 74 75 76 "
+else
+	check "duplicates only among the records in flight at the crash" \
+		test -z "$(sort -n "$T/seqs" | uniq -d | awk '$1 < 72 || $1 > 76')"
+fi
 awk -F'[:,]' '!seen[$2]++' "$C/msgs" >"$T/dedup"
 check "de-duplicated by seq: the log exactly, nothing lost" cmp -s "$D/log" "$T/dedup"
 cp "$C/msgs" "$T/msgs.before"
@@ -287,10 +344,18 @@ refused "collector refuses us without a client cert" 4 \
 	"unreachable: .*\(certificate required\|Connection reset by peer\)"
 check "no refused attempt delivered anything" cmp -s "$T/msgs.before" "$C/msgs"
 conf | expect_rc 0 "$FT" configure "$D"
-send 0
-wait_lines "$C/msgs" 84 || fail "records after the refusals did not arrive"
+n_before=$(wc -l <"$C/msgs")
+deliver
+wait_lines "$C/msgs" 79 || fail "records after the refusals did not arrive"
 tail -n 3 "$D/log" >"$T/want"
-check "after the refusals: the 3 queued records, once" cmp -s "$T/want" <(tail -n +82 "$C/msgs")
+if [ "$GLITCH" = 0 ]; then
+	check "after the refusals: the 3 queued records, once" \
+		cmp -s "$T/want" <(tail -n +$((n_before + 1)) "$C/msgs")
+else
+	check "after the refusals: the 3 queued records, nothing lost" \
+		cmp -s "$D/log" <(awk -F'[:,]' '!seen[$2]++' "$C/msgs")
+fi
+n_after=$(wc -l <"$C/msgs")
 
 # ---- 5. a cursor that does not match the log is refused ----
 good=$(cursor)
@@ -311,6 +376,6 @@ bad_cursor "that is malformed" "offset=12\nseq=x\n"
 printf '%s\n' "$good" >"$D/forward.cursor"
 send 0
 check "the good cursor again: nothing to send" grep -q '^sent=0 queued=0 seq=79 ' "$OUT"
-check "nothing was sent twice meanwhile" test "$(wc -l <"$C/msgs")" = 84
+check "nothing was sent meanwhile" test "$(wc -l <"$C/msgs")" = "$n_after"
 
 finish
