@@ -15,6 +15,7 @@ PACKAGES=(
   swtpm swtpm-tools tpm2-tools libtss2-dev       # ledger anchor: TPM NV counter (tpm2-tss), swtpm in tests
   clang libclang-rt-14-dev                       # libFuzzer targets
   age                                            # benchmark peer (bench/seal)
+  rsyslog rsyslog-openssl                        # audit forwarding test: real collector over TLS
 )
 
 missing=()
@@ -39,5 +40,15 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# rsyslog's maintainer scripts start the system syslog daemon. Without systemd
+# as PID 1 (container, chroot) keep them from starting anything, unless the
+# image already has a policy: a temporary policy-rc.d denying every action.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ] && [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ]; then
+  printf '#!/bin/sh\n# install-deps.sh: no service starts during this install\nexit 101\n' |
+    "${SUDO[@]}" tee "$POLICY" >/dev/null
+  "${SUDO[@]}" chmod 755 "$POLICY"
+  trap '"${SUDO[@]}" rm -f "$POLICY"' EXIT
+fi
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
