@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "vnfsafe/forward.h"
 #include "vnfsafe/ops.h"
 
 void cli_event(const char *action)
@@ -107,6 +108,30 @@ vs_err cli_audit_open(vs_home *h)
 	return VS_OK;
 }
 
+/* With a collector configured (log forward --save), the record leaves the
+ * host at once; if the collector is away it stays queued (the log is the
+ * queue) and the next command or 'log forward' sends it. A short timeout:
+ * the command is done already. */
+static void forward(const char *dir)
+{
+	vs_forward_cfg cfg;
+	bool present = false;
+	vs_forward_stats st;
+	if (vs_forward_cfg_load(dir, &cfg, &present) != VS_OK) {
+		fprintf(stderr, "vnfsafe: audit forwarding: %s\n", vs_errmsg());
+		return;
+	}
+	if (!present)
+		return;
+	if (cfg.timeout_ms > 3000)
+		cfg.timeout_ms = 3000;
+	memset(&st, 0, sizeof st);
+	if (vs_forward_pending(dir, &cfg, &st) != VS_OK)
+		fprintf(stderr, "vnfsafe: audit forwarding: %s; %llu record%s queued for 'vnfsafe log "
+				"forward'\n", vs_errmsg(), (unsigned long long)st.queued,
+			st.queued == 1 ? "" : "s");
+}
+
 /* After the command: its record, then the ledger anchor. rc is the
  * command's exit status; the result is the process's. */
 int cli_audit_finish(int rc)
@@ -154,5 +179,6 @@ int cli_audit_finish(int rc)
 	if (lrc != VS_OK)
 		fprintf(stderr, "vnfsafe: audit log: record %llu written, but its anchor in the ledger "
 				"was not advanced: %s\n", (unsigned long long)seq, vs_errmsg());
+	forward(dir);
 	return rc;
 }

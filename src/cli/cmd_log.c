@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "vnfsafe/forward.h"
 #include "vnfsafe/ops.h"
 
 static const char help[] =
@@ -38,13 +39,22 @@ static const char help[] =
 	"        RFC 6962 inclusion proof of record N in the latest signed\n"
 	"        checkpoint (or the whole log when N is newer), checked before\n"
 	"        it is printed\n"
+	"  forward [--to HOST[:PORT] --ca FILE [--cert FILE --key FILE]\n"
+	"          [--server-name NAME] [--timeout MS] [--save]] [--json]\n"
+	"        send every record the collector does not have yet as RFC 5424\n"
+	"        syslog over TLS (RFC 5425; docs/forwarding.md). The log is the\n"
+	"        queue: a collector outage loses nothing, the next forward sends\n"
+	"        it. --save keeps the settings in HOME/audit/forward.conf; then\n"
+	"        every audited command forwards its record at once (and a failure\n"
+	"        there is a warning, not the command's failure).\n"
 	"\n"
 	"Exit status: 0 done (verify: intact); 1 bad arguments; 2 the log is\n"
 	"damaged (verify prints the first bad record and the kind of damage);\n"
 	"4 the log or the ledger cannot be read.\n";
 
 typedef struct {
-	bool json;
+	bool json, save;
+	const char *to, *ca, *cert, *key, *server_name, *timeout;
 	const char *vnf, *since, *seed;
 	uint64_t seq;
 	bool has_seq;
@@ -106,6 +116,10 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 		{ "since", required_argument, NULL, 's' }, { "seed", required_argument, NULL, 'S' },
 		{ "seq", required_argument, NULL, 'n' }, { "home", required_argument, NULL, 'H' },
 		{ "ledger", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "to", required_argument, NULL, 't' }, { "ca", required_argument, NULL, 'c' },
+		{ "cert", required_argument, NULL, 'C' }, { "key", required_argument, NULL, 'K' },
+		{ "server-name", required_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 'T' }, { "save", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -131,6 +145,13 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 							"or @UNIX-SECONDS");
 			break;
 		case 'S': a->seed = optarg; break;
+		case 't': a->to = optarg; break;
+		case 'c': a->ca = optarg; break;
+		case 'C': a->cert = optarg; break;
+		case 'K': a->key = optarg; break;
+		case 'N': a->server_name = optarg; break;
+		case 'T': a->timeout = optarg; break;
+		case 'W': a->save = true; break;
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;
 		case 'n': {
@@ -381,6 +402,96 @@ static int do_proof(const largs *a, vs_home *h, const char *dir)
 	return 0;
 }
 
+/* forward.conf wants absolute paths (a later command runs elsewhere). */
+static vs_err absolute(const char *path, char out[4096])
+{
+	out[0] = 0;
+	if (!path)
+		return VS_OK;
+	if (!realpath(path, out))
+		return vs_fail_errno(VS_E_USAGE, "cannot use %s", path);
+	return VS_OK;
+}
+
+/* The forward.conf text of the options, parsed by the library's strict
+ * parser (one source of truth for what a valid setting is). */
+static vs_err cfg_from_args(const largs *a, vs_forward_cfg *cfg)
+{
+	char host[300], text[16384];
+	const char *port = NULL;
+	snprintf(host, sizeof host, "%s", a->to);
+	char *colon = strrchr(host, ':');
+	if (colon && host[0] != '[' && strchr(host, ':') == colon) {
+		*colon = 0;
+		port = colon + 1;
+	} else if (host[0] == '[' && colon && colon > host && colon[-1] == ']') {
+		*colon = 0;
+		port = colon + 1;
+	}
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	char ca[4096], cert[4096], key[4096];
+	VS_TRY(absolute(a->ca, ca));
+	VS_TRY(absolute(a->cert, cert));
+	VS_TRY(absolute(a->key, key));
+	int n = snprintf(text, sizeof text, "host=%s\nca=%s\n", host, ca);
+	if (port)
+		n += snprintf(text + n, sizeof text - (size_t)n, "port=%s\n", port);
+	if (a->cert)
+		n += snprintf(text + n, sizeof text - (size_t)n, "cert=%s\n", cert);
+	if (a->key)
+		n += snprintf(text + n, sizeof text - (size_t)n, "key=%s\n", key);
+	if (a->server_name)
+		n += snprintf(text + n, sizeof text - (size_t)n, "server_name=%s\n", a->server_name);
+	if (a->timeout)
+		n += snprintf(text + n, sizeof text - (size_t)n, "timeout_ms=%s\n", a->timeout);
+	if (n >= (int)sizeof text)
+		return vs_fail(VS_E_USAGE, "forwarding settings too long");
+	vs_forward_cfg_init(cfg);
+	return vs_forward_cfg_parse(text, (size_t)n, cfg);
+}
+
+static int do_forward(const largs *a, const char *dir)
+{
+	vs_forward_cfg cfg;
+	bool given = a->to || a->ca || a->cert || a->key || a->server_name || a->timeout;
+	vs_err rc = VS_OK;
+	if (given && (!a->to || !a->ca))
+		return usage_fail("forward", "--to HOST[:PORT] and --ca FILE go together");
+	if (!given && a->save)
+		return usage_fail("forward", "--save needs --to and --ca");
+	if (given) {
+		rc = cfg_from_args(a, &cfg);
+	} else {
+		bool present;
+		rc = vs_forward_cfg_load(dir, &cfg, &present);
+		if (rc == VS_OK && !present)
+			return usage_fail("forward", "no collector configured: give --to HOST[:PORT] "
+						     "--ca FILE (and --save to keep them)");
+	}
+	if (rc == VS_OK && a->save)
+		rc = vs_forward_cfg_save(dir, &cfg);
+	vs_forward_stats st;
+	memset(&st, 0, sizeof st);
+	if (rc == VS_OK)
+		rc = vs_forward_pending(dir, &cfg, &st);
+	if (a->json)
+		print_json(json_pack("{s:b,s:s,s:i,s:I,s:I,s:I,s:b}", "ok", rc == VS_OK, "collector",
+				     cfg.host, "port", (int)cfg.port, "sent", (json_int_t)st.sent,
+				     "queued", (json_int_t)st.queued, "last_seq",
+				     (json_int_t)st.last_seq, "torn_tail", st.torn_tail));
+	if (rc != VS_OK)
+		return fail("forward", rc);
+	if (!a->json)
+		printf("forwarded %llu record%s to %s:%u; the collector has every record up to seq "
+		       "%llu%s\n", (unsigned long long)st.sent, st.sent == 1 ? "" : "s", cfg.host,
+		       (unsigned)cfg.port, (unsigned long long)st.last_seq,
+		       st.torn_tail ? " (a partial last record was not sent)" : "");
+	return 0;
+}
+
 int cmd_log(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -396,6 +507,7 @@ int cmd_log(int argc, char **argv)
 		const char *verb, *allowed;
 	} verbs[] = {
 		{ "show", "jvs" }, { "verify", "jS" }, { "checkpoint", "j" }, { "proof", "jn" },
+		{ "forward", "jtcCKNTW" },
 	};
 	const char *allowed = NULL;
 	for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
@@ -427,5 +539,7 @@ int cmd_log(int argc, char **argv)
 		return do_verify(&a, h, dir);
 	if (!strcmp(verb, "checkpoint"))
 		return do_checkpoint(&a);
+	if (!strcmp(verb, "forward"))
+		return do_forward(&a, dir);
 	return do_proof(&a, h, dir);
 }
