@@ -32,6 +32,8 @@ extern cli_globals g_cli;
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;
 const char *cli_bad_option(char **argv, const struct option *opts);
+/* "option '--NAME' does not apply to 'VERB'" for the option whose val is c. */
+const char *cli_not_for_verb(const struct option *opts, int c, const char *verb);
 
 /* Opens the resolved home (once per process) or fails with a clear message;
  * for an audited command, also its audit log (cli_audit_open). */

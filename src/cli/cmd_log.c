@@ -126,15 +126,8 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c != '?' && c != 'h' && c != 'H' && c != 'L' && !strchr(allowed, c)) {
-			char msg[96];
-			const struct option *o = opts;
-			while (o->name && o->val != c)
-				o++;
-			snprintf(msg, sizeof msg, "option '--%s' does not apply to '%s'",
-				 o->name ? o->name : "?", verb);
-			return usage_fail(verb, msg);
-		}
+		if (c != '?' && c != 'h' && c != 'H' && c != 'L' && !strchr(allowed, c))
+			return usage_fail(verb, cli_not_for_verb(opts, c, verb));
 		switch (c) {
 		case 'j': a->json = true; break;
 		case 'v': a->vnf = optarg; break;

@@ -165,15 +165,8 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 	int c;
 	opterr = 0; /* one error line, ours */
 	while ((c = getopt_long(argc, argv, "o:hq", opts, NULL)) != -1) {
-		if (c != '?' && !strchr(a->allowed, c)) {
-			char msg[96];
-			const struct option *o = opts;
-			while (o->name && o->val != c)
-				o++;
-			snprintf(msg, sizeof msg, "option '--%s' does not apply to '%s'",
-				 o->name ? o->name : "?", verb);
-			return usage_fail(verb, msg);
-		}
+		if (c != '?' && !strchr(a->allowed, c))
+			return usage_fail(verb, cli_not_for_verb(opts, c, verb));
 		switch (c) {
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;

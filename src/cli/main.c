@@ -79,6 +79,17 @@ vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 	return VS_OK;
 }
 
+const char *cli_not_for_verb(const struct option *opts, int c, const char *verb)
+{
+	static char msg[128];
+	const struct option *o = opts;
+	while (o->name && o->val != c)
+		o++;
+	snprintf(msg, sizeof msg, "option '--%s' does not apply to '%s'", o->name ? o->name : "?",
+		 verb);
+	return msg;
+}
+
 const char *cli_bad_option(char **argv, const struct option *opts)
 {
 	static char msg[160];

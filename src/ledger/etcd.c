@@ -354,11 +354,10 @@ static vs_err range_kvs(json_t *resp, json_t **kvs)
 
 /* ---------- operations ---------- */
 
-static vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+/* A linearizable read of one key: *resp is the answer (caller frees), *kvs
+ * its (possibly empty) kvs array. */
+static vs_err range_one(etcd_ledger *e, const char *key, json_t **resp, json_t **kvs)
 {
-	etcd_ledger *e = (etcd_ledger *)l;
-	char key[ETCD_MAX_KEY], got[ETCD_MAX_KEY];
-	VS_TRY(vnf_key(name, key, sizeof key));
 	char *k64 = b64_encode(key, strlen(key));
 	json_t *req = k64 ? json_pack("{s:s}", "key", k64) : NULL;
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -366,12 +365,21 @@ static vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 	free(k64);
 	if (!body)
 		return vs_fail(VS_E_ENV, "out of memory");
-	json_t *resp = NULL, *kvs;
 	bool lost;
-	vs_err rc = call(e, "/v3/kv/range", body, false, &resp, &lost);
+	vs_err rc = call(e, "/v3/kv/range", body, false, resp, &lost);
 	free(body);
 	if (rc == VS_OK)
-		rc = range_kvs(resp, &kvs);
+		rc = range_kvs(*resp, kvs);
+	return rc;
+}
+
+static vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+{
+	etcd_ledger *e = (etcd_ledger *)l;
+	char key[ETCD_MAX_KEY], got[ETCD_MAX_KEY];
+	VS_TRY(vnf_key(name, key, sizeof key));
+	json_t *resp = NULL, *kvs = NULL;
+	vs_err rc = range_one(e, key, &resp, &kvs);
 	if (rc == VS_OK && json_array_size(kvs) == 0)
 		rc = vs_fail(VS_E_USAGE, "no VNF named %s", name);
 	else if (rc == VS_OK && json_array_size(kvs) != 1)
@@ -619,19 +627,8 @@ static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor 
 	*found = false;
 	*version = 0;
 	VS_TRY(log_key(host, key, sizeof key));
-	char *k64 = b64_encode(key, strlen(key));
-	json_t *req = k64 ? json_pack("{s:s}", "key", k64) : NULL;
-	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	free(k64);
-	if (!body)
-		return vs_fail(VS_E_ENV, "out of memory");
 	json_t *resp = NULL, *kvs = NULL;
-	bool lost;
-	vs_err rc = call(e, "/v3/kv/range", body, false, &resp, &lost);
-	free(body);
-	if (rc == VS_OK)
-		rc = range_kvs(resp, &kvs);
+	vs_err rc = range_one(e, key, &resp, &kvs);
 	size_t n = 0;
 	json_t *kv = json_array_get(kvs, 0);
 	if (rc == VS_OK && json_array_size(kvs) > 1)
