@@ -1,8 +1,9 @@
 /* bench/auditlog: audit log throughput beside a bare baseline measured in the
  * same run, printed as a ratio (see docs/performance.md).
- *   auditlog_bench append DIR THREADS SECONDS
- *       durable appends/s (group commit, THREADS appenders) vs a plain
- *       write()+fdatasync() loop of lines of the same size
+ *   auditlog_bench append DIR THREADS SECONDS [BATCH]
+ *       durable appends/s (group commit, THREADS appenders, each handing
+ *       BATCH records at a time to vs_audit_append_many; default 1) vs a
+ *       plain write()+fdatasync() loop of lines of the same size
  *   auditlog_bench verify DIR N
  *       vs_audit_verify (with the seed: every MAC) over N records vs one
  *       SHA-256 pass over the same bytes */
@@ -61,6 +62,7 @@ typedef struct {
 	vs_audit *a;
 	double until;
 	atomic_ulong *count;
+	size_t batch;
 } worker;
 
 static const vs_audit_event bench_event = { "uid:1000", "snapshot.create", "vnf-bench", "",
@@ -69,22 +71,25 @@ static const vs_audit_event bench_event = { "uid:1000", "snapshot.create", "vnf-
 static void *append_loop(void *p)
 {
 	worker *w = p;
+	vs_audit_event evs[256];
+	for (size_t i = 0; i < w->batch; i++)
+		evs[i] = bench_event;
 	while (now() < w->until) {
-		if (vs_audit_append(w->a, &bench_event, NULL) != VS_OK)
+		if (vs_audit_append_many(w->a, evs, w->batch, NULL) != VS_OK)
 			die("append");
-		atomic_fetch_add(w->count, 1);
+		atomic_fetch_add(w->count, w->batch);
 	}
 	return NULL;
 }
 
-static double run_appends(vs_audit *a, int threads, double secs)
+static double run_appends(vs_audit *a, int threads, double secs, size_t batch)
 {
 	pthread_t t[256];
 	worker w[256];
 	atomic_ulong count = 0;
 	double t0 = now();
 	for (int i = 0; i < threads; i++) {
-		w[i] = (worker){ a, t0 + secs, &count };
+		w[i] = (worker){ a, t0 + secs, &count, batch };
 		pthread_create(&t[i], NULL, append_loop, &w[i]);
 	}
 	for (int i = 0; i < threads; i++)
@@ -132,10 +137,10 @@ static size_t avg_line(const char *dir, unsigned long *records)
 	return *records ? bytes / *records : 256;
 }
 
-static int cmd_append(const char *dir, int threads, double secs)
+static int cmd_append(const char *dir, int threads, double secs, size_t batch)
 {
 	char adir[4096], seed[4096], bare[4096];
-	if (threads < 1 || threads > 256 || secs <= 0)
+	if (threads < 1 || threads > 256 || secs <= 0 || batch < 1 || batch > 256)
 		die("bad arguments");
 	snprintf(adir, sizeof adir, "%s/audit", dir);
 	snprintf(seed, sizeof seed, "%s/seed", dir);
@@ -149,13 +154,13 @@ static int cmd_append(const char *dir, int threads, double secs)
 	unsigned long records = 0;
 	size_t line = 0;
 	for (int half = 0; half < 2; half++) {
-		ra += run_appends(a, threads, secs / 2) / 2;
+		ra += run_appends(a, threads, secs / 2, batch) / 2;
 		line = avg_line(adir, &records);
 		rb += run_bare(bare, line, secs / 2) / 2;
 	}
-	printf("append  %3d threads: vnfsafe durable appends/s %9.0f   bare write+fdatasync/s %9.0f"
-	       "   ratio %.2fx   (%lu records, %zu-byte lines; target >= 100000/s)\n",
-	       threads, ra, rb, ra / rb, records, line);
+	printf("append  %3d threads x %3zu: vnfsafe durable appends/s %9.0f   bare write+fdatasync/s "
+	       "%9.0f   ratio %.2fx   (%lu records, %zu-byte lines; target >= 100000/s)\n",
+	       threads, batch, ra, rb, ra / rb, records, line);
 	vs_audit_close(a);
 	vs_signer_free(signer);
 	return 0;
@@ -208,7 +213,7 @@ static int cmd_verify(const char *dir, unsigned long n)
 	worker w[16];
 	double f0 = now();
 	for (int i = 0; i < 16; i++) {
-		w[i] = (worker){ a, (double)n, &count };
+		w[i] = (worker){ a, (double)n, &count, 1 };
 		pthread_create(&t[i], NULL, fill_loop, &w[i]);
 	}
 	for (int i = 0; i < 16; i++)
@@ -256,9 +261,11 @@ static int cmd_verify(const char *dir, unsigned long n)
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "append"))
-		return cmd_append(argv[2], atoi(argv[3]), atof(argv[4]));
+		return cmd_append(argv[2], atoi(argv[3]), atof(argv[4]), 1);
+	if (argc == 6 && !strcmp(argv[1], "append"))
+		return cmd_append(argv[2], atoi(argv[3]), atof(argv[4]), strtoul(argv[5], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "verify"))
 		return cmd_verify(argv[2], strtoul(argv[3], NULL, 10));
-	fprintf(stderr, "usage: auditlog_bench append DIR THREADS SECONDS | verify DIR N\n");
+	fprintf(stderr, "usage: auditlog_bench append DIR THREADS SECONDS [BATCH] | verify DIR N\n");
 	return 1;
 }

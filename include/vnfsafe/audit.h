@@ -159,6 +159,11 @@ vs_err vs_audit_open(vs_audit **a, const char *dir, const vs_audit_opts *opts);
 void vs_audit_close(vs_audit *a);
 /* Returns once the record is on disk; thread-safe (group commit). */
 vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq);
+/* n records (1..VS_AUDIT_MANY_MAX) with consecutive seqs from *seq, in the
+ * same group commit: for a caller with many events at once (an agent),
+ * one wake-up instead of n. All are checked before any is written. */
+#define VS_AUDIT_MANY_MAX 4096
+vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uint64_t *seq);
 /* Evolves the key to the current epoch without writing a record (call it on
  * a timer so an idle log does not keep an old key). */
 vs_err vs_audit_evolve(vs_audit *a);

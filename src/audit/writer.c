@@ -20,8 +20,10 @@
 #include "vnfsafe/fsutil.h"
 
 typedef struct waiter {
-	const vs_audit_event *ev;
-	uint64_t seq;
+	pthread_cond_t cv; /* signalled when done, or when it is to lead */
+	const vs_audit_event *ev; /* n events, appended in a row */
+	size_t n;
+	uint64_t seq; /* of the first */
 	vs_err rc;
 	bool done;
 	char msg[256];
@@ -535,8 +537,9 @@ static vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_
 	if (rc == VS_OK && torn_len)
 		rc = add_record(a, &torn, &used, r);
 	for (waiter *w = batch; w && rc == VS_OK; w = w->next) {
-		rc = add_record(a, w->ev, &used, r);
-		w->seq = a->seq;
+		for (size_t i = 0; i < w->n && rc == VS_OK; i++)
+			rc = add_record(a, &w->ev[i], &used, r);
+		w->seq = a->seq + 1 - w->n;
 	}
 	if (rc == VS_OK && used)
 		rc = write_log(a, a->buf, used);
@@ -678,14 +681,26 @@ static vs_err event_check(const vs_audit_event *ev)
 
 vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq)
 {
-	VS_TRY(event_check(ev));
-	waiter w = { ev, 0, VS_OK, false, { 0 }, NULL };
+	return vs_audit_append_many(a, ev, 1, seq);
+}
+
+vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uint64_t *seq)
+{
+	if (n == 0 || n > VS_AUDIT_MANY_MAX)
+		return vs_fail(VS_E_USAGE, "append 1 to %d audit records at once", VS_AUDIT_MANY_MAX);
+	for (size_t i = 0; i < n; i++)
+		VS_TRY(event_check(&ev[i]));
+	waiter w = { .ev = ev, .n = n, .rc = VS_OK };
+	pthread_cond_init(&w.cv, NULL);
 	pthread_mutex_lock(&a->mu);
 	*a->tail = &w;
 	a->tail = &w.next;
 	while (!w.done) {
-		if (a->leader) {
-			pthread_cond_wait(&a->cv, &a->mu);
+		/* Only the first of the queue leads, once the leader is done:
+		 * each waiter sleeps on its own condition, so a commit wakes
+		 * the threads it committed and the next leader, not all. */
+		if (a->leader || a->head != &w) {
+			pthread_cond_wait(&w.cv, &a->mu);
 			continue;
 		}
 		/* Lead one group: everything queued shares one write and fdatasync. */
@@ -696,16 +711,21 @@ vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq)
 		pthread_mutex_unlock(&a->mu);
 		vs_err rc = commit(a, batch, NULL);
 		pthread_mutex_lock(&a->mu);
-		for (waiter *b = batch; b; b = b->next) {
+		for (waiter *b = batch, *next; b; b = next) {
+			next = b->next; /* b may return (and vanish) once signalled */
 			b->rc = rc;
 			if (rc != VS_OK)
 				snprintf(b->msg, sizeof b->msg, "%s", vs_errmsg());
 			b->done = true;
+			if (b != &w)
+				pthread_cond_signal(&b->cv);
 		}
 		a->leader = false;
-		pthread_cond_broadcast(&a->cv);
+		if (a->head)
+			pthread_cond_signal(&a->head->cv);
 	}
 	pthread_mutex_unlock(&a->mu);
+	pthread_cond_destroy(&w.cv);
 	if (w.rc != VS_OK)
 		return vs_fail(w.rc, "%s", w.msg);
 	if (seq)

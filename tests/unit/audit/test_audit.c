@@ -813,17 +813,24 @@ static void test_checkpoints(void **st)
 
 typedef struct {
 	fixture *f;
+	int batch; /* 1: vs_audit_append; more: vs_audit_append_many */
 	uint64_t seqs[200];
 } worker;
 
 static void *thread_main(void *p)
 {
 	worker *w = p;
-	for (int i = 0; i < 200; i++) {
-		vs_audit_event ev = { "uid:7", "vnf.start", "v", "", (uint64_t)i, VS_AUDIT_OUT_OK,
-				      "threaded" };
-		if (vs_audit_append(w->f->a, &ev, &w->seqs[i]) != VS_OK)
-			w->seqs[i] = 0;
+	for (int i = 0; i < 200; i += w->batch) {
+		vs_audit_event ev[5];
+		for (int k = 0; k < w->batch; k++)
+			ev[k] = (vs_audit_event){ "uid:7", "vnf.start", "v", "", (uint64_t)(i + k),
+						  VS_AUDIT_OUT_OK, "threaded" };
+		uint64_t first = 0;
+		vs_err rc = w->batch == 1 ? vs_audit_append(w->f->a, ev, &first)
+					  : vs_audit_append_many(w->f->a, ev, (size_t)w->batch, &first);
+		/* A batch's records have consecutive seqs from the one returned. */
+		for (int k = 0; k < w->batch; k++)
+			w->seqs[i + k] = rc == VS_OK ? first + (uint64_t)k : 0;
 	}
 	return NULL;
 }
@@ -844,6 +851,7 @@ static void test_threads_group_commit(void **st)
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++) {
 		w[i].f = &f;
+		w[i].batch = i % 2 ? 5 : 1;
 		assert_int_equal(pthread_create(&t[i], NULL, thread_main, &w[i]), 0);
 	}
 	uint64_t all[800];
@@ -854,6 +862,11 @@ static void test_threads_group_commit(void **st)
 	qsort(all, 800, sizeof all[0], cmp_u64);
 	for (uint64_t i = 0; i < 800; i++)
 		assert_int_equal(all[i], i + 1);
+	/* A batch with one bad event writes none of them. */
+	vs_audit_event two[2] = { { "uid:7", "vnf.stop", "v", "", 1, VS_AUDIT_OUT_OK, "" },
+				  { "uid:7", "BAD ACTION", "v", "", 1, VS_AUDIT_OUT_OK, "" } };
+	assert_int_equal(vs_audit_append_many(f.a, two, 2, NULL), VS_E_USAGE);
+	assert_int_equal(vs_audit_append_many(f.a, two, 0, NULL), VS_E_USAGE);
 	expect_intact(&f, true, 800);
 	vs_audit_checkpoint cp;
 	assert_int_equal(vs_audit_latest_checkpoint(f.dir, &cp), VS_OK);
