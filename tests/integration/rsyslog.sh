@@ -16,6 +16,7 @@
 # Exits 77 when rsyslogd, its ossl driver or the openssl CLI is missing.
 source "$(dirname "$0")/lib.sh" "$@"
 FT=$VS # the driver binary (lib.sh calls its argument VS)
+CLI=${2:-} # the vnfsafe CLI, for its 'log forward' (optional)
 
 RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 if [ ! -x "$RSYSLOGD" ]; then
@@ -395,5 +396,41 @@ printf '%s\n' "$good" >"$D/forward.cursor"
 send 0
 check "the good cursor again: nothing to send" grep -q '^sent=0 queued=0 seq=79 ' "$OUT"
 check "nothing was sent meanwhile" test "$(wc -l <"$C/msgs")" = "$n_after"
+
+# ---- 6. the CLI: 'log forward --save', then every audited command forwards ----
+# has_record ACTION VNF: the collector got that command's record (bounded poll).
+has_record() {
+	local _
+	for _ in $(seq 1 200); do
+		grep -q "\"action\":\"$1\",\"vnf\":\"$2\"" "$C/msgs" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+if [ -n "$CLI" ]; then
+	HC=$T/cli-home
+	cli() { "$CLI" --quiet --home "$HC" "$@"; }
+	expect_rc 0 cli init --audit-seed "$T/cli-seed"
+	fwd_opts=(--to "127.0.0.1:$PORT" --ca "$P/ca1.pem" --cert "$P/client.pem" --key "$P/client.key"
+		  --server-name collector.test --timeout 5000)
+	expect_rc 0 cli log forward "${fwd_opts[@]}" --save
+	grep -q '^forwarded 1 record to 127.0.0.1' "$OUT" || fail "log forward: $(cat "$OUT")"
+	check "CLI: log forward --save sent the home.init record" has_record home.init ""
+	expect_rc 0 cli vnf register cli-fw
+	[ ! -s "$ERR" ] || fail "an audited command with a collector up printed: $(cat "$ERR")"
+	check "CLI: an audited command's record reaches the collector by itself" has_record vnf.register cli-fw
+	stop_collector
+	expect_rc 0 cli vnf register cli-fw2
+	grep -q 'audit forwarding: .*queued' "$ERR" || fail "no queued warning: $(cat "$ERR")"
+	check "CLI: collector down: the command still succeeds, says the record is queued" \
+		test "$(wc -l <"$ERR")" = 1
+	start_collector collector || fail "cannot restart rsyslogd"
+	fwd_opts[1]="127.0.0.1:$PORT"
+	expect_rc 0 cli log forward "${fwd_opts[@]}" --save
+	check "CLI: after the outage, log forward delivers the queued record" has_record vnf.register cli-fw2
+	expect_rc 0 cli log verify --seed "$T/cli-seed"
+else
+	echo "note: no vnfsafe CLI given: its 'log forward' is not tested here"
+fi
 
 finish
