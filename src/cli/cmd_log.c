@@ -1,5 +1,6 @@
 /* vnfsafe log show|verify|checkpoint|proof: the home's audit log. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "vnfsafe/forward.h"
@@ -249,8 +251,11 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	vs_err rc = VS_OK;
 	if (a->seed) {
 		rc = vs_audit_seed_load(a->seed, &seed);
-		if (rc != VS_OK)
-			return fail("verify", rc);
+		if (rc != VS_OK) /* a file that is not a seed is a wrong argument */
+			return fail("verify", vs_wrap(access(a->seed, R_OK) != 0 && errno == EACCES
+							       ? VS_E_ENV
+							       : VS_E_USAGE,
+						      "--seed %s is not a usable audit seed", a->seed));
 		have_seed = true;
 	}
 	/* The anchor: how far the ledger says this host's log went. */
