@@ -69,6 +69,15 @@ static vs_err ensure_log(vs_home *h, const char *dir)
 	snprintf(params, sizeof params, "%s/params", dir);
 	if (exists(params))
 		return VS_OK;
+	/* Gone, not new, if the ledger remembers records of it. */
+	vs_ledger *l;
+	vs_log_anchor a;
+	bool found = false;
+	if (cli_open_ledger(h, &l) == VS_OK &&
+	    vs_ledger_log_anchor_get(l, vs_home_host(h), &a, &found) == VS_OK && found)
+		return vs_fail(VS_E_INTEGRITY, "the audit log of this home is gone (%s), though the "
+					       "ledger anchored %llu records of it; nothing done",
+			       dir, (unsigned long long)a.size);
 	snprintf(seed, sizeof seed, "%s/audit-seed", vs_home_path(h));
 	vs_audit_opts o = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
 	VS_TRY(vs_audit_init(dir, seed, vs_home_signer(h), 0, &o));
@@ -85,6 +94,8 @@ vs_err cli_audit_open(vs_home *h)
 	VS_TRY(vs_home_audit_dir(h, dir, sizeof dir));
 	vs_err rc = ensure_log(h, dir);
 	vs_audit_opts o = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
+	if (rc == VS_E_INTEGRITY)
+		return rc;
 	if (rc == VS_OK)
 		rc = vs_audit_open(&g_cli.audit, dir, &o);
 	if (rc != VS_OK)

@@ -166,6 +166,18 @@ run vs --home "$C" log verify --seed "$SEED"
 	fail "the seed did not catch the forgery: rc $RC: $(cat "$ERR")"
 pass "with the seed it fails at record 4: the key of that epoch is gone from the host, the forger used a later one"
 
+# The whole audit directory deleted: not silently started anew.
+C=$T/atk-rmdir
+rm -rf "$C"
+cp -a "$H" "$C"
+rm -rf "$C/audit"
+run vs --home "$C" vnf start fw
+[ "$RC" = 2 ] && grep -q 'audit log of this home is gone' "$ERR" || fail "deleted log: rc $RC: $(cat "$ERR")"
+one_line_stderr || fail "deleted log: stderr"
+[ ! -e "$C/audit/log" ] && [ "$(vnf_state fw "$C" | cut -d' ' -f1)" = STOPPED ] ||
+	fail "deleted log: a new log was started or the command ran"
+pass "the audit directory deleted: commands refuse (exit 2), no fresh log is started in its place"
+
 # Without a writable audit log, nothing runs (a directory where the log
 # should be: unwritable even for root).
 C=$T/atk-gone
