@@ -104,10 +104,18 @@ vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *si
 			       VS_AUDIT_INTERVAL_MAX);
 	if (strlen(dir) >= 4000)
 		return vs_fail(VS_E_USAGE, "audit directory path too long");
-	VS_TRY(vs_mkdir_p(dir, 0700));
 	snprintf(path, sizeof path, "%s/log", dir);
 	if (lstat(path, &st) == 0)
 		return vs_fail(VS_E_USAGE, "an audit log already exists in %s", dir);
+	/* Built in a staging directory and renamed into place: a crash never
+	 * leaves a half-made log directory that no writer could open. */
+	char parent[4200], base[4200], stage[4300];
+	VS_TRY(vs_split_path(dir, parent, sizeof parent, base, sizeof base));
+	VS_TRY(vs_mkdir_p(parent, 0755));
+	snprintf(stage, sizeof stage, "%s.new-%ld", dir, (long)getpid());
+	vs_rm_rf(stage);
+	if (mkdir(stage, 0700) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot create %s", stage);
 
 	vs_audit_seed seed;
 	memset(&seed, 0, sizeof seed);
@@ -126,16 +134,25 @@ vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *si
 	if (rc == VS_OK) {
 		vs_audit_params p = { seed.t0, seed.interval, { 0 }, true };
 		memcpy(p.pub, seed.pub, VS_PUB_LEN);
-		rc = vs_audit_params_write(dir, &p);
+		rc = vs_audit_params_write(stage, &p);
 	}
 	if (rc == VS_OK)
-		rc = vs_audit_keyfile_write(dir, 0, &seed.k0);
+		rc = vs_audit_keyfile_write(stage, 0, &seed.k0);
 	if (rc == VS_OK)
-		rc = create_empty(dir, "checkpoints", 0644);
+		rc = create_empty(stage, "checkpoints", 0644);
 	if (rc == VS_OK)
-		rc = create_empty(dir, "log", 0640);
+		rc = create_empty(stage, "log", 0640);
 	if (rc == VS_OK)
-		rc = vs_fsync_path(dir);
+		rc = vs_fsync_path(stage);
+	vs_fault("audit.init_before_rename");
+	/* An existing empty DIR is replaced; a non-empty one is refused. */
+	if (rc == VS_OK && rename(stage, dir) != 0)
+		rc = vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
+				   "cannot put the new audit log in place at %s", dir);
+	if (rc == VS_OK)
+		rc = vs_fsync_path(parent);
+	if (rc != VS_OK)
+		vs_rm_rf(stage);
 	vs_audit_seed_wipe(&seed);
 	return rc;
 }

@@ -79,6 +79,10 @@ static vs_err ensure_log(vs_home *h, const char *dir)
 					       "ledger anchored %llu records of it; nothing done",
 			       dir, (unsigned long long)a.size);
 	snprintf(seed, sizeof seed, "%s/audit-seed", vs_home_path(h));
+	/* A seed without its log is what a crash during 'init' leaves: useless,
+	 * and in the way of a new one. */
+	if (!exists(dir) && exists(seed))
+		unlink(seed);
 	vs_audit_opts o = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
 	VS_TRY(vs_audit_init(dir, seed, vs_home_signer(h), 0, &o));
 	fprintf(stderr, "vnfsafe: started the audit log of this home; its verification seed is %s: "
