@@ -65,6 +65,7 @@ typedef struct {
 	uint64_t size;
 	uint64_t offset;
 	uint8_t head[VS_HASH_LEN];
+	uint64_t restarts; /* times an operator started this host's log anew */
 } vs_log_anchor;
 
 /* --- backend interface --- */
@@ -114,7 +115,7 @@ vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints);
 /* Record encoding shared by backends that store bytes (etcd): canonical JSON. */
 char *vs_vnf_record_to_json(const vs_vnf_record *r); /* caller frees */
 vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r);
-/* {"size":N,"offset":N,"head":"<64 hex>"}, canonical and strict. */
+/* {"size":N,"offset":N,"head":"<64 hex>","restarts":N}, canonical, strict. */
 char *vs_log_anchor_to_json(const vs_log_anchor *a); /* caller frees */
 vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a);
 
@@ -167,6 +168,10 @@ vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a
  * was truncated, replaced or rolled back. The caller checks, before, that
  * its log still holds the anchored record at the anchored offset. */
 vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a);
+/* An operator started host's log anew ('vnfsafe log restart'): the anchor
+ * becomes a (any size) and its restart count goes up by one, for good. */
+vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
+				    vs_log_anchor *out);
 /* True when tok is valid for the record right now. */
 bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok);
 

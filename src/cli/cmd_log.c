@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "vnfsafe/forward.h"
+#include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
 static const char help[] =
@@ -49,6 +50,14 @@ static const char help[] =
 	"        it. --save keeps the settings in HOME/audit/forward.conf; then\n"
 	"        every audited command forwards its record at once (and a failure\n"
 	"        there is a warning, not the command's failure).\n"
+	"  restart --reason TEXT [--audit-seed FILE]\n"
+	"        operator only, after 'log verify' found the log damaged: audited\n"
+	"        commands refuse to run while the log does not hold what the ledger\n"
+	"        anchored. Moves the log aside (HOME/audit.retired-TIME, kept as\n"
+	"        evidence), starts a new one (new seed to FILE, default\n"
+	"        HOME/audit-seed) whose first record says why and what was\n"
+	"        anchored, and counts the restart in the ledger for good ('log\n"
+	"        verify' shows the count).\n"
 	"\n"
 	"Exit status: 0 done (verify: intact); 1 bad arguments; 2 the log is\n"
 	"damaged (verify prints the first bad record and the kind of damage);\n"
@@ -56,7 +65,7 @@ static const char help[] =
 
 typedef struct {
 	bool json, save;
-	const char *to, *ca, *cert, *key, *server_name, *timeout;
+	const char *to, *ca, *cert, *key, *server_name, *timeout, *reason, *new_seed;
 	const char *vnf, *since, *seed;
 	uint64_t seq;
 	bool has_seq;
@@ -122,6 +131,8 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 		{ "cert", required_argument, NULL, 'C' }, { "key", required_argument, NULL, 'K' },
 		{ "server-name", required_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 'T' }, { "save", no_argument, NULL, 'W' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "audit-seed", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -147,6 +158,8 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 		case 'N': a->server_name = optarg; break;
 		case 'T': a->timeout = optarg; break;
 		case 'W': a->save = true; break;
+		case 'R': a->reason = optarg; break;
+		case 'A': a->new_seed = optarg; break;
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;
 		case 'n': {
@@ -292,8 +305,8 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	snprintf(seedfile, sizeof seedfile, "%s/audit-seed", vs_home_path(h));
 	bool seed_here = exists(seedfile);
 	if (anchored)
-		snprintf(anchor_note, sizeof anchor_note, "%llu records",
-			 (unsigned long long)anchor.size);
+		snprintf(anchor_note, sizeof anchor_note, "%llu records%s", (unsigned long long)anchor.size,
+			 anchor.restarts ? " (this host's log was restarted by an operator)" : "");
 	else if (!anchor_note[0])
 		snprintf(anchor_note, sizeof anchor_note, "none yet");
 	if (a->json) {
@@ -490,6 +503,82 @@ static int do_forward(const largs *a, const char *dir)
 	return 0;
 }
 
+/* The old log aside, a new one in its place, its first record saying why,
+ * the ledger's anchor moved to it with the restart counted. Each step can
+ * be redone after a crash: running it again moves whatever is there aside. */
+static int do_restart(const largs *a, vs_home *h, const char *dir)
+{
+	if (!a->reason || !*a->reason)
+		return usage_fail("restart", "--reason TEXT is required (it opens the new log)");
+	char retired[4400], seed[4400], old_seed[4400], t[32], why[9000];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(t, sizeof t, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(retired, sizeof retired, "%s.retired-%s", dir, t);
+	for (int i = 1; exists(retired) && i < 100; i++)
+		snprintf(retired, sizeof retired, "%s.retired-%s.%d", dir, t, i);
+	vs_ledger *l;
+	vs_log_anchor anchored, tail, now_anchor;
+	bool found = false;
+	vs_err rc = cli_open_ledger(h, &l);
+	if (rc == VS_OK)
+		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchored, &found);
+	if (rc != VS_OK)
+		return fail("restart", rc);
+	bool moved = false;
+	if (exists(dir)) {
+		if (rename(dir, retired) != 0)
+			return fail("restart", vs_fail_errno(VS_E_ENV, "cannot move %s aside", dir));
+		moved = true;
+	}
+	snprintf(old_seed, sizeof old_seed, "%s/audit-seed", vs_home_path(h));
+	if (moved && exists(old_seed)) {
+		char kept[4500];
+		snprintf(kept, sizeof kept, "%s/audit-seed", retired);
+		if (rename(old_seed, kept) != 0)
+			return fail("restart", vs_fail_errno(VS_E_ENV, "cannot move %s aside", old_seed));
+	}
+	snprintf(seed, sizeof seed, "%s", a->new_seed ? a->new_seed : old_seed);
+	if (!a->new_seed && exists(seed))
+		unlink(seed); /* a seed without its log (an interrupted restart) */
+	vs_audit_opts o = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
+	rc = vs_fsync_dir_of(dir);
+	if (rc == VS_OK)
+		rc = vs_audit_init(dir, seed, vs_home_signer(h), 0, &o);
+	snprintf(why, sizeof why,
+		 "%s; the previous log is in %s; the ledger had anchored %llu records of it "
+		 "(restart %llu)", a->reason, moved ? retired : "(none: it was gone)",
+		 found ? (unsigned long long)anchored.size : 0ULL,
+		 found ? (unsigned long long)anchored.restarts + 1 : 1ULL);
+	for (char *p = why; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	why[VS_AUDIT_REASON_MAX] = 0; /* ASCII: cut anywhere */
+	char who[128];
+	uid_t uid = getuid();
+	snprintf(who, sizeof who, "uid:%u", (unsigned)uid);
+	vs_audit_event ev = { .actor = who, .action = "log.restart", .outcome = VS_AUDIT_OUT_OK,
+			      .reason = why };
+	vs_audit *au = NULL;
+	if (rc == VS_OK)
+		rc = vs_audit_open(&au, dir, &o);
+	if (rc == VS_OK)
+		rc = vs_audit_append(au, &ev, NULL);
+	vs_audit_close(au);
+	if (rc == VS_OK)
+		rc = vs_audit_tail(dir, &tail);
+	if (rc == VS_OK)
+		rc = vs_ledger_log_anchor_restart(l, vs_home_host(h), &tail, &now_anchor);
+	if (rc != VS_OK)
+		return fail("restart", rc);
+	printf("started a new audit log (restart %llu of this host's log); the previous one is in "
+	       "%s\n", (unsigned long long)now_anchor.restarts, moved ? retired : "(none)");
+	fprintf(stderr, "new audit log verification seed written to %s%s\n", seed,
+		a->new_seed ? "" : ": move it off this host");
+	return 0;
+}
+
 int cmd_log(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -505,7 +594,7 @@ int cmd_log(int argc, char **argv)
 		const char *verb, *allowed;
 	} verbs[] = {
 		{ "show", "jvs" }, { "verify", "jS" }, { "checkpoint", "j" }, { "proof", "jn" },
-		{ "forward", "jtcCKNTW" },
+		{ "forward", "jtcCKNTW" }, { "restart", "RA" },
 	};
 	const char *allowed = NULL;
 	for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
@@ -527,7 +616,7 @@ int cmd_log(int argc, char **argv)
 	vs_err rc = cli_open_home(&h);
 	if (rc == VS_OK)
 		rc = vs_home_audit_dir(h, dir, sizeof dir);
-	if (rc == VS_OK && !exists(dir))
+	if (rc == VS_OK && !exists(dir) && strcmp(verb, "restart") != 0)
 		rc = vs_fail(VS_E_ENV, "this home has no audit log yet (%s)", dir);
 	if (rc != VS_OK)
 		return fail(verb, rc);
@@ -539,5 +628,7 @@ int cmd_log(int argc, char **argv)
 		return do_checkpoint(&a);
 	if (!strcmp(verb, "forward"))
 		return do_forward(&a, dir);
+	if (!strcmp(verb, "restart"))
+		return do_restart(&a, h, dir);
 	return do_proof(&a, h, dir);
 }

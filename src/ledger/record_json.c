@@ -287,13 +287,14 @@ vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r)
 char *vs_log_anchor_to_json(const vs_log_anchor *a)
 {
 	char head[2 * VS_HASH_LEN + 1];
-	if (a->size > INT64_MAX || a->offset > INT64_MAX) {
+	if (a->size > INT64_MAX || a->offset > INT64_MAX || a->restarts > INT64_MAX) {
 		vs_fail(VS_E_USAGE, "log anchor out of range");
 		return NULL;
 	}
 	vs_hex(a->head, VS_HASH_LEN, head);
-	json_t *o = json_pack("{s:I,s:I,s:s}", "size", (json_int_t)a->size, "offset",
-			      (json_int_t)a->offset, "head", head);
+	json_t *o = json_pack("{s:I,s:I,s:s,s:I}", "size", (json_int_t)a->size, "offset",
+			      (json_int_t)a->offset, "head", head, "restarts",
+			      (json_int_t)a->restarts);
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!s)
@@ -303,10 +304,11 @@ char *vs_log_anchor_to_json(const vs_log_anchor *a)
 
 static vs_err anchor_fields(json_t *o, vs_log_anchor *a)
 {
-	if (!json_is_object(o) || json_object_size(o) != 3)
-		return vs_fail(VS_E_INTEGRITY, "log anchor: not an object of 3 fields");
+	if (!json_is_object(o) || json_object_size(o) != 4)
+		return vs_fail(VS_E_INTEGRITY, "log anchor: not an object of 4 fields");
 	VS_TRY(get_u64(o, "size", &a->size));
 	VS_TRY(get_u64(o, "offset", &a->offset));
+	VS_TRY(get_u64(o, "restarts", &a->restarts));
 	json_t *h = json_object_get(o, "head");
 	if (!json_is_string(h) ||
 	    !unhex_lower(json_string_value(h), json_string_length(h), a->head, VS_HASH_LEN))

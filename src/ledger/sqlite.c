@@ -60,6 +60,12 @@ typedef struct {
 	uint8_t head[VS_HASH_LEN];
 } anchor_row;
 
+/* Back only by an operator's restart, which is counted for good. */
+#define LOG_ANCHOR_TRIGGER                                                                     \
+	"CREATE TRIGGER IF NOT EXISTS log_anchor_monotonic BEFORE UPDATE ON log_anchors"        \
+	" WHEN NEW.restarts < OLD.restarts OR (NEW.size < OLD.size AND NEW.restarts = OLD.restarts)" \
+	" BEGIN SELECT RAISE(ABORT, 'audit anchor decrease refused'); END;"
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS vnfs(name TEXT PRIMARY KEY, lineage BLOB NOT NULL,"
 	" generation INTEGER NOT NULL, state INTEGER NOT NULL, owner TEXT NOT NULL,"
@@ -78,10 +84,9 @@ static const char schema[] =
 	" counter INTEGER NOT NULL, head BLOB NOT NULL, nv_index INTEGER);"
 	/* Each host's audit-log anchor (docs/audit.md): it only moves forward. */
 	"CREATE TABLE IF NOT EXISTS log_anchors(host TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-	" offset INTEGER NOT NULL, head BLOB NOT NULL, version INTEGER NOT NULL);"
-	"CREATE TRIGGER IF NOT EXISTS log_anchor_monotonic BEFORE UPDATE ON log_anchors"
-	" WHEN NEW.size < OLD.size"
-	" BEGIN SELECT RAISE(ABORT, 'audit anchor decrease refused'); END;"
+	" offset INTEGER NOT NULL, head BLOB NOT NULL, version INTEGER NOT NULL,"
+	" restarts INTEGER NOT NULL);"
+	LOG_ANCHOR_TRIGGER
 	"CREATE TRIGGER IF NOT EXISTS log_anchor_no_delete BEFORE DELETE ON log_anchors"
 	" BEGIN SELECT RAISE(ABORT, 'audit anchors are never deleted'); END;";
 
@@ -154,10 +159,11 @@ static const char *const st_sql[ST_N] = {
 	[ST_AGET] = "SELECT counter, head, nv_index FROM anchor WHERE id=1",
 	[ST_APUT] = "INSERT OR REPLACE INTO anchor(id, counter, head, nv_index) VALUES(1,?,?,?)",
 	[ST_EMPTY] = "SELECT NOT EXISTS(SELECT 1 FROM vnfs)",
-	[ST_LGET] = "SELECT size, offset, head, version FROM log_anchors WHERE host=?",
-	[ST_LINS] = "INSERT INTO log_anchors(host, size, offset, head, version) VALUES(?1,?2,?3,?4,1)",
-	[ST_LUPD] = ("UPDATE log_anchors SET size=?2, offset=?3, head=?4, version=version+1"
-		     " WHERE host=?1 AND version=?5"),
+	[ST_LGET] = "SELECT size, offset, head, version, restarts FROM log_anchors WHERE host=?",
+	[ST_LINS] = ("INSERT INTO log_anchors(host, size, offset, head, version, restarts)"
+		     " VALUES(?1,?2,?3,?4,1,?6)"),
+	[ST_LUPD] = ("UPDATE log_anchors SET size=?2, offset=?3, head=?4, version=version+1,"
+		     " restarts=?6 WHERE host=?1 AND version=?5"),
 };
 
 /* Steps a statement that returns no row, then resets it. */
@@ -417,7 +423,7 @@ static vs_err record_extend(uint8_t head[VS_HASH_LEN], const void *arg, uint64_t
 }
 
 /* head := SHA-256("vnfsafe ledger head v2 log anchor" || head || host ||
- * size || offset || leaf hash || version). */
+ * size || offset || leaf hash || restarts || version). */
 typedef struct {
 	const char *host;
 	const vs_log_anchor *a;
@@ -435,6 +441,7 @@ static vs_err log_extend(uint8_t head[VS_HASH_LEN], const void *arg, uint64_t ve
 	vs_wr_u64(&w, la->a->size);
 	vs_wr_u64(&w, la->a->offset);
 	vs_wr_bytes(&w, la->a->head, VS_HASH_LEN);
+	vs_wr_u64(&w, la->a->restarts);
 	vs_wr_u64(&w, version);
 	vs_err rc = w.bad ? vs_fail(VS_E_ENV, "out of memory") : vs_sha256(w.p, w.len, head);
 	vs_wr_free(&w);
@@ -561,6 +568,7 @@ static vs_err sq_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a
 		a->offset = (uint64_t)sqlite3_column_int64(st, 1);
 		blob_col(st, 2, a->head, VS_HASH_LEN);
 		*version = (uint64_t)sqlite3_column_int64(st, 3);
+		a->restarts = (uint64_t)sqlite3_column_int64(st, 4);
 		*found = true;
 	} else if (step != SQLITE_DONE) {
 		rc = sq_fail(s->db, "read");
@@ -578,11 +586,16 @@ static vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t expected)
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)la->a->size);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)la->a->offset);
 	sqlite3_bind_blob(st, 4, la->a->head, VS_HASH_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)la->a->restarts);
 	if (expected)
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)expected);
 	int step = sqlite3_step(st);
 	vs_err rc = VS_OK;
-	if (step == SQLITE_CONSTRAINT || (step == SQLITE_DONE && sqlite3_changes(s->db) != 1))
+	if (step == SQLITE_CONSTRAINT &&
+	    sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_TRIGGER)
+		rc = vs_fail(VS_E_INTEGRITY, "the ledger refuses to move the audit anchor of %s back",
+			     la->host);
+	else if (step == SQLITE_CONSTRAINT || (step == SQLITE_DONE && sqlite3_changes(s->db) != 1))
 		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", la->host);
 	else if (step != SQLITE_DONE)
 		rc = sq_fail(s->db, "write");
@@ -594,7 +607,7 @@ static vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t expected)
 static vs_err sq_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				uint64_t expected)
 {
-	if (a->size > INT64_MAX || a->offset > INT64_MAX)
+	if (a->size > INT64_MAX || a->offset > INT64_MAX || a->restarts > INT64_MAX)
 		return vs_fail(VS_E_USAGE, "audit anchor out of range");
 	log_arg la = { host, a, expected };
 	return sq_write((sq_ledger *)l, do_log_anchor, log_extend, &la, expected, expected + 1);
@@ -676,6 +689,14 @@ static bool has_new_columns(sqlite3 *db)
  * (false and no activation id: the safe reading, see docs/ledger.md). */
 static vs_err upgrade(sqlite3 *db, const char *path)
 {
+	sqlite3_stmt *st = NULL;
+	bool restarts = sqlite3_prepare_v2(db, "SELECT restarts FROM log_anchors LIMIT 0", -1, &st,
+					   NULL) == SQLITE_OK;
+	sqlite3_finalize(st);
+	if (!restarts) /* a development build's table; harmless if another process won */
+		sqlite3_exec(db, "ALTER TABLE log_anchors ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;"
+				 "DROP TRIGGER IF EXISTS log_anchor_monotonic;" LOG_ANCHOR_TRIGGER,
+			     NULL, NULL, NULL);
 	if (has_new_columns(db))
 		return VS_OK;
 	char *err = NULL;

@@ -537,6 +537,8 @@ vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log
 		uint64_t version = 0;
 		bool found;
 		VS_TRY(l->ops->log_anchor_get(l, host, &cur, &version, &found));
+		vs_log_anchor next = *a;
+		next.restarts = found ? cur.restarts : 0; /* only a restart changes it */
 		if (found && cur.size > a->size)
 			return vs_fail(VS_E_INTEGRITY,
 				       "the audit log of %s has %llu records, fewer than the %llu the "
@@ -550,7 +552,27 @@ vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log
 					       host, (unsigned long long)a->size);
 			return VS_OK;
 		}
-		vs_err rc = l->ops->log_anchor_cas(l, host, a, found ? version : 0);
+		vs_err rc = l->ops->log_anchor_cas(l, host, &next, found ? version : 0);
+		if (rc != VS_E_POLICY)
+			return rc;
+		backoff(attempt);
+	}
+	return vs_fail(VS_E_ENV, "the audit anchor of %s kept changing; try again", host);
+}
+
+vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
+				    vs_log_anchor *out)
+{
+	VS_TRY(host_ok(host));
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		vs_log_anchor cur, next = *a;
+		uint64_t version = 0;
+		bool found;
+		VS_TRY(l->ops->log_anchor_get(l, host, &cur, &version, &found));
+		next.restarts = found ? cur.restarts + 1 : 1;
+		vs_err rc = l->ops->log_anchor_cas(l, host, &next, found ? version : 0);
+		if (rc == VS_OK && out)
+			*out = next;
 		if (rc != VS_E_POLICY)
 			return rc;
 		backoff(attempt);

@@ -140,6 +140,19 @@ run vs --home "$C" vnf start fw
 [ "$(vnf_state fw "$C" | cut -d' ' -f1)" = STOPPED ] || fail "replayed log: the command changed the ledger"
 pass "an old copy of the log put back: verify exits 2, and audited commands refuse to run (exit 2, nothing done)"
 
+# The operator's way out: a new log, the old one kept, the restart counted.
+expect_rc 1 vs --home "$C" log restart
+expect_rc 0 vs --home "$C" log restart --reason "old copy found on disk" --audit-seed "$T/seed2"
+ls -d "$C"/audit.retired-* >/dev/null 2>&1 || fail "the damaged log was not kept aside"
+cmp -s "$T/old-log" "$(ls -d "$C"/audit.retired-* | head -1)/log" || fail "the kept log is not the damaged one"
+expect_rc 0 vs --home "$C" vnf start fw
+expect_rc 0 vs --home "$C" log show
+sed -n 2p "$OUT" | grep 'log.restart' | grep -Eq 'old copy found on disk.*anchored [0-9]+ records.*restart 1' ||
+	fail "the new log does not open with the restart: $(sed -n 2p "$OUT")"
+expect_rc 0 vs --home "$C" log verify --seed "$T/seed2"
+grep -q 'restarted by an operator' "$OUT" || fail "verify does not show the restart: $(cat "$OUT")"
+pass "log restart: the damaged log kept aside, a new log opening with why and what was anchored, the restart counted in the ledger, commands run again"
+
 # A torn tail left by a crash is repaired by the next writer, and said so.
 C=$T/atk-torn
 expect_rc 0 vs --home "$C" vnf start fw

@@ -1056,11 +1056,13 @@ static void test_log_anchor_json(void **st)
 	memset(&a, 0, sizeof a);
 	a.size = 12;
 	a.offset = 3456;
+	a.restarts = 2;
 	memset(a.head, 0x5a, sizeof a.head);
 	char *s = vs_log_anchor_to_json(&a);
 	assert_non_null(s);
 	assert_string_equal(s, "{\"size\":12,\"offset\":3456,\"head\":\""
-			       "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}");
+			       "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+			       "\"restarts\":2}");
 	assert_int_equal(vs_log_anchor_from_json(s, strlen(s), &b), VS_OK);
 	assert_memory_equal(&a, &b, sizeof a);
 	free(s);
@@ -1074,6 +1076,7 @@ static void test_log_anchor_json(void **st)
 		"{\"size\":12,\"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\",\"x\":1}",
 		"{\"size\":\"12\",\"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\"}",
 		"[]", "", "{",
+		"{\"size\":12,\"offset\":3456,\"head\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\",\"restarts\":-1}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&b, 0xa5, sizeof b);

@@ -446,6 +446,26 @@ static void test_log_anchor(void **st)
 			 VS_E_POLICY);
 	assert_int_equal(L->ops->log_anchor_cas(L, host, &a, 0), VS_E_POLICY); /* exists */
 	assert_int_equal(vs_ledger_log_anchor_advance(L, "bad/host name", &a), VS_E_USAGE);
+	/* An operator's restart: back to a new log's first record, counted. */
+	vs_log_anchor fresh_log = a, out;
+	fresh_log.size = 1;
+	fresh_log.offset = 300;
+	memset(fresh_log.head, 0x33, sizeof fresh_log.head);
+	assert_int_equal(vs_ledger_log_anchor_restart(L, host, &fresh_log, &out), VS_OK);
+	assert_int_equal(out.restarts, 1);
+	assert_int_equal(vs_ledger_log_anchor_get(L, host, &got, &found), VS_OK);
+	assert_int_equal(got.size, 1);
+	assert_int_equal(got.restarts, 1);
+	/* Advancing keeps the count; a plain advance cannot go back. */
+	fresh_log.size = 4;
+	fresh_log.offset = 1200;
+	fresh_log.restarts = 0;
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &fresh_log), VS_OK);
+	assert_int_equal(vs_ledger_log_anchor_get(L, host, &got, &found), VS_OK);
+	assert_int_equal(got.size, 4);
+	assert_int_equal(got.restarts, 1);
+	fresh_log.size = 3;
+	assert_int_equal(vs_ledger_log_anchor_advance(L, host, &fresh_log), VS_E_INTEGRITY);
 }
 
 int main(void)
