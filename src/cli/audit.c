@@ -36,7 +36,7 @@ void cli_event_generation(uint64_t g)
 	g_cli.ev.generation = g;
 }
 
-static void actor(char *out, size_t cap)
+void cli_actor(char *out, size_t cap)
 {
 	uid_t uid = getuid();
 	struct passwd *pw = getpwuid(uid);
@@ -156,7 +156,7 @@ int cli_audit_finish(int rc)
 	char reason[VS_AUDIT_REASON_MAX + 1] = "", who[128];
 	if (rc != 0)
 		snprintf(reason, sizeof reason, "%s", vs_errmsg());
-	actor(who, sizeof who);
+	cli_actor(who, sizeof who);
 	ascii_only(reason);
 	ascii_only(who);
 	vs_audit_event ev = {

@@ -48,6 +48,8 @@ void cli_event_vnf(const char *vnf);
 void cli_event_snapshot(const uint8_t id[VS_ID_LEN]);
 void cli_event_generation(uint64_t g);
 vs_err cli_audit_open(vs_home *h);
+/* "uid:N(name)": who runs this command. */
+void cli_actor(char *out, size_t cap);
 int cli_audit_finish(int rc);
 
 /* Progress bar on a TTY (stderr), silent otherwise. */

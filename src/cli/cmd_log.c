@@ -556,8 +556,7 @@ static int do_restart(const largs *a, vs_home *h, const char *dir)
 			*p = '?';
 	why[VS_AUDIT_REASON_MAX] = 0; /* ASCII: cut anywhere */
 	char who[128];
-	uid_t uid = getuid();
-	snprintf(who, sizeof who, "uid:%u", (unsigned)uid);
+	cli_actor(who, sizeof who);
 	vs_audit_event ev = { .actor = who, .action = "log.restart", .outcome = VS_AUDIT_OUT_OK,
 			      .reason = why };
 	vs_audit *au = NULL;

@@ -486,6 +486,9 @@ static int do_delete(int argc, char **argv)
 	vs_err rc = cli_open_home(&h);
 	vs_delete_result res;
 	vs_ledger *l = NULL;
+	vs_catalog_entry ce;
+	if (rc == VS_OK && vs_catalog_get(h, id, &ce) == VS_OK)
+		cli_event_vnf(ce.vnf);
 	if (rc == VS_OK && !a.force)
 		rc = cli_open_ledger(h, &l);
 	if (rc == VS_OK && !a.force)
