@@ -59,7 +59,7 @@ grep -q "uid:$(id -u)" "$OUT" || fail "the actor is not recorded"
 pass "12 audited commands: 12 records in order, with outcome ok/refused/integrity/failed, reason, snapshot id, actor"
 
 expect_rc 0 vs --home "$H" log show --json --vnf fw
-[ "$(grep -c '"seq"' "$OUT")" = 8 ] || fail "log show --vnf fw: $(grep -c '"seq"' "$OUT") records, want 8"
+[ "$(grep -c '"seq"' "$OUT")" = 9 ] || fail "log show --vnf fw: $(grep -c '"seq"' "$OUT") records, want 9"
 expect_rc 0 vs --home "$H" log show --since 2000-01-01
 expect_rc 0 vs --home "$H" log show --since "@$(($(date +%s) + 3600))"
 [ "$(wc -l <"$OUT")" = 1 ] || fail "--since in the future still shows records"
