@@ -20,6 +20,8 @@ vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mo
 /* Reads a whole small file (at most max bytes); caller frees *out. */
 vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len);
 vs_err vs_fsync_dir_of(const char *path);
+/* flock(fd, LOCK_EX), waiting through signals; what names the file in errors. */
+vs_err vs_lock_exclusive(int fd, const char *what);
 vs_err vs_fsync_path(const char *path);
 /* mkdir -p; created components get mode. */
 vs_err vs_mkdir_p(const char *path, mode_t mode);

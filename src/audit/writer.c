@@ -581,13 +581,7 @@ static vs_err commit(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
 	if (a->broken)
 		return vs_fail(VS_E_ENV, "audit log %s had a failed sync: reopen it", a->log_path);
 	pthread_mutex_lock(&a->io);
-	vs_err rc = VS_OK;
-	while (flock(a->fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			rc = vs_fail_errno(VS_E_ENV, "cannot lock %s", a->log_path);
-			break;
-		}
-	}
+	vs_err rc = vs_lock_exclusive(a->fd, a->log_path);
 	if (rc == VS_OK) {
 		rc = commit_locked(a, batch, cp_out);
 		flock(a->fd, LOCK_UN);
@@ -759,13 +753,7 @@ vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp)
 vs_err vs_audit_evolve(vs_audit *a)
 {
 	pthread_mutex_lock(&a->io);
-	vs_err rc = VS_OK;
-	while (flock(a->fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			rc = vs_fail_errno(VS_E_ENV, "cannot lock %s", a->log_path);
-			break;
-		}
-	}
+	vs_err rc = vs_lock_exclusive(a->fd, a->log_path);
 	if (rc == VS_OK) {
 		uint64_t e;
 		rc = refresh_key(a);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -182,5 +183,13 @@ vs_err vs_rm_rf(const char *path)
 {
 	if (rm_at(AT_FDCWD, path) != 0)
 		return vs_fail_errno(VS_E_ENV, "cannot remove %s", path);
+	return VS_OK;
+}
+
+vs_err vs_lock_exclusive(int fd, const char *what)
+{
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return vs_fail_errno(VS_E_ENV, "cannot lock %s", what);
 	return VS_OK;
 }

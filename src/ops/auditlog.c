@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
 vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap)
@@ -171,14 +172,9 @@ vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_
 	uint64_t size;
 	struct stat st;
 	VS_TRY(open_log(dir, &fd, &size));
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			vs_err rc = vs_fail_errno(VS_E_ENV, "cannot lock the audit log");
-			close(fd);
-			return rc;
-		}
-	}
-	vs_err rc = fstat(fd, &st) == 0 ? sync_locked(fd, (uint64_t)st.st_size, l, host, out)
+	vs_err rc = vs_lock_exclusive(fd, "the audit log");
+	if (rc == VS_OK)
+		rc = fstat(fd, &st) == 0 ? sync_locked(fd, (uint64_t)st.st_size, l, host, out)
 					 : vs_fail_errno(VS_E_ENV, "cannot stat the audit log");
 	close(fd); /* drops the flock */
 	return rc;
