@@ -178,6 +178,27 @@ static vs_err activation_id(const uint8_t *given, uint8_t act[VS_ID_LEN])
 	return vs_random(act, VS_ID_LEN);
 }
 
+/* One activation: its id (given, or fresh), the transaction, a refusal
+ * re-checked against the request's own effect (owner: the host that must
+ * own it, or NULL), then the token. */
+static vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args *a,
+			     const uint8_t *given, const char *owner, vs_fence *tok,
+			     vs_vnf_record *out)
+{
+	uint8_t id[VS_ID_LEN];
+	VS_TRY(activation_id(given, id));
+	a->act = id;
+	vs_vnf_record r;
+	vs_err rc = transact(l, name, fn, a, &r);
+	if (rc == VS_E_POLICY && own_activation(l, name, owner, id, &r))
+		rc = VS_OK;
+	VS_TRY(rc);
+	issue(&r, tok);
+	if (out)
+		*out = r;
+	return VS_OK;
+}
+
 static vs_err start_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
@@ -197,18 +218,8 @@ static vs_err start_fn(void *ctx, vs_vnf_record *r)
 vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
 		       const uint8_t act[VS_ID_LEN], vs_fence *tok, vs_vnf_record *out)
 {
-	uint8_t id[VS_ID_LEN];
-	VS_TRY(activation_id(act, id));
-	args a = { .host = host, .act = id };
-	vs_vnf_record r;
-	vs_err rc = transact(l, name, start_fn, &a, &r);
-	if (rc == VS_E_POLICY && own_activation(l, name, host, id, &r))
-		rc = VS_OK;
-	VS_TRY(rc);
-	issue(&r, tok);
-	if (out)
-		*out = r;
-	return VS_OK;
+	args a = { .host = host };
+	return run_activation(l, name, start_fn, &a, act, host, tok, out);
 }
 
 static vs_err restore_check(const args *a, const vs_vnf_record *r)
@@ -264,19 +275,8 @@ vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 bool allow_rollback, const uint8_t act[VS_ID_LEN], vs_fence *tok,
 			 vs_vnf_record *out)
 {
-	uint8_t id[VS_ID_LEN];
-	VS_TRY(activation_id(act, id));
-	args a = { .host = host, .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback,
-		   .act = id };
-	vs_vnf_record r;
-	vs_err rc = transact(l, name, restore_fn, &a, &r);
-	if (rc == VS_E_POLICY && own_activation(l, name, host, id, &r))
-		rc = VS_OK;
-	VS_TRY(rc);
-	issue(&r, tok);
-	if (out)
-		*out = r;
-	return VS_OK;
+	args a = { .host = host, .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback };
+	return run_activation(l, name, restore_fn, &a, act, host, tok, out);
 }
 
 static vs_err stop_fn(void *ctx, vs_vnf_record *r)
@@ -422,16 +422,8 @@ static vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
 vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
 				vs_fence *target_tok)
 {
-	uint8_t id[VS_ID_LEN];
-	VS_TRY(activation_id(NULL, id));
-	args a = { .tok = tok, .act = id };
-	vs_vnf_record r;
-	vs_err rc = transact(l, name, mig_commit_fn, &a, &r);
-	if (rc == VS_E_POLICY && own_activation(l, name, NULL, id, &r))
-		rc = VS_OK;
-	VS_TRY(rc);
-	issue(&r, target_tok);
-	return VS_OK;
+	args a = { .tok = tok };
+	return run_activation(l, name, mig_commit_fn, &a, NULL, NULL, target_tok, NULL);
 }
 
 static vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
