@@ -125,7 +125,8 @@ int main(int argc, char **argv)
 	char uri[1024], name[64], bare[1024];
 	uint8_t rnd[4];
 	char hex[9];
-	vs_random(rnd, sizeof rnd);
+	if (vs_random(rnd, sizeof rnd) != VS_OK)
+		return 1;
 	vs_hex(rnd, sizeof rnd, hex);
 	snprintf(name, sizeof name, "bench-%s", hex);
 	bool sq = !strcmp(argv[1], "sqlite");

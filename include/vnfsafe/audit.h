@@ -98,7 +98,7 @@ void vs_merkle_free(vs_merkle *m);
 vs_err vs_merkle_add(vs_merkle *m, const uint8_t leaf[VS_HASH_LEN]);
 /* MTH of the leaves added so far; SHA-256("") for none. */
 vs_err vs_merkle_root(vs_merkle *m, uint8_t root[VS_HASH_LEN]);
-vs_err vs_merkle_copy(vs_merkle *dst, const vs_merkle *src);
+void vs_merkle_copy(vs_merkle *dst, const vs_merkle *src);
 
 /* Proofs over n leaf hashes; out holds cap hashes, *len gets the count
  * (at most 64 for any n). */

@@ -3,7 +3,19 @@
 #ifndef VNFSAFE_ERR_H
 #define VNFSAFE_ERR_H
 
-typedef enum {
+/* A vs_err result must be used: clang warns on every ignored one (the
+ * attribute on the type covers every function and function pointer
+ * returning it); gcc only knows the function attribute, VS_MUST_USE, which
+ * every prototype returning vs_err carries. A cleanup that may fail on
+ * purpose says so with vs_ignore(). */
+#if defined(__clang__)
+#define VS_ERR_TYPE_ATTR __attribute__((warn_unused_result))
+#else
+#define VS_ERR_TYPE_ATTR
+#endif
+#define VS_MUST_USE __attribute__((warn_unused_result))
+
+typedef enum VS_ERR_TYPE_ATTR {
 	VS_OK = 0,
 	VS_E_USAGE = 1,     /* bad argument, unknown name, wrong invocation */
 	VS_E_INTEGRITY = 2, /* tampered, truncated, spliced, wrong key, unknown version */
@@ -19,6 +31,12 @@ vs_err vs_fail_errno(vs_err code, const char *fmt, ...) __attribute__((format(pr
 vs_err vs_wrap(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *vs_errmsg(void);
 const char *vs_strerror(vs_err code);
+
+/* Explicitly drops a result (best-effort cleanup); gcc ignores (void). */
+static inline void vs_ignore(vs_err e)
+{
+	(void)e;
+}
 
 #define VS_TRY(expr)                                                           \
 	do {                                                                   \

@@ -213,7 +213,7 @@ static vs_err collector_error(flush_ctx *f, vs_err rc)
 	bool torn = false;
 	char why[512];
 	snprintf(why, sizeof why, "%s", vs_errmsg());
-	count_queued(f->fd, f->cur.offset, &queued, &torn);
+	vs_ignore(count_queued(f->fd, f->cur.offset, &queued, &torn));
 	return vs_fail(rc, "collector %s:%u %s: %s; %llu record%s queued", f->cfg->host,
 		       (unsigned)f->cfg->port, rc == VS_E_INTEGRITY ? "not trusted" : "unreachable",
 		       why, (unsigned long long)queued, queued == 1 ? "" : "s");

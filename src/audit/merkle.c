@@ -68,12 +68,11 @@ void vs_merkle_free(vs_merkle *m)
 	m->md = NULL;
 }
 
-vs_err vs_merkle_copy(vs_merkle *dst, const vs_merkle *src)
+void vs_merkle_copy(vs_merkle *dst, const vs_merkle *src)
 {
 	void *md = dst->md;
 	memcpy(dst, src, sizeof *dst);
 	dst->md = md;
-	return VS_OK;
 }
 
 /* The stack holds the roots of the complete subtrees, one per set bit of

@@ -113,7 +113,7 @@ vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *si
 	VS_TRY(vs_split_path(dir, parent, sizeof parent, base, sizeof base));
 	VS_TRY(vs_mkdir_p(parent, 0755));
 	snprintf(stage, sizeof stage, "%s.new-%ld", dir, (long)getpid());
-	vs_rm_rf(stage);
+	vs_ignore(vs_rm_rf(stage));
 	if (mkdir(stage, 0700) != 0)
 		return vs_fail_errno(VS_E_ENV, "cannot create %s", stage);
 
@@ -152,7 +152,7 @@ vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *si
 	if (rc == VS_OK)
 		rc = vs_fsync_path(parent);
 	if (rc != VS_OK)
-		vs_rm_rf(stage);
+		vs_ignore(vs_rm_rf(stage));
 	vs_audit_seed_wipe(&seed);
 	return rc;
 }
@@ -487,7 +487,7 @@ static void auto_checkpoint(vs_audit *a)
 	/* The records are durable already: a failed checkpoint is retried on
 	 * the next batch (and vs_audit_checkpoint_now reports it). */
 	if (a->seq >= a->cp_size + a->cp_every)
-		(void)write_checkpoint(a, &cp);
+		vs_ignore(write_checkpoint(a, &cp));
 }
 
 typedef struct {

@@ -224,7 +224,7 @@ static void sweep_stale(const char *parent)
 			continue;
 		char path[VS_PATH_MAX];
 		if (snprintf(path, sizeof path, "%s/%s", parent, de->d_name) < (int)sizeof path)
-			vs_rm_rf(path);
+			vs_ignore(vs_rm_rf(path));
 	}
 	closedir(d);
 }
@@ -284,7 +284,11 @@ vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned n
 	}
 	uint8_t rnd[8];
 	char hex[17];
-	vs_random(rnd, sizeof rnd);
+	vs_err rrc = vs_random(rnd, sizeof rnd);
+	if (rrc != VS_OK) {
+		vs_dir_restore_free(r);
+		return rrc;
+	}
 	vs_hex(rnd, sizeof rnd, hex);
 	if (snprintf(r->ready, sizeof r->ready, "%s/" READY_PREFIX "%s", parent, hex) >=
 	    (int)sizeof r->ready) {
@@ -393,7 +397,7 @@ void vs_dir_restore_free(vs_dir_restore *r)
 	if (r->stage_fd >= 0)
 		close(r->stage_fd);
 	if (!r->committed && r->stage[0])
-		vs_rm_rf(r->stage);
+		vs_ignore(vs_rm_rf(r->stage));
 	for (size_t i = 0; i < r->ndirs; i++)
 		free(r->dirs[i].path);
 	free(r->dirs);

@@ -209,7 +209,7 @@ vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 	if (rc == VS_OK)
 		rc = exec(h->db, "COMMIT");
 	if (rc != VS_OK) {
-		exec(h->db, "ROLLBACK");
+		vs_ignore(exec(h->db, "ROLLBACK"));
 		return rc;
 	}
 	/* Push the overwritten pages into the main file and empty the WAL, so no
@@ -327,7 +327,7 @@ vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entr
 
 vs_err vs_home_tx_begin(vs_home *h) { return exec(h->db, "BEGIN IMMEDIATE"); }
 vs_err vs_home_tx_commit(vs_home *h) { return exec(h->db, "COMMIT"); }
-void vs_home_tx_rollback(vs_home *h) { exec(h->db, "ROLLBACK"); }
+void vs_home_tx_rollback(vs_home *h) { vs_ignore(exec(h->db, "ROLLBACK")); }
 
 vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
 {

@@ -94,7 +94,7 @@ vs_err vs_home_init(const char *path)
 		rc = vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
 				   "cannot create home %s", path);
 	if (rc != VS_OK) {
-		vs_rm_rf(stage);
+		vs_ignore(vs_rm_rf(stage));
 		return rc;
 	}
 	return vs_fsync_dir_of(path);

@@ -153,7 +153,7 @@ char *vs_vnf_record_to_json(const vs_vnf_record *r)
 		return NULL;
 	char *s = encode(&c);
 	if (!s)
-		vs_fail(VS_E_ENV, "out of memory");
+		vs_ignore(vs_fail(VS_E_ENV, "out of memory"));
 	return s;
 }
 
@@ -288,7 +288,7 @@ char *vs_log_anchor_to_json(const vs_log_anchor *a)
 {
 	char head[2 * VS_HASH_LEN + 1];
 	if (a->size > INT64_MAX || a->offset > INT64_MAX || a->restarts > INT64_MAX) {
-		vs_fail(VS_E_USAGE, "log anchor out of range");
+		vs_ignore(vs_fail(VS_E_USAGE, "log anchor out of range"));
 		return NULL;
 	}
 	vs_hex(a->head, VS_HASH_LEN, head);
@@ -298,7 +298,7 @@ char *vs_log_anchor_to_json(const vs_log_anchor *a)
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!s)
-		vs_fail(VS_E_ENV, "out of memory");
+		vs_ignore(vs_fail(VS_E_ENV, "out of memory"));
 	return s;
 }
 

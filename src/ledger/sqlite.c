@@ -393,7 +393,7 @@ static vs_err anchor_check(sq_ledger *s)
 		rc = txn_end(s, rc);
 	}
 	vs_anchor_disconnect(s->anchor);
-	file_lock(s, LOCK_UN);
+	vs_ignore(file_lock(s, LOCK_UN));
 	if (rc == VS_OK) {
 		s->counter = row.counter;
 		status_update(s, &row);
@@ -498,7 +498,7 @@ static vs_err sq_write(sq_ledger *s, write_fn fn, extend_fn ext, const void *arg
 		rc = epoch_advance(s, counter);
 	if (epoch) {
 		vs_anchor_disconnect(s->anchor);
-		file_lock(s, LOCK_UN);
+		vs_ignore(file_lock(s, LOCK_UN));
 	}
 	return rc;
 }

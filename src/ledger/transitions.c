@@ -22,7 +22,8 @@ static bool live(vs_vnf_state s)
 static void backoff(int attempt)
 {
 	uint8_t r = 0;
-	vs_random(&r, 1);
+	if (vs_random(&r, 1) != VS_OK)
+		r = 0; /* no jitter this once */
 	int ms = (attempt < 6 ? 1 << attempt : 50) + r % 16;
 	struct timespec ts = { 0, (long)ms * 1000000L };
 	nanosleep(&ts, NULL);

@@ -176,8 +176,10 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 					 "settles it", msg, hd->vnf);
 	}
 	if (rc != VS_OK) {
-		vs_rm_rf(p.staging);
-		vs_home_pending_drop(h, p.vnf);
+		/* Refused: nothing was activated. Best-effort cleanup; what
+		 * stays behind is swept as stale staging and by recovery. */
+		vs_ignore(vs_rm_rf(p.staging));
+		vs_ignore(vs_home_pending_drop(h, p.vnf));
 		return rc;
 	}
 	vs_fault("restore.after_cas");

@@ -27,7 +27,7 @@ static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_re
 		/* Refused or failed: unless the outcome is unknown (the ledger
 		 * could not say whether it applied), nothing was activated. */
 		if (rc != VS_E_ENV)
-			vs_home_pending_drop(h, name);
+			vs_ignore(vs_home_pending_drop(h, name)); /* recovery drops a leftover row */
 		return rc;
 	}
 	vs_fault("start.after_cas");

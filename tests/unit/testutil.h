@@ -38,7 +38,7 @@ static inline void tu_tmpdir(char *out, size_t cap)
 
 static inline void tu_rmdir(const char *p)
 {
-	vs_rm_rf(p);
+	vs_ignore(vs_rm_rf(p));
 }
 
 #endif

@@ -55,8 +55,8 @@ static void test_key_lifecycle(void **st)
 	vs_key k, back;
 	int n;
 	assert_int_equal(vs_home_open(&h, home), VS_OK);
-	vs_random(snap, sizeof snap);
-	vs_random(other, sizeof other);
+	assert_int_equal(vs_random(snap, sizeof snap), VS_OK);
+	assert_int_equal(vs_random(other, sizeof other), VS_OK);
 	assert_int_equal(vs_keystore_create(h, snap, "secrets", kid, &k), VS_OK);
 	assert_int_equal(vs_keystore_get(h, snap, "secrets", kid, &back), VS_OK);
 	assert_memory_equal(k.k, back.k, VS_KEY_LEN);
@@ -88,7 +88,7 @@ static void test_wrapped_key_tamper(void **st)
 	uint8_t snap[VS_ID_LEN], kid[VS_ID_LEN];
 	vs_key k, back;
 	assert_int_equal(vs_home_open(&h, home), VS_OK);
-	vs_random(snap, sizeof snap);
+	assert_int_equal(vs_random(snap, sizeof snap), VS_OK);
 	assert_int_equal(vs_keystore_create(h, snap, "default", kid, &k), VS_OK);
 	vs_home_close(h);
 	char db[512];
@@ -142,14 +142,14 @@ static void test_catalog(void **st)
 	vs_catalog_entry e;
 	int before = 0, after = 0;
 	memset(&hd, 0, sizeof hd);
-	vs_random(hd.snapshot_id, VS_ID_LEN);
+	assert_int_equal(vs_random(hd.snapshot_id, VS_ID_LEN), VS_OK);
 	strcpy(hd.vnf, "smf-2");
 	strcpy(hd.engine, "dir");
 	hd.nsections = 2;
 	strcpy(hd.sections[0].domain, "default");
 	strcpy(hd.sections[1].domain, "secrets");
 	assert_int_equal(vs_home_open(&h, home), VS_OK);
-	vs_catalog_list(h, count_cb, &before);
+	assert_int_equal(vs_catalog_list(h, count_cb, &before), VS_OK);
 	assert_int_equal(vs_catalog_begin(h, &hd, "/x/y.vsnap"), VS_OK);
 	assert_int_equal(vs_catalog_get(h, hd.snapshot_id, &e), VS_OK);
 	assert_string_equal(e.state, "BUILDING");
@@ -158,7 +158,7 @@ static void test_catalog(void **st)
 	assert_int_equal(vs_catalog_get(h, hd.snapshot_id, &e), VS_OK);
 	assert_string_equal(e.state, "AVAILABLE");
 	assert_int_equal(e.size, 1234);
-	vs_catalog_list(h, count_cb, &after);
+	assert_int_equal(vs_catalog_list(h, count_cb, &after), VS_OK);
 	assert_int_equal(after, before + 1);
 	uint8_t unknown[VS_ID_LEN] = { 0 };
 	assert_int_equal(vs_catalog_get(h, unknown, &e), VS_E_USAGE);

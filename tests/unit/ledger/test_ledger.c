@@ -40,7 +40,7 @@ static const char *fresh(char *buf, size_t cap)
 {
 	uint8_t r[4];
 	char hex[9];
-	vs_random(r, sizeof r);
+	assert_int_equal(vs_random(r, sizeof r), VS_OK);
 	vs_hex(r, sizeof r, hex);
 	snprintf(buf, cap, "t%d-%s", ++counter, hex);
 	vs_vnf_record rec;
@@ -401,7 +401,7 @@ static void test_log_anchor(void **st)
 	char host[64];
 	uint8_t r[4];
 	char hex[9];
-	vs_random(r, sizeof r);
+	assert_int_equal(vs_random(r, sizeof r), VS_OK);
 	vs_hex(r, sizeof r, hex);
 	snprintf(host, sizeof host, "host-%d-%s", ++counter, hex);
 	vs_log_anchor a, got;

@@ -28,10 +28,10 @@ typedef struct {
 static int setup(void **st)
 {
 	(void)st;
-	vs_signer_generate(&fx.signer);
-	vs_signer_public(fx.signer, fx.pub);
+	assert_int_equal(vs_signer_generate(&fx.signer), VS_OK);
+	assert_int_equal(vs_signer_public(fx.signer, fx.pub), VS_OK);
 	for (int i = 0; i < NSEC; i++) {
-		vs_key_generate(&fx.keys[i]);
+		assert_int_equal(vs_key_generate(&fx.keys[i]), VS_OK);
 		fx.plain_len[i] = i == 2 ? 0 : (size_t)(300 + 77 * i); /* section 2 empty */
 		for (size_t j = 0; j < fx.plain_len[i]; j++)
 			fx.plain[i][j] = (uint8_t)(j * 7 + i);
@@ -53,7 +53,7 @@ static void make_header(vs_snap_header *h, uint8_t tag)
 	h->created = 1700000000;
 	strcpy(h->vnf, "amf-1");
 	strcpy(h->engine, "dir");
-	vs_pub_keyid(fx.pub, h->signer_id);
+	assert_int_equal(vs_pub_keyid(fx.pub, h->signer_id), VS_OK);
 	h->chunk_size = CHUNK;
 	h->nsections = NSEC;
 	const char *names[NSEC] = { "default", "secrets", "empty" };
