@@ -486,15 +486,12 @@ static int do_delete(int argc, char **argv)
 	vs_err rc = cli_open_home(&h);
 	vs_delete_result res;
 	vs_ledger *l = NULL;
-	vs_catalog_entry ce;
-	if (rc == VS_OK && vs_catalog_get(h, id, &ce) == VS_OK)
-		cli_event_vnf(ce.vnf);
+	memset(&res, 0, sizeof res);
 	if (rc == VS_OK && !a.force)
 		rc = cli_open_ledger(h, &l);
-	if (rc == VS_OK && !a.force)
-		rc = vs_snapshot_delete_check(h, l, id);
 	if (rc == VS_OK)
-		rc = vs_snapshot_delete(h, id, a.keep_file, &res);
+		rc = vs_snapshot_erase(h, l, id, a.force, a.keep_file, &res);
+	cli_event_vnf(res.vnf);
 	if (rc != VS_OK)
 		return fail("delete", rc);
 	if (a.json)
