@@ -226,8 +226,14 @@ static vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result 
 		vs_err saved = rc;
 		char msg[512];
 		snprintf(msg, sizeof msg, "%s", vs_errmsg());
-		vs_keystore_erase(h, hd->snapshot_id, &n);
-		vs_catalog_finish(h, hd->snapshot_id, "FAILED", 0, NULL);
+		/* Marked FAILED only once its keys are gone: else it stays
+		 * BUILDING, and 'vnf recover' erases them. */
+		if (vs_keystore_erase(h, hd->snapshot_id, &n) != VS_OK)
+			return vs_fail(saved, "%s; its keys could not be erased: run `vnfsafe vnf "
+					      "recover %s`", msg, o->vnf);
+		if (vs_catalog_finish(h, hd->snapshot_id, "FAILED", 0, NULL) != VS_OK)
+			return vs_fail(saved, "%s; keys erased, but the catalog still says BUILDING "
+					      "(`vnfsafe vnf recover %s` settles it)", msg, o->vnf);
 		rc = vs_fail(saved, "%s", msg);
 	}
 	return rc;
