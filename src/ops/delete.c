@@ -1,22 +1,48 @@
 /* snapshot delete: the latest-snapshot check and the crypto-erase, as one
  * operation under the VNF's exclusive lock (docs/cli.md, "snapshot delete"). */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vnfsafe/fault.h"
+#include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
-/* Removes the file only if it still is this snapshot (same header digest). */
+/* Removes the file only if it still is this snapshot (same header digest).
+ * Checked and unlinked through one directory descriptor and the same inode,
+ * never by name twice: a directory swapped for a link in between does not
+ * make the unlink land elsewhere. */
 static bool remove_if_same(const vs_catalog_entry *e)
 {
+	char dir[4096], base[4096], hex[2 * VS_HASH_LEN + 1];
 	vs_snap_header hd;
-	uint64_t size;
-	char hex[2 * VS_HASH_LEN + 1];
-	if (!strcmp(e->path, "-") || vs_snapshot_inspect(e->path, &hd, &size) != VS_OK)
+	struct stat st, again;
+	if (!strcmp(e->path, "-") ||
+	    vs_split_path(e->path, dir, sizeof dir, base, sizeof base) != VS_OK)
 		return false;
-	vs_hex(hd.digest, VS_HASH_LEN, hex);
-	return !strcmp(hex, e->header_digest) && unlink(e->path) == 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	int fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool same = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (same) {
+		vs_source src = vs_source_fd(&fd);
+		same = vs_snap_header_read(&src, &hd) == VS_OK;
+	}
+	if (same) {
+		vs_hex(hd.digest, VS_HASH_LEN, hex);
+		same = !strcmp(hex, e->header_digest) &&
+		       fstatat(dfd, base, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       again.st_dev == st.st_dev && again.st_ino == st.st_ino;
+	}
+	bool removed = same && unlinkat(dfd, base, 0) == 0;
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return removed;
 }
 
 vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
