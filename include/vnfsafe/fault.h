@@ -1,6 +1,9 @@
 /* Crash-test hooks: when the environment variable VNFSAFE_FAULT names this
  * point, the process kills itself with SIGKILL right there, as a power cut
- * would. The crash tests walk every point of every transition. */
+ * would. The crash tests walk every point of every transition. With
+ * "POINT:pause" it stops itself (SIGSTOP) there until a SIGCONT, so a test
+ * can order another process's steps against it; with "POINT:abort" it
+ * aborts (SIGABRT), which writes a core dump where the process may dump. */
 #ifndef VNFSAFE_FAULT_H
 #define VNFSAFE_FAULT_H
 

@@ -63,13 +63,22 @@ vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record 
 vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size);
 
 typedef struct {
+	char vnf[VS_NAME_MAX]; /* the snapshot's VNF, as soon as the catalog named it */
 	int keys_erased;
 	bool file_removed;
 	char file[4096];
 } vs_delete_result;
-/* Refuses (VS_E_POLICY) to delete the ledger's latest snapshot of a VNF that
- * is not RETIRED: the VNF continues from it. */
-vs_err vs_snapshot_delete_check(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN]);
+/* snapshot delete: under the VNF's exclusive lock, checks the ledger and
+ * crypto-erases the snapshot's keys. Refuses (VS_E_POLICY) to delete the
+ * latest snapshot of a VNF that is not RETIRED (the VNF continues from it)
+ * unless force; erases only on a definite answer from the ledger (not
+ * registered, RETIRED, another latest snapshot), else VS_E_ENV (no answer)
+ * or VS_E_INTEGRITY (a damaged ledger) and nothing is erased. l may be NULL
+ * only with force. */
+vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN], bool force,
+			 bool keep_file, vs_delete_result *res);
+/* The erase alone, no check and no lock: for a caller that holds the VNF's
+ * exclusive lock and has decided (recovery). */
 vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
 			  vs_delete_result *res);
 

@@ -8,6 +8,13 @@
 void vs_fault(const char *point)
 {
 	const char *want = getenv("VNFSAFE_FAULT");
-	if (want && !strcmp(want, point))
+	size_t n = strlen(point);
+	if (!want || strncmp(want, point, n) != 0)
+		return;
+	if (!want[n])
 		kill(getpid(), SIGKILL);
+	else if (!strcmp(want + n, ":pause"))
+		raise(SIGSTOP);
+	else if (!strcmp(want + n, ":abort"))
+		abort();
 }

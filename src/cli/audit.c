@@ -69,12 +69,18 @@ static vs_err ensure_log(vs_home *h, const char *dir)
 	snprintf(params, sizeof params, "%s/params", dir);
 	if (exists(params))
 		return VS_OK;
-	/* Gone, not new, if the ledger remembers records of it. */
+	/* Gone, not new, if the ledger remembers records of it; new only when
+	 * the ledger says it never anchored one (no answer: nothing starts). */
 	vs_ledger *l;
 	vs_log_anchor a;
 	bool found = false;
-	if (cli_open_ledger(h, &l) == VS_OK &&
-	    vs_ledger_log_anchor_get(l, vs_home_host(h), &a, &found) == VS_OK && found)
+	vs_err rc = cli_open_ledger(h, &l);
+	if (rc == VS_OK)
+		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &a, &found);
+	if (rc != VS_OK)
+		return vs_wrap(VS_E_ENV, "the audit log of this home is missing (%s) and the ledger "
+					 "cannot say whether it anchored records of it", dir);
+	if (found)
 		return vs_fail(VS_E_INTEGRITY, "the audit log of this home is gone (%s), though the "
 					       "ledger anchored %llu records of it; nothing done",
 			       dir, (unsigned long long)a.size);

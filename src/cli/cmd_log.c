@@ -369,7 +369,12 @@ static int do_proof(const largs *a, vs_home *h, const char *dir)
 	size_t n = 0;
 	vs_home_pub(h, pub, id);
 	vs_audit_checkpoint cp;
-	bool signed_cp = vs_audit_latest_checkpoint(dir, &cp) == VS_OK && a->seq <= cp.size;
+	/* No checkpoint yet (VS_E_USAGE) means unsigned; a damaged or unreadable
+	 * one is reported, never quietly downgraded to an unsigned proof. */
+	vs_err cp_rc = vs_audit_latest_checkpoint(dir, &cp);
+	if (cp_rc != VS_OK && cp_rc != VS_E_USAGE)
+		return fail("proof", cp_rc);
+	bool signed_cp = cp_rc == VS_OK && a->seq <= cp.size;
 	if (signed_cp && vs_audit_checkpoint_verify(&cp, pub) != VS_OK)
 		return fail("proof", VS_E_INTEGRITY);
 	vs_err rc = vs_audit_prove_inclusion(dir, a->seq, signed_cp ? cp.size : 0, leaf, root, path,

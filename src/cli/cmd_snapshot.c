@@ -83,7 +83,8 @@ static const char help_restore[] =
 	"roll-back too when it was taken while the VNF still ran (the state it\n"
 	"stopped with is newer): snapshot it again now that it is stopped.\n"
 	"If the ledger cannot say whether it took the activation, the staged state\n"
-	"is kept for 'vnfsafe vnf recover NAME' (exit 4).\n"
+	"is kept for 'vnfsafe vnf recover NAME' (exit 4). A 'snapshot delete' of the\n"
+	"snapshot that ends before the activation makes the restore fail (exit 2).\n"
 	"\n"
 	"  --to DIR          target directory\n"
 	"  --domain NAME     restore only this trust domain (repeatable)\n"
@@ -111,13 +112,20 @@ static const char help_delete[] =
 	"The latest snapshot of a VNF that is not RETIRED is what the VNF continues\n"
 	"from (docs/ledger.md): deleting it is refused unless --force, which accepts\n"
 	"that the VNF can then only be started where it last ran, or rolled back.\n"
+	"Keys are erased only on a definite answer from the ledger (--ledger, as for\n"
+	"restore): the VNF is not registered there, is RETIRED, or continues from\n"
+	"another snapshot. When the ledger cannot be reached or read, nothing is\n"
+	"erased (exit 4): retry with the ledger the VNF lives in.\n"
+	"The check and the erase hold the VNF's lock on this host: a restore of the\n"
+	"snapshot that is activating finishes first; one not yet there is refused.\n"
 	"\n"
 	"  --keep-file  erase the keys only; leave the file\n"
 	"  --force      also delete the latest snapshot of a live or stopped VNF\n"
 	"  --json       print the result as JSON\n"
 	"\n"
-	"Exit status: 0 erased; 1 unknown ID or bad arguments; 3 refused (the\n"
-	"latest snapshot of a VNF, without --force); 4 keystore or ledger error.\n";
+	"Exit status: 0 erased; 1 unknown ID or bad arguments; 2 the ledger is\n"
+	"damaged; 3 refused (the latest snapshot of a VNF, without --force); 4 no\n"
+	"answer from the ledger (nothing erased), or a keystore error.\n";
 
 typedef struct {
 	const char *help;
@@ -486,15 +494,12 @@ static int do_delete(int argc, char **argv)
 	vs_err rc = cli_open_home(&h);
 	vs_delete_result res;
 	vs_ledger *l = NULL;
-	vs_catalog_entry ce;
-	if (rc == VS_OK && vs_catalog_get(h, id, &ce) == VS_OK)
-		cli_event_vnf(ce.vnf);
+	memset(&res, 0, sizeof res);
 	if (rc == VS_OK && !a.force)
 		rc = cli_open_ledger(h, &l);
-	if (rc == VS_OK && !a.force)
-		rc = vs_snapshot_delete_check(h, l, id);
 	if (rc == VS_OK)
-		rc = vs_snapshot_delete(h, id, a.keep_file, &res);
+		rc = vs_snapshot_erase(h, l, id, a.force, a.keep_file, &res);
+	cli_event_vnf(res.vnf);
 	if (rc != VS_OK)
 		return fail("delete", rc);
 	if (a.json)

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
+#include "vnfsafe/nodump.h"
 #include "vnfsafe/version.h"
 
 cli_globals g_cli;
@@ -55,6 +57,7 @@ vs_err cli_open_home(vs_home **h)
 	if (!g_cli.home) {
 		VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
 		VS_TRY(vs_home_open(&g_cli.home, path));
+		vs_fault("home.opened"); /* holds the KEK: integration.coredump */
 	}
 	*h = g_cli.home;
 	return cli_audit_open(g_cli.home);
@@ -142,6 +145,11 @@ int main(int argc, char **argv)
 	int c;
 	opterr = 0;
 	umask(077); /* every file vnfsafe creates is private */
+	/* Before any key is read: no core dump or crash report holds one. */
+	if (vs_no_core_dumps() != VS_OK) {
+		fprintf(stderr, "vnfsafe: %s\n", vs_errmsg());
+		return VS_E_ENV;
+	}
 	install_signals();
 	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
 		switch (c) {

@@ -213,8 +213,15 @@ vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 		return rc;
 	}
 	/* Push the overwritten pages into the main file and empty the WAL, so no
-	 * copy of the wrapped keys stays in a live file. */
-	return exec(h->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	 * copy of the wrapped keys stays in a live file. A checkpoint a reader
+	 * blocked (SQLITE_BUSY) did not do that: an error, not a success. */
+	int log = 0, done = 0;
+	int ck = sqlite3_wal_checkpoint_v2(h->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+	if (ck != SQLITE_OK)
+		return vs_fail(VS_E_ENV, "keys erased, but copies stay in the keystore's write-ahead log "
+					 "until a checkpoint (another vnfsafe process is reading it: "
+					 "retry the delete): %s", sqlite3_errstr(ck));
+	return VS_OK;
 }
 
 vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
@@ -359,7 +366,10 @@ vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found
 		tok->generation = (uint64_t)sqlite3_column_int64(st, 1);
 		copy_col(st, 2, tok->host, sizeof tok->host);
 		*found = true;
-	} else if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	} else if (step == SQLITE_ROW) {
+		/* Damaged is not absent: recovery must not read it as "none". */
+		rc = vs_fail(VS_E_INTEGRITY, "the fencing token of VNF %s in the keystore is damaged", vnf);
+	} else if (step != SQLITE_DONE) {
 		rc = db_fail(h->db, "reading a fencing token");
 	}
 	sqlite3_finalize(st);
@@ -421,7 +431,10 @@ vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *fou
 		copy_col(st, 3, p->staging, sizeof p->staging);
 		copy_col(st, 4, p->target, sizeof p->target);
 		*found = true;
-	} else if (step != SQLITE_DONE && step != SQLITE_ROW) {
+	} else if (step == SQLITE_ROW) {
+		rc = vs_fail(VS_E_INTEGRITY, "the activation journal of VNF %s in the keystore is "
+					     "damaged", vnf);
+	} else if (step != SQLITE_DONE) {
 		rc = db_fail(h->db, "reading the activation journal");
 	}
 	sqlite3_finalize(st);

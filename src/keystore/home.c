@@ -11,6 +11,7 @@
 
 #include "home_priv.h"
 #include "vnfsafe/fsutil.h"
+#include "vnfsafe/nodump.h"
 
 vs_err vs_home_resolve(const char *arg, char *out, size_t cap)
 {
@@ -140,7 +141,9 @@ vs_err vs_home_open(vs_home **out, const char *path)
 	if (!h)
 		return vs_fail(VS_E_ENV, "out of memory");
 	snprintf(h->path, sizeof h->path, "%s", path);
-	vs_err rc = check_private(path);
+	vs_err rc = vs_no_core_dumps(); /* any program that loads the keys */
+	if (rc == VS_OK)
+		rc = check_private(path);
 	uint8_t *kek = NULL;
 	size_t klen = 0;
 	if (rc == VS_OK)

@@ -161,13 +161,29 @@ static void activate(vs_vnf_record *r, const char *host, const uint8_t act[VS_ID
 	memcpy(r->activation, act, VS_ID_LEN);
 }
 
+/* The refusal just reported, unless the re-read that judges it failed:
+ * then whether an earlier copy applied is unknown (VS_E_ENV), never a
+ * refusal whose caller would drop what recovery needs. */
+static vs_err refusal_or_unknown(vs_err reread, const char *refusal)
+{
+	if (reread == VS_OK)
+		return vs_fail(VS_E_POLICY, "%s", refusal);
+	return vs_wrap(VS_E_ENV, "refused (%s), but the ledger cannot say whether an earlier copy "
+				 "of this request applied", refusal);
+}
+
 /* After a refusal: did an earlier copy of this activation apply (a lost
  * reply)? Then the refusal was about our own effect: it succeeded. */
-static bool own_activation(vs_ledger *l, const char *name, const char *host,
-			   const uint8_t act[VS_ID_LEN], vs_vnf_record *r)
+static vs_err own_activation(vs_ledger *l, const char *name, const char *host,
+			     const uint8_t act[VS_ID_LEN], vs_vnf_record *r)
 {
-	return l->ops->get(l, name, r) == VS_OK && live(r->state) &&
-	       (!host || !strcmp(r->owner, host)) && !memcmp(r->activation, act, VS_ID_LEN);
+	char refusal[512];
+	snprintf(refusal, sizeof refusal, "%s", vs_errmsg());
+	vs_err rc = l->ops->get(l, name, r);
+	if (rc == VS_OK && live(r->state) && (!host || !strcmp(r->owner, host)) &&
+	    !memcmp(r->activation, act, VS_ID_LEN))
+		return VS_OK;
+	return refusal_or_unknown(rc, refusal);
 }
 
 static vs_err activation_id(const uint8_t *given, uint8_t act[VS_ID_LEN])
@@ -191,8 +207,8 @@ static vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args 
 	a->act = id;
 	vs_vnf_record r;
 	vs_err rc = transact(l, name, fn, a, &r);
-	if (rc == VS_E_POLICY && own_activation(l, name, owner, id, &r))
-		rc = VS_OK;
+	if (rc == VS_E_POLICY)
+		rc = own_activation(l, name, owner, id, &r);
 	VS_TRY(rc);
 	issue(&r, tok);
 	if (out)
@@ -381,9 +397,12 @@ vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *hos
 	if (rc == VS_E_POLICY) {
 		/* Gap 3: an earlier copy of this CAS may have applied. */
 		vs_vnf_record r;
-		if (l->ops->get(l, name, &r) == VS_OK && r.has_snapshot &&
-		    !memcmp(r.latest_snapshot, snap, VS_ID_LEN))
+		char refusal[512];
+		snprintf(refusal, sizeof refusal, "%s", vs_errmsg());
+		vs_err reread = l->ops->get(l, name, &r);
+		if (reread == VS_OK && r.has_snapshot && !memcmp(r.latest_snapshot, snap, VS_ID_LEN))
 			return VS_OK;
+		return refusal_or_unknown(reread, refusal);
 	}
 	return rc;
 }

@@ -226,16 +226,15 @@ static vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result 
 		vs_err saved = rc;
 		char msg[512];
 		snprintf(msg, sizeof msg, "%s", vs_errmsg());
-		/* Erase first; if that fails the entry stays BUILDING and
-		 * recovery erases the keys (docs/ledger.md, rule 4). */
-		vs_err erc = vs_keystore_erase(h, hd->snapshot_id, &n);
-		if (erc == VS_OK)
-			erc = vs_catalog_finish(h, hd->snapshot_id, "FAILED", 0, NULL);
-		if (erc == VS_OK)
-			rc = vs_fail(saved, "%s", msg);
-		else
-			rc = vs_fail(saved, "%s; the keys of the unfinished snapshot could not be erased "
-					    "now (`vnfsafe vnf recover %s` erases them)", msg, o->vnf);
+		/* Marked FAILED only once its keys are gone: else it stays
+		 * BUILDING, and 'vnf recover' erases them. */
+		if (vs_keystore_erase(h, hd->snapshot_id, &n) != VS_OK)
+			return vs_fail(saved, "%s; its keys could not be erased: run `vnfsafe vnf "
+					      "recover %s`", msg, o->vnf);
+		if (vs_catalog_finish(h, hd->snapshot_id, "FAILED", 0, NULL) != VS_OK)
+			return vs_fail(saved, "%s; keys erased, but the catalog still says BUILDING "
+					      "(`vnfsafe vnf recover %s` settles it)", msg, o->vnf);
+		rc = vs_fail(saved, "%s", msg);
 	}
 	return rc;
 }

@@ -189,11 +189,39 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 	return vs_home_pending_drop(h, hd->vnf);
 }
 
+/* The keys were read before the lock: a delete may have erased them since.
+ * Checked under the VNF's exclusive lock, which delete takes too, so no
+ * activation ever comes from an erased snapshot. */
+static vs_err still_there(vs_home *h, const vs_snap_header *hd)
+{
+	vs_catalog_entry e;
+	char sid[37];
+	vs_id_format(hd->snapshot_id, sid);
+	vs_err rc = vs_catalog_get(h, hd->snapshot_id, &e);
+	if (rc == VS_OK && (!strcmp(e.state, "ERASED") || !strcmp(e.state, "FAILED")))
+		rc = vs_fail(VS_E_INTEGRITY, "snapshot %s is %s in this home's catalog", sid, e.state);
+	for (unsigned i = 0; rc == VS_OK && i < hd->nsections; i++) {
+		vs_key k;
+		rc = vs_keystore_get(h, hd->snapshot_id, hd->sections[i].domain,
+				     hd->sections[i].key_id, &k);
+		vs_key_wipe(&k);
+	}
+	if (rc != VS_OK)
+		return vs_wrap(rc == VS_E_ENV ? VS_E_ENV : VS_E_INTEGRITY,
+			       "snapshot %s was deleted during the restore, nothing restored", sid);
+	return VS_OK;
+}
+
 static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
 {
 	int lock;
+	vs_fault("restore.before_lock");
 	VS_TRY(vs_home_lock(h, hd->vnf, true, &lock));
-	vs_err rc = activate_locked(h, c, hd, rec);
+	vs_err rc = still_there(h, hd);
+	if (rc == VS_OK) {
+		vs_fault("restore.locked");
+		rc = activate_locked(h, c, hd, rec);
+	}
 	vs_home_unlock(lock);
 	return rc;
 }
@@ -241,45 +269,4 @@ vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return rc;
-}
-
-/* Removes the file only if it still is this snapshot (same header digest). */
-static bool remove_if_same(const vs_catalog_entry *e)
-{
-	vs_snap_header hd;
-	uint64_t size;
-	char hex[2 * VS_HASH_LEN + 1];
-	if (!strcmp(e->path, "-") || vs_snapshot_inspect(e->path, &hd, &size) != VS_OK)
-		return false;
-	vs_hex(hd.digest, VS_HASH_LEN, hex);
-	return !strcmp(hex, e->header_digest) && unlink(e->path) == 0;
-}
-
-vs_err vs_snapshot_delete_check(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN])
-{
-	vs_catalog_entry e;
-	vs_vnf_record r;
-	char sid[37];
-	VS_TRY(vs_catalog_get(h, id, &e));
-	if (vs_ledger_get(l, e.vnf, &r) != VS_OK)
-		return VS_OK; /* not in this ledger: nothing continues from it */
-	if (r.state == VS_VNF_RETIRED || !r.has_snapshot || memcmp(r.latest_snapshot, id, VS_ID_LEN))
-		return VS_OK;
-	vs_id_format(id, sid);
-	return vs_fail(VS_E_POLICY, "snapshot %s is the latest of VNF '%s' (%s, generation %llu): the "
-				    "VNF continues from it; use --force to delete it anyway", sid, e.vnf,
-		       vs_vnf_state_name(r.state), (unsigned long long)r.generation);
-}
-
-vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
-			  vs_delete_result *res)
-{
-	vs_catalog_entry e;
-	memset(res, 0, sizeof *res);
-	VS_TRY(vs_catalog_get(h, id, &e));
-	VS_TRY(vs_keystore_erase(h, id, &res->keys_erased));
-	snprintf(res->file, sizeof res->file, "%s", e.path);
-	if (!keep_file)
-		res->file_removed = remove_if_same(&e);
-	return VS_OK;
 }
