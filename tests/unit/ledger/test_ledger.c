@@ -1,5 +1,6 @@
 /* Ledger transitions (docs/ledger.md) against a real backend: a temporary
  * SQLite file, or the ledger named by VS_LEDGER_URI (etcd cluster). */
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -601,12 +602,71 @@ static void test_start_keeps_final_latest(void **st)
 	assert_int_equal(vs_ledger_check_restore(L, n, lin, s2, false), VS_E_POLICY);
 }
 
+/* A SQLite ledger made before latest_host/token_hash: upgraded in place at
+ * open; its live record has no token hash, so no token is accepted (fail
+ * closed) until a release, and a final latest snapshot of unknown host is
+ * not discarded by a start. */
+static void test_sqlite_upgrade_fails_closed(void **st)
+{
+	(void)st;
+	if (strcmp(L->ops->scheme, "sqlite") != 0) {
+		printf("skip: a SQLite schema upgrade; the ledger here is %s\n", L->ops->scheme);
+		skip();
+	}
+	char path[400], uri[420];
+	snprintf(path, sizeof path, "%s/old-ledger.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TABLE vnfs(name TEXT PRIMARY KEY, lineage BLOB NOT NULL,"
+			     " generation INTEGER NOT NULL, state INTEGER NOT NULL, owner TEXT NOT NULL,"
+			     " target TEXT NOT NULL, has_snapshot INTEGER NOT NULL, latest BLOB NOT NULL,"
+			     " latest_gen INTEGER NOT NULL, sensitive TEXT NOT NULL, version INTEGER NOT NULL,"
+			     " updated INTEGER NOT NULL, latest_final INTEGER NOT NULL DEFAULT 0,"
+			     " activation BLOB NOT NULL DEFAULT x'');"
+			     "INSERT INTO vnfs VALUES('live', x'0102030405060708090a0b0c0d0e0f10', 1, 1,"
+			     " 'host-a', '', 0, zeroblob(16), 0, '', 1, 0, 0, x'5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a');"
+			     "INSERT INTO vnfs VALUES('kept', x'1102030405060708090a0b0c0d0e0f10', 0, 0,"
+			     " '', '', 1, x'61616161616161616161616161616161', 0, '', 1, 0, 1, x'');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	vs_ledger *old;
+	snprintf(uri, sizeof uri, "sqlite:%s", path);
+	assert_int_equal(vs_ledger_open(&old, uri), VS_OK);
+	vs_vnf_record r;
+	assert_int_equal(vs_ledger_get(old, "live", &r), VS_OK);
+	assert_string_equal(r.latest_host, "");
+	/* host-a's token from before: public fields only, no hash to match. */
+	vs_fence a;
+	memset(&a, 0, sizeof a);
+	memcpy(a.lineage, r.lineage, VS_ID_LEN);
+	a.generation = 1;
+	strcpy(a.host, "host-a");
+	assert_false(vs_fence_valid(&r, &a));
+	assert_int_equal(vs_ledger_stop(old, "live", &a, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_release(old, "live", "host-a", &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(old, "live", "host-a", NULL, false, &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_stop(old, "live", &a, &r), VS_OK);
+	/* A final latest snapshot whose host nobody recorded: not discarded. */
+	assert_int_equal(vs_ledger_start(old, "kept", "host-a", NULL, false, &a, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(old, "kept", "host-a", NULL, true, &a, &r), VS_OK);
+	vs_ledger_close(old);
+	/* Opening again: nothing left to upgrade, the records as written. */
+	assert_int_equal(vs_ledger_open(&old, uri), VS_OK);
+	assert_int_equal(vs_ledger_get(old, "kept", &r), VS_OK);
+	assert_true(vs_fence_valid(&r, &a));
+	vs_ledger_close(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_and_get),
 		cmocka_unit_test(test_token_needs_secret),
 		cmocka_unit_test(test_start_keeps_final_latest),
+		cmocka_unit_test(test_sqlite_upgrade_fails_closed),
 		cmocka_unit_test(test_final_snapshot),
 		cmocka_unit_test(test_own_effect_recognised),
 		cmocka_unit_test(test_fence_and_reconfirm),
