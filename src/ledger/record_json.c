@@ -9,8 +9,8 @@
  *
  * Hex is lowercase; without a snapshot, latest_snapshot is all zeros,
  * latest_snapshot_gen is 0, latest_final false and latest_host "" (the
- * encoder writes them so, whatever the record held there). The version is not stored: it is the backend's
- * (etcd's mod_revision).
+ * encoder writes them so, whatever the record held there). The version is
+ * not stored: it is the backend's (etcd's mod_revision).
  *
  * The parser reads bytes from the network: every field is required, no other
  * field is allowed, types and bounds are checked, and the input must be
