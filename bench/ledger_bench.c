@@ -35,7 +35,7 @@ static double run_transitions(vs_ledger *l, const char *name, int n)
 	vs_vnf_record r;
 	double t0 = now();
 	for (int i = 0; i < n; i += 2) {
-		if (vs_ledger_start(l, name, "bench-host", NULL, &tok, &r) != VS_OK)
+		if (vs_ledger_start(l, name, "bench-host", NULL, false, &tok, &r) != VS_OK)
 			die("start");
 		if (vs_ledger_stop(l, name, &tok, &r) != VS_OK)
 			die("stop");

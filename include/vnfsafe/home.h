@@ -33,7 +33,8 @@ const char *vs_home_host(const vs_home *h);
 /* The embedded default ledger: "sqlite:<home>/ledger.db". */
 void vs_home_default_ledger(const vs_home *h, char *out, size_t cap);
 
-/* --- fencing tokens this host holds (one per VNF) --- */
+/* --- fencing tokens this host holds (one per VNF), secret included: only
+ * this home's files (0600 in a 0700 directory) hold the secret --- */
 vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok);
 /* *found false (and VS_OK) when this host holds none. */
 vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found);
@@ -53,7 +54,7 @@ typedef enum { VS_PENDING_START = 1, VS_PENDING_RESTORE = 2 } vs_pending_kind;
 typedef struct {
 	char vnf[VS_NAME_MAX];
 	vs_pending_kind kind;
-	uint8_t activation[VS_ID_LEN];
+	vs_activation act;           /* id and token secret, journaled before the CAS */
 	uint8_t snapshot[VS_ID_LEN]; /* restore only */
 	char staging[4096];          /* restore only */
 	char target[4096];           /* restore only */

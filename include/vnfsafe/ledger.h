@@ -13,6 +13,7 @@
 
 #define VS_HOST_MAX 64
 #define VS_SENSITIVE_MAX 512
+#define VS_TOKEN_SECRET_LEN 32
 
 typedef enum {
 	VS_VNF_REGISTERED = 0,
@@ -44,18 +45,42 @@ typedef struct {
 	 * that made the current generation: lets a host recognise its own
 	 * activation after a crash or a lost reply (docs/ledger.md, gaps 3-4). */
 	uint8_t activation[VS_ID_LEN];
+	/* The host that recorded the latest snapshot (took it, or activated
+	 * from it by a restore); "" when unknown (a record from before this
+	 * field). A start elsewhere would discard a final latest snapshot. */
+	char latest_host[VS_HOST_MAX];
+	/* SHA-256 of the fencing-token secret the activating host holds: the
+	 * public fields of a token (lineage, generation, host) are not enough
+	 * to act as the owner. All zero: no secret (refuses every token). */
+	uint8_t token_hash[VS_HASH_LEN];
 	char sensitive[VS_SENSITIVE_MAX];   /* comma-separated sensitive trust domains */
 	uint64_t version;             /* backend's CAS version: bumps on every change */
 	int64_t updated;              /* unix seconds */
 } vs_vnf_record;
 
 /* A fencing token: what an activation hands to its host. Operations carry it;
- * a token whose generation or host no longer matches the ledger is stale. */
+ * a token whose generation or host no longer matches the ledger is stale,
+ * and one whose secret does not hash to the record's token_hash is not the
+ * owner's. The secret never leaves the host's home (wipe it after use). */
 typedef struct {
 	uint8_t lineage[VS_ID_LEN];
 	uint64_t generation;
 	char host[VS_HOST_MAX];
+	uint8_t secret[VS_TOKEN_SECRET_LEN];
 } vs_fence;
+
+/* What an activating host makes before its CAS and journals: the id the
+ * record will carry, and the token secret whose hash it will carry. */
+typedef struct {
+	uint8_t id[VS_ID_LEN];
+	uint8_t secret[VS_TOKEN_SECRET_LEN];
+} vs_activation;
+vs_err vs_activation_new(vs_activation *a);
+/* The token of the activation that made r, for the holder of its secret. */
+void vs_fence_make(const vs_vnf_record *r, const uint8_t secret[VS_TOKEN_SECRET_LEN],
+		   vs_fence *tok);
+/* token_hash := SHA-256("vnfsafe fencing token v1" || secret). */
+vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN]);
 
 /* Where a host's audit log stood when last anchored (docs/audit.md): its
  * number of records, the byte offset just past the last of them, and that
@@ -124,16 +149,19 @@ vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
 			  vs_vnf_record *out);
 vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out);
 vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
-/* Activations take an activation id (NULL: a fresh random one). A caller
- * that journals the id first can recognise its own activation later. */
+/* Activations take an activation (NULL: a fresh random one). A caller that
+ * journals it first can recognise its own activation later and still holds
+ * the token's secret. A start refuses to discard a final latest snapshot
+ * recorded by another host (docs/ledger.md) unless discard_latest. */
 vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
-		       const uint8_t act[VS_ID_LEN], vs_fence *tok, vs_vnf_record *out);
+		       const vs_activation *act, bool discard_latest, vs_fence *tok,
+		       vs_vnf_record *out);
 /* Read-only pre-check of a restore (refuses early, before any decryption). */
 vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
 			       const uint8_t snap[VS_ID_LEN], bool allow_rollback);
 vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
-			 bool allow_rollback, const uint8_t act[VS_ID_LEN], vs_fence *tok,
+			 bool allow_rollback, const vs_activation *act, vs_fence *tok,
 			 vs_vnf_record *out);
 vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
 vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
@@ -148,11 +176,16 @@ vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *hos
 				 const vs_fence *tok, const uint8_t snap[VS_ID_LEN], uint64_t gen);
 vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
 			       const char *target);
+/* The target made its own secret and sent only its hash: the commit writes
+ * that hash; the target makes its token with vs_fence_make from *out. */
 vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
-				vs_fence *target_tok);
+				const uint8_t target_token_hash[VS_HASH_LEN], vs_vnf_record *out);
 vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name);
-/* Operator: host is dead; fence it (generation + 1) and stop the VNF. */
-vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host, vs_vnf_record *out);
+/* Operator: host is dead; fence it (generation + 1) and stop the VNF.
+ * Refused when caller_tok (the caller's own token, or NULL) is valid: a
+ * host that holds the live token stops its VNF instead. */
+vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host,
+			 const vs_fence *caller_tok, vs_vnf_record *out);
 vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out);
 /* The record-level part of recovery: an interrupted migration is aborted. */
 vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out);
@@ -172,7 +205,8 @@ vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log
  * becomes a (any size) and its restart count goes up by one, for good. */
 vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				    vs_log_anchor *out);
-/* True when tok is valid for the record right now. */
+/* True when tok is valid for the record right now (lineage, generation,
+ * owner, live, and its secret hashes to the record's token_hash). */
 bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok);
 
 #endif

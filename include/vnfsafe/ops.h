@@ -49,10 +49,17 @@ vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 			vs_vnf_record *rec);
 
 /* --- VNF lifecycle on this host (tokens kept in the home) --- */
-vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+/* discard_latest: the operator accepts that a final latest snapshot taken on
+ * another host is discarded (docs/ledger.md); refused (VS_E_POLICY) without. */
+vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
+		    vs_vnf_record *rec);
 vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+/* Operator: host is dead; fence it and stop the VNF. Refused (VS_E_POLICY)
+ * when this home holds the VNF's valid token (it runs here: stop it). */
+vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
+		      vs_vnf_record *rec);
 
 /* Resolves whatever an interrupted operation left (docs/ledger.md,
  * "Recovery"); actions describes what was done, one per line. */

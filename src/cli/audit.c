@@ -36,6 +36,11 @@ void cli_event_generation(uint64_t g)
 	g_cli.ev.generation = g;
 }
 
+void cli_event_reason(const char *reason)
+{
+	snprintf(g_cli.ev.reason, sizeof g_cli.ev.reason, "%s", reason ? reason : "");
+}
+
 void cli_actor(char *out, size_t cap)
 {
 	uid_t uid = getuid();
@@ -153,6 +158,18 @@ static void forward(const char *dir)
 			st.queued == 1 ? "" : "s");
 }
 
+/* Appends s, cut at cap (the record's text is ASCII by then: any cut is fine). */
+static void append(char *dst, size_t cap, const char *s)
+{
+	size_t n = strlen(dst), add = strlen(s);
+	if (n + 1 >= cap)
+		return;
+	if (add > cap - 1 - n)
+		add = cap - 1 - n;
+	memcpy(dst + n, s, add);
+	dst[n + add] = 0;
+}
+
 /* After the command: its record, then the ledger anchor. rc is the
  * command's exit status; the result is the process's. */
 int cli_audit_finish(int rc)
@@ -160,7 +177,14 @@ int cli_audit_finish(int rc)
 	if (!g_cli.audit)
 		return rc;
 	char reason[VS_AUDIT_REASON_MAX + 1] = "", who[128];
-	if (rc != 0)
+	if (g_cli.ev.reason[0]) {
+		append(reason, sizeof reason, "operator's reason: ");
+		append(reason, sizeof reason, g_cli.ev.reason);
+		if (rc != 0) {
+			append(reason, sizeof reason, "; ");
+			append(reason, sizeof reason, vs_errmsg());
+		}
+	} else if (rc != 0)
 		snprintf(reason, sizeof reason, "%s", vs_errmsg());
 	cli_actor(who, sizeof who);
 	ascii_only(reason);

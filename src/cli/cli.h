@@ -14,6 +14,7 @@ typedef struct {
 	char vnf[VS_NAME_MAX];
 	char snapshot[37];
 	uint64_t generation;
+	char reason[VS_AUDIT_REASON_MAX + 1]; /* the operator's --reason, or "" */
 } cli_event_info;
 
 typedef struct {
@@ -47,6 +48,9 @@ void cli_event(const char *action);
 void cli_event_vnf(const char *vnf);
 void cli_event_snapshot(const uint8_t id[VS_ID_LEN]);
 void cli_event_generation(uint64_t g);
+/* The operator's --reason TEXT for the command (release, start
+ * --discard-latest): recorded whether the command succeeds or not. */
+void cli_event_reason(const char *reason);
 vs_err cli_audit_open(vs_home *h);
 /* "uid:N(name)": who runs this command. */
 void cli_actor(char *out, size_t cap);

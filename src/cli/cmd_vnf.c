@@ -19,8 +19,13 @@ static const char help[] =
 	"  register NAME [--sensitive-domain D]...  add a VNF (state REGISTERED)\n"
 	"  status NAME [--json]      its record: state, host, generation, latest snapshot\n"
 	"  list [--json]             every VNF in the ledger\n"
-	"  start NAME                ACTIVE here at generation+1; this host gets the\n"
-	"                            fencing token (only where it last ran, or if new)\n"
+	"  start NAME [--discard-latest --reason TEXT]\n"
+	"                            ACTIVE here at generation+1; this host gets the\n"
+	"                            fencing token (only where it last ran, or if new).\n"
+	"                            Refused if the latest snapshot is final and was\n"
+	"                            taken on another host: restore it here instead, or\n"
+	"                            give it up with --discard-latest (--reason required,\n"
+	"                            recorded in the audit log)\n"
 	"  stop | pause | resume NAME  needs this host's valid fencing token; resume\n"
 	"                            of an ACTIVE VNF confirms the token (restart it\n"
 	"                            after a host crash only once this succeeded)\n"
@@ -29,8 +34,14 @@ static const char help[] =
 	"                            finish or discard a start or restore by its\n"
 	"                            activation id, drop a stale token, settle snapshots\n"
 	"                            left BUILDING; safe to repeat\n"
-	"  release NAME --host HOST  operator: HOST is dead; stop the VNF and fence HOST\n"
-	"                            (generation+1), so a returning HOST is refused\n"
+	"  release NAME --host HOST --reason TEXT\n"
+	"                            operator: asserts that HOST is dead; stops the VNF\n"
+	"                            and fences HOST (generation+1), so a returning HOST\n"
+	"                            is refused; what HOST wrote after the latest\n"
+	"                            snapshot is given up (that snapshot becomes final).\n"
+	"                            Any host may be named, this one too, except while\n"
+	"                            this home holds the VNF's valid token (stop it).\n"
+	"                            The reason and who released go to the audit log\n"
 	"  retire NAME               REGISTERED or STOPPED -> RETIRED, for good\n"
 	"\n"
 	"Options: --ledger URI (sqlite:PATH or etcd:http://HOST:PORT[,...]),\n"
@@ -119,7 +130,8 @@ static vs_err list_one(void *ctx, const vs_vnf_record *r)
 
 typedef struct {
 	bool json;
-	const char *name, *host;
+	const char *name, *host, *reason;
+	bool discard_latest;
 	char sensitive[VS_SENSITIVE_MAX];
 } vargs;
 
@@ -129,7 +141,8 @@ static int parse(const char *verb, int argc, char **argv, vargs *a, bool wants_n
 		{ "home", required_argument, NULL, 'H' }, { "ledger", required_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "sensitive-domain", required_argument, NULL, 's' },
-		{ "host", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+		{ "host", required_argument, NULL, 'o' }, { "reason", required_argument, NULL, 'R' },
+		{ "discard-latest", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 	opterr = 0;
@@ -140,6 +153,8 @@ static int parse(const char *verb, int argc, char **argv, vargs *a, bool wants_n
 		case 'j': a->json = true; break;
 		case 'h': fputs(help, stdout); return -1;
 		case 'o': a->host = optarg; break;
+		case 'R': a->reason = optarg; break;
+		case 'D': a->discard_latest = true; break;
 		case 's':
 			if (strcmp(verb, "register") != 0)
 				return usage_fail(verb, "--sensitive-domain applies to 'register' only");
@@ -156,6 +171,18 @@ static int parse(const char *verb, int argc, char **argv, vargs *a, bool wants_n
 	}
 	if (a->host && strcmp(verb, "release") != 0)
 		return usage_fail(verb, "--host applies to 'release' only");
+	if (a->discard_latest && strcmp(verb, "start") != 0)
+		return usage_fail(verb, "--discard-latest applies to 'start' only");
+	bool needs_reason = !strcmp(verb, "release") || a->discard_latest;
+	if (a->reason && !needs_reason)
+		return usage_fail(verb, "--reason applies to 'release' and 'start --discard-latest' only");
+	if (needs_reason && (!a->reason || !*a->reason))
+		return usage_fail(verb, !strcmp(verb, "release")
+					? "--reason TEXT is required (releasing a host asserts it is "
+					  "dead; the reason goes to the audit log)"
+					: "--discard-latest needs --reason TEXT (it goes to the audit log)");
+	if (!strcmp(verb, "release") && !a->host)
+		return usage_fail(verb, "--host HOST (the dead host) is required");
 	if (wants_name) {
 		if (optind != argc - 1)
 			return usage_fail(verb, "exactly one VNF NAME is expected");
@@ -174,9 +201,10 @@ static vs_err run(const char *verb, const vargs *a, vs_home *h, vs_ledger *l, vs
 		const char *verb;
 		vnf_op op;
 	} ops[] = {
-		{ "start", vs_vnf_start }, { "stop", vs_vnf_stop },
-		{ "pause", vs_vnf_pause }, { "resume", vs_vnf_resume },
+		{ "stop", vs_vnf_stop }, { "pause", vs_vnf_pause }, { "resume", vs_vnf_resume },
 	};
+	if (!strcmp(verb, "start"))
+		return vs_vnf_start(h, l, a->name, a->discard_latest, r);
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(verb, ops[i].verb))
 			return ops[i].op(h, l, a->name, r);
@@ -186,11 +214,8 @@ static vs_err run(const char *verb, const vargs *a, vs_home *h, vs_ledger *l, vs
 		return vs_ledger_get(l, a->name, r);
 	if (!strcmp(verb, "retire"))
 		return vs_ledger_retire(l, a->name, r);
-	if (!strcmp(verb, "release")) {
-		if (!a->host)
-			return vs_fail(VS_E_USAGE, "--host HOST (the dead host) is required");
-		return vs_ledger_release(l, a->name, a->host, r);
-	}
+	if (!strcmp(verb, "release"))
+		return vs_vnf_release(h, l, a->name, a->host, r);
 	char actions[2048];
 	VS_TRY(vs_vnf_recover(h, l, a->name, r, actions, sizeof actions));
 	if (!a->json)
@@ -231,6 +256,8 @@ int cmd_vnf(int argc, char **argv)
 		snprintf(action, sizeof action, "vnf.%s", verb);
 		cli_event(action);
 		cli_event_vnf(a.name);
+		if (a.reason)
+			cli_event_reason(a.reason);
 	}
 	vs_err rc = cli_open_home(&h);
 	if (rc == VS_OK)

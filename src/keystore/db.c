@@ -32,7 +32,16 @@ static const char schema[] =
 static const char schema_pending[] =
 	"CREATE TABLE IF NOT EXISTS pending_activations(vnf TEXT PRIMARY KEY,"
 	" kind INTEGER NOT NULL, activation BLOB NOT NULL, snapshot BLOB NOT NULL,"
-	" staging TEXT NOT NULL, target TEXT NOT NULL);";
+	" staging TEXT NOT NULL, target TEXT NOT NULL, secret BLOB NOT NULL DEFAULT x'');";
+
+/* Fencing-token secrets (docs/ledger.md), added at open to homes made
+ * before them: a row without one is a token the ledger refuses. */
+static const char *const secret_columns[][2] = {
+	{ "SELECT secret FROM fences LIMIT 0",
+	  "ALTER TABLE fences ADD COLUMN secret BLOB NOT NULL DEFAULT x''" },
+	{ "SELECT secret FROM pending_activations LIMIT 0",
+	  "ALTER TABLE pending_activations ADD COLUMN secret BLOB NOT NULL DEFAULT x''" },
+};
 
 static vs_err db_fail(sqlite3 *db, const char *what)
 {
@@ -98,6 +107,13 @@ vs_err vs_db_open(vs_home *h, const char *path)
 	sqlite3_finalize(st);
 	if (rc == VS_OK)
 		rc = exec(h->db, schema_pending);
+	for (size_t i = 0; rc == VS_OK && i < sizeof secret_columns / sizeof *secret_columns; i++) {
+		bool has = sqlite3_prepare_v2(h->db, secret_columns[i][0], -1, &st, NULL) == SQLITE_OK;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (!has)
+			rc = exec(h->db, secret_columns[i][1]);
+	}
 	return rc;
 }
 
@@ -339,12 +355,14 @@ void vs_home_tx_rollback(vs_home *h) { vs_ignore(exec(h->db, "ROLLBACK")); }
 vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO fences VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO fences(vnf, lineage, generation, host,"
+				      " secret) VALUES(?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h->db, "prepare");
 	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 2, tok->lineage, VS_ID_LEN, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)tok->generation);
 	sqlite3_bind_text(st, 4, tok->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 5, tok->secret, VS_TOKEN_SECRET_LEN, SQLITE_TRANSIENT);
 	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "storing a fencing token");
 	sqlite3_finalize(st);
 	return rc;
@@ -355,8 +373,8 @@ vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found
 	sqlite3_stmt *st = NULL;
 	*found = false;
 	memset(tok, 0, sizeof *tok);
-	if (sqlite3_prepare_v2(h->db, "SELECT lineage, generation, host FROM fences WHERE vnf=?", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(h->db, "SELECT lineage, generation, host, secret FROM fences WHERE vnf=?",
+			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h->db, "prepare");
 	sqlite3_bind_text(st, 1, vnf, -1, SQLITE_TRANSIENT);
 	int step = sqlite3_step(st);
@@ -365,6 +383,9 @@ vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found
 		memcpy(tok->lineage, sqlite3_column_blob(st, 0), VS_ID_LEN);
 		tok->generation = (uint64_t)sqlite3_column_int64(st, 1);
 		copy_col(st, 2, tok->host, sizeof tok->host);
+		/* Any other length: no secret (all zero), which the ledger refuses. */
+		if (sqlite3_column_bytes(st, 3) == VS_TOKEN_SECRET_LEN)
+			memcpy(tok->secret, sqlite3_column_blob(st, 3), VS_TOKEN_SECRET_LEN);
 		*found = true;
 	} else if (step == SQLITE_ROW) {
 		/* Damaged is not absent: recovery must not read it as "none". */
@@ -395,12 +416,14 @@ vs_err vs_home_token_drop(vs_home *h, const char *vnf)
 vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_activations VALUES(?,?,?,?,?,?)",
+	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_activations(vnf, kind, activation,"
+				      " snapshot, staging, target, secret) VALUES(?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h->db, "prepare");
 	sqlite3_bind_text(st, 1, p->vnf, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, (int)p->kind);
-	sqlite3_bind_blob(st, 3, p->activation, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, p->act.id, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 7, p->act.secret, VS_TOKEN_SECRET_LEN, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 4, p->snapshot, VS_ID_LEN, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, p->staging, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 6, p->target, -1, SQLITE_TRANSIENT);
@@ -415,7 +438,7 @@ vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *fou
 	sqlite3_stmt *st = NULL;
 	*found = false;
 	memset(p, 0, sizeof *p);
-	if (sqlite3_prepare_v2(h->db, "SELECT kind, activation, snapshot, staging, target"
+	if (sqlite3_prepare_v2(h->db, "SELECT kind, activation, snapshot, staging, target, secret"
 				      " FROM pending_activations WHERE vnf=?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(h->db, "prepare");
@@ -426,7 +449,9 @@ vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *fou
 	    sqlite3_column_bytes(st, 2) == VS_ID_LEN) {
 		snprintf(p->vnf, sizeof p->vnf, "%s", vnf);
 		p->kind = (vs_pending_kind)sqlite3_column_int(st, 0);
-		memcpy(p->activation, sqlite3_column_blob(st, 1), VS_ID_LEN);
+		memcpy(p->act.id, sqlite3_column_blob(st, 1), VS_ID_LEN);
+		if (sqlite3_column_bytes(st, 5) == VS_TOKEN_SECRET_LEN)
+			memcpy(p->act.secret, sqlite3_column_blob(st, 5), VS_TOKEN_SECRET_LEN);
 		memcpy(p->snapshot, sqlite3_column_blob(st, 2), VS_ID_LEN);
 		copy_col(st, 3, p->staging, sizeof p->staging);
 		copy_col(st, 4, p->target, sizeof p->target);

@@ -4,12 +4,13 @@
  *   {"name":"fw1","lineage":"<32 hex>","generation":3,"state":"ACTIVE",
  *    "owner":"host-a","target":"","has_snapshot":true,
  *    "latest_snapshot":"<32 hex>","latest_snapshot_gen":2,"latest_final":false,
- *    "activation":"<32 hex>","sensitive":"secrets","updated":1700000000}
+ *    "latest_host":"host-b","activation":"<32 hex>","token_hash":"<64 hex>",
+ *    "sensitive":"secrets","updated":1700000000}
  *
- * Hex is lowercase; without a snapshot, latest_snapshot is all zeros and
- * latest_snapshot_gen is 0 (the encoder writes them so, whatever the record
- * held there). The version is not stored: it is the backend's
- * (etcd's mod_revision).
+ * Hex is lowercase; without a snapshot, latest_snapshot is all zeros,
+ * latest_snapshot_gen is 0, latest_final false and latest_host "" (the
+ * encoder writes them so, whatever the record held there). The version is
+ * not stored: it is the backend's (etcd's mod_revision).
  *
  * The parser reads bytes from the network: every field is required, no other
  * field is allowed, types and bounds are checked, and the input must be
@@ -22,15 +23,16 @@
 #include "vnfsafe/crypto.h"
 #include "vnfsafe/ledger.h"
 
-/* The largest canonical record is about 1.7 KB (printable strings at their
+/* The largest canonical record is about 2 KB (printable strings at their
  * bounds, each '"' or '\' escaped). */
 #define REC_JSON_MAX 4096
-#define REC_NFIELDS 13
+#define REC_NFIELDS 15
 
 static const char *const rec_keys[REC_NFIELDS] = {
 	"name",		 "lineage",	    "generation",	   "state",
 	"owner",	 "target",	    "has_snapshot",	   "latest_snapshot",
-	"latest_snapshot_gen", "latest_final", "activation", "sensitive", "updated",
+	"latest_snapshot_gen", "latest_final", "latest_host", "activation", "token_hash",
+	"sensitive",	 "updated",
 };
 
 static bool state_ok(vs_vnf_state s)
@@ -76,7 +78,8 @@ static vs_err check_record(const vs_vnf_record *r)
 		return vs_fail(VS_E_INTEGRITY, "ledger record: invalid VNF name");
 	if (!state_ok(r->state))
 		return vs_fail(VS_E_INTEGRITY, "ledger record for '%s': unknown state", r->name);
-	if (!text_ok(r->owner, sizeof r->owner) || !text_ok(r->target, sizeof r->target))
+	if (!text_ok(r->owner, sizeof r->owner) || !text_ok(r->target, sizeof r->target) ||
+	    !text_ok(r->latest_host, sizeof r->latest_host))
 		return vs_fail(VS_E_INTEGRITY,
 			       "ledger record for '%s': host name too long or not printable ASCII",
 			       r->name);
@@ -89,7 +92,7 @@ static vs_err check_record(const vs_vnf_record *r)
 			       r->name);
 	if (!r->has_snapshot &&
 	    (!all_zero(r->latest_snapshot, VS_ID_LEN) || r->latest_snapshot_gen != 0 ||
-	     r->latest_final))
+	     r->latest_final || r->latest_host[0]))
 		return vs_fail(VS_E_INTEGRITY,
 			       "ledger record for '%s': a snapshot id without has_snapshot", r->name);
 	return VS_OK;
@@ -121,18 +124,21 @@ static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
 static char *encode(const vs_vnf_record *r)
 {
 	char lineage[2 * VS_ID_LEN + 1], snap[2 * VS_ID_LEN + 1], act[2 * VS_ID_LEN + 1];
+	char th[2 * VS_HASH_LEN + 1];
 	vs_hex(r->lineage, VS_ID_LEN, lineage);
 	vs_hex(r->latest_snapshot, VS_ID_LEN, snap);
 	vs_hex(r->activation, VS_ID_LEN, act);
-	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:I,s:b,s:s,s:s,s:I}",
+	vs_hex(r->token_hash, VS_HASH_LEN, th);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:I,s:b,s:s,s:s,s:s,s:s,s:I}",
 			      rec_keys[0], r->name, rec_keys[1], lineage,
 			      rec_keys[2], (json_int_t)r->generation,
 			      rec_keys[3], vs_vnf_state_name(r->state),
 			      rec_keys[4], r->owner, rec_keys[5], r->target,
 			      rec_keys[6], (int)r->has_snapshot, rec_keys[7], snap,
 			      rec_keys[8], (json_int_t)r->latest_snapshot_gen,
-			      rec_keys[9], (int)r->latest_final, rec_keys[10], act,
-			      rec_keys[11], r->sensitive, rec_keys[12], (json_int_t)r->updated);
+			      rec_keys[9], (int)r->latest_final, rec_keys[10], r->latest_host,
+			      rec_keys[11], act, rec_keys[12], th,
+			      rec_keys[13], r->sensitive, rec_keys[14], (json_int_t)r->updated);
 	if (!o)
 		return NULL;
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -148,6 +154,7 @@ char *vs_vnf_record_to_json(const vs_vnf_record *r)
 		memset(c.latest_snapshot, 0, sizeof c.latest_snapshot);
 		c.latest_snapshot_gen = 0;
 		c.latest_final = false;
+		c.latest_host[0] = 0;
 	}
 	if (check_record(&c) != VS_OK)
 		return NULL;
@@ -196,14 +203,20 @@ static vs_err get_u64(json_t *o, const char *k, uint64_t *out)
 	return VS_OK;
 }
 
-static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
+static vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_string(v))
 		return bad(v ? "wrong type for field" : "missing field", k);
-	if (!unhex_lower(json_string_value(v), json_string_length(v), out, VS_ID_LEN))
-		return bad("expected 32 lowercase hex digits in", k);
+	if (!unhex_lower(json_string_value(v), json_string_length(v), out, n))
+		return bad(n == VS_ID_LEN ? "expected 32 lowercase hex digits in"
+					  : "expected 64 lowercase hex digits in", k);
 	return VS_OK;
+}
+
+static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
+{
+	return get_hex(o, k, out, VS_ID_LEN);
 }
 
 static vs_err get_bool(json_t *o, const char *k, bool *out)
@@ -231,7 +244,9 @@ static vs_err get_fields(json_t *o, vs_vnf_record *r)
 	VS_TRY(get_id(o, "latest_snapshot", r->latest_snapshot));
 	VS_TRY(get_u64(o, "latest_snapshot_gen", &r->latest_snapshot_gen));
 	VS_TRY(get_bool(o, "latest_final", &r->latest_final));
+	VS_TRY(get_string(o, "latest_host", r->latest_host, sizeof r->latest_host));
 	VS_TRY(get_id(o, "activation", r->activation));
+	VS_TRY(get_hex(o, "token_hash", r->token_hash, VS_HASH_LEN));
 	VS_TRY(get_string(o, "sensitive", r->sensitive, sizeof r->sensitive));
 	VS_TRY(get_count(o, "updated", &updated));
 	r->updated = (int64_t)updated;

@@ -72,7 +72,8 @@ static const char schema[] =
 	" target TEXT NOT NULL, has_snapshot INTEGER NOT NULL, latest BLOB NOT NULL,"
 	" latest_gen INTEGER NOT NULL, sensitive TEXT NOT NULL, version INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL, latest_final INTEGER NOT NULL DEFAULT 0,"
-	" activation BLOB NOT NULL DEFAULT x'');"
+	" activation BLOB NOT NULL DEFAULT x'', latest_host TEXT NOT NULL DEFAULT '',"
+	" token_hash BLOB NOT NULL DEFAULT x'');"
 	/* Defence in depth: the generation can never go down, whoever writes. */
 	"CREATE TRIGGER IF NOT EXISTS generation_monotonic BEFORE UPDATE ON vnfs"
 	" WHEN NEW.generation < OLD.generation OR NEW.lineage <> OLD.lineage"
@@ -95,7 +96,7 @@ static vs_err sq_fail(sqlite3 *db, const char *what)
 	return vs_fail(VS_E_ENV, "ledger %s: %s", what, sqlite3_errmsg(db));
 }
 
-#define COLS "name,lineage,generation,state,owner,target,has_snapshot,latest,latest_gen,sensitive,version,updated,latest_final,activation"
+#define COLS "name,lineage,generation,state,owner,target,has_snapshot,latest,latest_gen,sensitive,version,updated,latest_final,activation,latest_host,token_hash"
 
 static void text_col(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
@@ -127,6 +128,8 @@ static void row_to_record(sqlite3_stmt *st, vs_vnf_record *r)
 	r->updated = sqlite3_column_int64(st, 11);
 	r->latest_final = sqlite3_column_int(st, 12) != 0;
 	blob_col(st, 13, r->activation, VS_ID_LEN);
+	text_col(st, 14, r->latest_host, sizeof r->latest_host);
+	blob_col(st, 15, r->token_hash, VS_HASH_LEN);
 }
 
 static void bind_record(sqlite3_stmt *st, const vs_vnf_record *r)
@@ -144,15 +147,18 @@ static void bind_record(sqlite3_stmt *st, const vs_vnf_record *r)
 	sqlite3_bind_int64(st, 12, r->updated);
 	sqlite3_bind_int(st, 14, r->latest_final);
 	sqlite3_bind_blob(st, 15, r->activation, VS_ID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 16, r->latest_host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 17, r->token_hash, VS_HASH_LEN, SQLITE_TRANSIENT);
 }
 
 static const char *const st_sql[ST_N] = {
 	[ST_GET] = "SELECT " COLS " FROM vnfs WHERE name=?",
 	[ST_CAS] = "UPDATE vnfs SET name=?1, lineage=?2, generation=?3, state=?4,"
 		   " owner=?5, target=?6, has_snapshot=?7, latest=?8, latest_gen=?9,"
-		   " sensitive=?10, version=?11, updated=?12, latest_final=?14, activation=?15"
+		   " sensitive=?10, version=?11, updated=?12, latest_final=?14, activation=?15,"
+		   " latest_host=?16, token_hash=?17"
 		   " WHERE name=?1 AND version=?13",
-	[ST_INSERT] = "INSERT INTO vnfs(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?14,?15)",
+	[ST_INSERT] = "INSERT INTO vnfs(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?14,?15,?16,?17)",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -676,13 +682,48 @@ static vs_err sq_prepare(sq_ledger *s)
 	return VS_OK;
 }
 
-static bool has_new_columns(sqlite3 *db)
+static bool has_columns(sqlite3 *db, const char *cols)
 {
+	char sql[128];
 	sqlite3_stmt *st = NULL;
-	bool has = sqlite3_prepare_v2(db, "SELECT latest_final, activation FROM vnfs LIMIT 0", -1, &st,
-				      NULL) == SQLITE_OK;
+	snprintf(sql, sizeof sql, "SELECT %s FROM vnfs LIMIT 0", cols);
+	bool has = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
 	sqlite3_finalize(st);
 	return has;
+}
+
+static bool has_new_columns(sqlite3 *db)
+{
+	return has_columns(db, "latest_final, activation");
+}
+
+/* Adds columns in one transaction unless they are there (another process
+ * may have added them first). */
+static vs_err add_columns(sqlite3 *db, const char *path, const char *cols, const char *alter)
+{
+	char *err = NULL;
+	if (has_columns(db, cols))
+		return VS_OK;
+	if (sqlite3_exec(db, alter, NULL, NULL, &err) == SQLITE_OK)
+		return VS_OK;
+	vs_err rc = vs_fail(VS_E_ENV, "ledger %s: cannot upgrade its schema: %s", path,
+			    err ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return has_columns(db, cols) ? VS_OK : rc;
+}
+
+/* Records made before them: no latest host (a start then treats a final
+ * latest snapshot as taken elsewhere) and no token hash (every token of
+ * that activation is refused until the VNF is activated again or released:
+ * fail closed, docs/ledger.md). */
+static vs_err upgrade_fencing(sqlite3 *db, const char *path)
+{
+	return add_columns(db, path, "latest_host, token_hash",
+			   "BEGIN IMMEDIATE;"
+			   "ALTER TABLE vnfs ADD COLUMN latest_host TEXT NOT NULL DEFAULT '';"
+			   "ALTER TABLE vnfs ADD COLUMN token_hash BLOB NOT NULL DEFAULT x'';"
+			   "COMMIT;");
 }
 
 /* A ledger made before latest_final/activation existed gets the columns
@@ -698,7 +739,7 @@ static vs_err upgrade(sqlite3 *db, const char *path)
 				 "DROP TRIGGER IF EXISTS log_anchor_monotonic;" LOG_ANCHOR_TRIGGER,
 			     NULL, NULL, NULL);
 	if (has_new_columns(db))
-		return VS_OK;
+		return upgrade_fencing(db, path);
 	char *err = NULL;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE;"
 			 "ALTER TABLE vnfs ADD COLUMN latest_final INTEGER NOT NULL DEFAULT 0;"
@@ -708,9 +749,9 @@ static vs_err upgrade(sqlite3 *db, const char *path)
 				    err ? err : sqlite3_errmsg(db));
 		sqlite3_free(err);
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return has_new_columns(db) ? VS_OK : rc; /* another process did it */
+		return has_new_columns(db) ? upgrade_fencing(db, path) : rc; /* another process did it */
 	}
-	return VS_OK;
+	return upgrade_fencing(db, path);
 }
 
 vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)

@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "vnfsafe/crypto.h"
 #include "vnfsafe/ledger.h"
 
@@ -81,33 +83,73 @@ static vs_err refuse(const vs_vnf_record *r, const char *why)
 		       (unsigned long long)r->generation, why);
 }
 
+vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN])
+{
+	static const char tag[] = "vnfsafe fencing token v1";
+	uint8_t buf[sizeof tag + VS_TOKEN_SECRET_LEN];
+	memcpy(buf, tag, sizeof tag);
+	memcpy(buf + sizeof tag, secret, VS_TOKEN_SECRET_LEN);
+	vs_err rc = vs_sha256(buf, sizeof buf, hash);
+	vs_wipe(buf, sizeof buf);
+	return rc;
+}
+
+vs_err vs_activation_new(vs_activation *a)
+{
+	VS_TRY(vs_random(a->id, VS_ID_LEN));
+	return vs_random(a->secret, VS_TOKEN_SECRET_LEN);
+}
+
+void vs_fence_make(const vs_vnf_record *r, const uint8_t secret[VS_TOKEN_SECRET_LEN],
+		   vs_fence *tok)
+{
+	memset(tok, 0, sizeof *tok);
+	memcpy(tok->lineage, r->lineage, VS_ID_LEN);
+	tok->generation = r->generation;
+	snprintf(tok->host, sizeof tok->host, "%s", r->owner);
+	memcpy(tok->secret, secret, VS_TOKEN_SECRET_LEN);
+}
+
+static bool public_fields_match(const vs_vnf_record *r, const vs_fence *tok)
+{
+	return live(r->state) && !memcmp(r->lineage, tok->lineage, VS_ID_LEN) &&
+	       r->generation == tok->generation && !strcmp(r->owner, tok->host);
+}
+
+/* Constant time; a record without a hash (all zero) accepts no secret. */
+static bool secret_matches(const vs_vnf_record *r, const vs_fence *tok)
+{
+	static const uint8_t none[VS_HASH_LEN];
+	uint8_t h[VS_HASH_LEN];
+	bool ok = vs_token_hash(tok->secret, h) == VS_OK &&
+		  CRYPTO_memcmp(h, r->token_hash, VS_HASH_LEN) == 0 &&
+		  CRYPTO_memcmp(none, r->token_hash, VS_HASH_LEN) != 0;
+	vs_wipe(h, sizeof h);
+	return ok;
+}
+
 bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok)
 {
-	return tok && live(r->state) && !memcmp(r->lineage, tok->lineage, VS_ID_LEN) &&
-	       r->generation == tok->generation && !strcmp(r->owner, tok->host);
+	return tok && public_fields_match(r, tok) && secret_matches(r, tok);
 }
 
 static vs_err check_token(const vs_vnf_record *r, const vs_fence *tok)
 {
 	if (!tok)
 		return refuse(r, "this host holds no fencing token for it");
-	if (!vs_fence_valid(r, tok))
+	if (!public_fields_match(r, tok))
 		return vs_fail(VS_E_POLICY,
 			       "VNF '%s': stale fencing token (this host: generation %llu on %s; ledger: %s "
 			       "generation %llu on %s)", r->name, (unsigned long long)tok->generation,
 			       tok->host, vs_vnf_state_name(r->state), (unsigned long long)r->generation,
 			       r->owner[0] ? r->owner : "no host");
+	if (!secret_matches(r, tok))
+		return vs_fail(VS_E_POLICY,
+			       "VNF '%s': the fencing token this host presents for generation %llu on %s "
+			       "lacks the secret its activation created (a copied token, or one made "
+			       "before token secrets): refused", r->name,
+			       (unsigned long long)tok->generation, tok->host);
 	return VS_OK;
-}
-
-static void issue(const vs_vnf_record *r, vs_fence *tok)
-{
-	if (!tok)
-		return;
-	memset(tok, 0, sizeof *tok);
-	memcpy(tok->lineage, r->lineage, VS_ID_LEN);
-	tok->generation = r->generation;
-	snprintf(tok->host, sizeof tok->host, "%s", r->owner);
 }
 
 vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out)
@@ -143,22 +185,25 @@ vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
 typedef struct {
 	const char *host;
 	const uint8_t *lineage, *snap;
-	const uint8_t *act; /* activation id */
-	bool allow_rollback;
+	const uint8_t *act;        /* activation id */
+	const uint8_t *token_hash; /* of the activating host's token secret */
+	bool allow_rollback, discard_latest;
 	const vs_fence *tok;
 	const char *target;
 	uint64_t gen;
 } args;
 
-/* What every activation writes: a new generation on host, a fresh id. */
-static void activate(vs_vnf_record *r, const char *host, const uint8_t act[VS_ID_LEN])
+/* What every activation writes: a new generation on host, a fresh id, the
+ * hash of the new owner's token secret. */
+static void activate(vs_vnf_record *r, const char *host, const args *a)
 {
 	r->state = VS_VNF_ACTIVE;
 	r->generation++;
 	snprintf(r->owner, sizeof r->owner, "%s", host);
 	r->target[0] = 0;
 	r->latest_final = false; /* from now on the running copy is newer */
-	memcpy(r->activation, act, VS_ID_LEN);
+	memcpy(r->activation, a->act, VS_ID_LEN);
+	memcpy(r->token_hash, a->token_hash, VS_HASH_LEN);
 }
 
 /* The refusal just reported, unless the re-read that judges it failed:
@@ -186,34 +231,43 @@ static vs_err own_activation(vs_ledger *l, const char *name, const char *host,
 	return refusal_or_unknown(rc, refusal);
 }
 
-static vs_err activation_id(const uint8_t *given, uint8_t act[VS_ID_LEN])
+/* One activation (a->act and a->token_hash set): the transaction, then a
+ * refusal re-checked against the request's own effect (owner: the host that
+ * must own it, or NULL). */
+static vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args *a,
+			     const char *owner, vs_vnf_record *out)
 {
-	if (given) {
-		memcpy(act, given, VS_ID_LEN);
-		return VS_OK;
-	}
-	return vs_random(act, VS_ID_LEN);
+	vs_err rc = transact(l, name, fn, a, out);
+	if (rc == VS_E_POLICY)
+		rc = own_activation(l, name, owner, a->act, out);
+	return rc;
 }
 
-/* One activation: its id (given, or fresh), the transaction, a refusal
- * re-checked against the request's own effect (owner: the host that must
- * own it, or NULL), then the token. */
-static vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args *a,
-			     const uint8_t *given, const char *owner, vs_fence *tok,
-			     vs_vnf_record *out)
+/* An activation of this host: its activation (given, or fresh), then the
+ * token, which holds the secret whose hash the record now carries. */
+static vs_err activate_here(vs_ledger *l, const char *name, mutate_fn fn, args *a,
+			    const vs_activation *given, vs_fence *tok, vs_vnf_record *out)
 {
-	uint8_t id[VS_ID_LEN];
-	VS_TRY(activation_id(given, id));
-	a->act = id;
+	vs_activation act;
+	uint8_t hash[VS_HASH_LEN];
 	vs_vnf_record r;
-	vs_err rc = transact(l, name, fn, a, &r);
-	if (rc == VS_E_POLICY)
-		rc = own_activation(l, name, owner, id, &r);
-	VS_TRY(rc);
-	issue(&r, tok);
-	if (out)
+	vs_err rc = VS_OK;
+	if (given)
+		act = *given;
+	else
+		rc = vs_activation_new(&act);
+	if (rc == VS_OK)
+		rc = vs_token_hash(act.secret, hash);
+	a->act = act.id;
+	a->token_hash = hash;
+	if (rc == VS_OK)
+		rc = run_activation(l, name, fn, a, a->host, &r);
+	if (rc == VS_OK && tok)
+		vs_fence_make(&r, act.secret, tok);
+	if (rc == VS_OK && out)
 		*out = r;
-	return VS_OK;
+	vs_wipe(&act, sizeof act);
+	return rc;
 }
 
 static vs_err start_fn(void *ctx, vs_vnf_record *r)
@@ -228,15 +282,29 @@ static vs_err start_fn(void *ctx, vs_vnf_record *r)
 				 ? "its state is on that host; restore its latest snapshot here instead"
 				 : "its state is on that host: start it there, or snapshot it there "
 				   "and restore that snapshot here");
-	activate(r, a->host, a->act);
+	/* A final latest snapshot recorded elsewhere is the newest state; a
+	 * start here would run without it (a fork or a roll-back of it). */
+	if (r->has_snapshot && r->latest_final && strcmp(r->latest_host, a->host) != 0 &&
+	    !a->discard_latest) {
+		char id[37];
+		vs_id_format(r->latest_snapshot, id);
+		return vs_fail(VS_E_POLICY,
+			       "VNF '%s' is %s (generation %llu): its latest snapshot %s was taken on %s "
+			       "and nothing ran after it; starting it here would discard it: restore "
+			       "that snapshot here, or start with --discard-latest --reason TEXT",
+			       r->name, vs_vnf_state_name(r->state), (unsigned long long)r->generation,
+			       id, r->latest_host[0] ? r->latest_host : "an unrecorded host");
+	}
+	activate(r, a->host, a);
 	return VS_OK;
 }
 
 vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
-		       const uint8_t act[VS_ID_LEN], vs_fence *tok, vs_vnf_record *out)
+		       const vs_activation *act, bool discard_latest, vs_fence *tok,
+		       vs_vnf_record *out)
 {
-	args a = { .host = host };
-	return run_activation(l, name, start_fn, &a, act, host, tok, out);
+	args a = { .host = host, .discard_latest = discard_latest };
+	return activate_here(l, name, start_fn, &a, act, tok, out);
 }
 
 static vs_err restore_check(const args *a, const vs_vnf_record *r)
@@ -281,19 +349,20 @@ static vs_err restore_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(restore_check(a, r));
-	activate(r, a->host, a->act);
+	activate(r, a->host, a);
 	r->has_snapshot = true;
 	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
+	snprintf(r->latest_host, sizeof r->latest_host, "%s", a->host);
 	return VS_OK;
 }
 
 vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
-			 bool allow_rollback, const uint8_t act[VS_ID_LEN], vs_fence *tok,
+			 bool allow_rollback, const vs_activation *act, vs_fence *tok,
 			 vs_vnf_record *out)
 {
 	args a = { .host = host, .lineage = lineage, .snap = snap, .allow_rollback = allow_rollback };
-	return run_activation(l, name, restore_fn, &a, act, host, tok, out);
+	return activate_here(l, name, restore_fn, &a, act, tok, out);
 }
 
 static vs_err stop_fn(void *ctx, vs_vnf_record *r)
@@ -384,6 +453,7 @@ static vs_err record_fn(void *ctx, vs_vnf_record *r)
 	r->has_snapshot = true;
 	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
 	r->latest_snapshot_gen = r->generation;
+	snprintf(r->latest_host, sizeof r->latest_host, "%s", a->host);
 	/* Taken while nothing ran it: no state is newer. */
 	r->latest_final = r->state == VS_VNF_STOPPED || r->state == VS_VNF_REGISTERED;
 	return VS_OK;
@@ -435,15 +505,24 @@ static vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
 		return refuse(r, "no migration is in progress");
 	char target[VS_HOST_MAX];
 	snprintf(target, sizeof target, "%s", r->target);
-	activate(r, target, a->act);
+	activate(r, target, a);
 	return VS_OK;
 }
 
 vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
-				vs_fence *target_tok)
+				const uint8_t target_token_hash[VS_HASH_LEN], vs_vnf_record *out)
 {
-	args a = { .tok = tok };
-	return run_activation(l, name, mig_commit_fn, &a, NULL, NULL, target_tok, NULL);
+	static const uint8_t none[VS_HASH_LEN];
+	uint8_t id[VS_ID_LEN];
+	vs_vnf_record r;
+	if (!memcmp(target_token_hash, none, VS_HASH_LEN))
+		return vs_fail(VS_E_USAGE, "migration commit: the target sent no token hash");
+	VS_TRY(vs_random(id, VS_ID_LEN));
+	args a = { .tok = tok, .act = id, .token_hash = target_token_hash };
+	VS_TRY(run_activation(l, name, mig_commit_fn, &a, NULL, &r));
+	if (out)
+		*out = r;
+	return VS_OK;
 }
 
 static vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
@@ -466,6 +545,9 @@ static vs_err release_fn(void *ctx, vs_vnf_record *r)
 	args *a = ctx;
 	if (!live(r->state) || strcmp(r->owner, a->host) != 0)
 		return refuse(r, "it is not running on the host to release");
+	if (vs_fence_valid(r, a->tok))
+		return refuse(r, "this home holds its live fencing token, so its host is not dead: "
+				 "stop it with 'vnf stop' instead (releasing a host asserts it is dead)");
 	r->state = VS_VNF_STOPPED;
 	r->target[0] = 0;
 	r->generation++; /* fences the released host's token */
@@ -475,9 +557,10 @@ static vs_err release_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host, vs_vnf_record *out)
+vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host,
+			 const vs_fence *caller_tok, vs_vnf_record *out)
 {
-	args a = { .host = host };
+	args a = { .host = host, .tok = caller_tok };
 	return transact(l, name, release_fn, &a, out);
 }
 

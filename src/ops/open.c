@@ -154,7 +154,7 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 	memset(&p, 0, sizeof p);
 	snprintf(p.vnf, sizeof p.vnf, "%s", hd->vnf);
 	p.kind = VS_PENDING_RESTORE;
-	VS_TRY(vs_random(p.activation, VS_ID_LEN));
+	VS_TRY(vs_activation_new(&p.act)); /* journaled with its token secret */
 	memcpy(p.snapshot, hd->snapshot_id, VS_ID_LEN);
 	snprintf(p.staging, sizeof p.staging, "%s", vs_dir_restore_ready_path(c->restore));
 	snprintf(p.target, sizeof p.target, "%s", c->o->to);
@@ -165,7 +165,7 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 	if (rc == VS_OK) {
 		vs_fault("restore.after_ready");
 		rc = vs_ledger_restore(c->o->ledger, hd->vnf, vs_home_host(h), hd->lineage_id,
-				       hd->snapshot_id, c->o->allow_rollback, p.activation, &tok, rec);
+				       hd->snapshot_id, c->o->allow_rollback, &p.act, &tok, rec);
 	}
 	if (rc == VS_E_ENV && asked) {
 		/* Unknown whether the ledger took it (gap 3): keep the journal and

@@ -10,36 +10,49 @@
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
-static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+static vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *p, bool discard_latest,
+			      vs_fence *tok, vs_vnf_record *rec)
+{
+	/* Journaled first, with the token secret: after a crash, recovery adopts
+	 * the activation only if the ledger carries this id (never on a read
+	 * alone), and then holds the secret whose hash the record carries. */
+	VS_TRY(vs_home_pending_put(h, p));
+	vs_fault("start.after_journal");
+	vs_err rc = vs_ledger_start(l, p->vnf, vs_home_host(h), &p->act, discard_latest, tok, rec);
+	if (rc != VS_OK) {
+		/* Refused or failed: unless the outcome is unknown (the ledger
+		 * could not say whether it applied), nothing was activated. */
+		if (rc != VS_E_ENV)
+			vs_ignore(vs_home_pending_drop(h, p->vnf)); /* recovery drops a leftover row */
+		return rc;
+	}
+	vs_fault("start.after_cas");
+	VS_TRY(vs_home_token_put(h, p->vnf, tok));
+	return vs_home_pending_drop(h, p->vnf);
+}
+
+static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
+			   vs_vnf_record *rec)
 {
 	vs_fence tok;
 	vs_pending p;
 	memset(&p, 0, sizeof p);
 	snprintf(p.vnf, sizeof p.vnf, "%s", name);
 	p.kind = VS_PENDING_START;
-	VS_TRY(vs_random(p.activation, VS_ID_LEN));
-	/* Journaled first: after a crash, recovery adopts the activation only if
-	 * the ledger carries this id (never on a read alone). */
-	VS_TRY(vs_home_pending_put(h, &p));
-	vs_fault("start.after_journal");
-	vs_err rc = vs_ledger_start(l, name, vs_home_host(h), p.activation, &tok, rec);
-	if (rc != VS_OK) {
-		/* Refused or failed: unless the outcome is unknown (the ledger
-		 * could not say whether it applied), nothing was activated. */
-		if (rc != VS_E_ENV)
-			vs_ignore(vs_home_pending_drop(h, name)); /* recovery drops a leftover row */
-		return rc;
-	}
-	vs_fault("start.after_cas");
-	VS_TRY(vs_home_token_put(h, name, &tok));
-	return vs_home_pending_drop(h, name);
+	vs_err rc = vs_activation_new(&p.act);
+	if (rc == VS_OK)
+		rc = start_journaled(h, l, &p, discard_latest, &tok, rec);
+	vs_wipe(&p.act, sizeof p.act);
+	vs_wipe(&tok, sizeof tok);
+	return rc;
 }
 
-vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
+		    vs_vnf_record *rec)
 {
 	int lock;
 	VS_TRY(vs_home_lock(h, name, true, &lock));
-	vs_err rc = start_locked(h, l, name, rec);
+	vs_err rc = start_locked(h, l, name, discard_latest, rec);
 	vs_home_unlock(lock);
 	return rc;
 }
@@ -52,7 +65,9 @@ static vs_err with_token(vs_home *h, vs_ledger *l, const char *name, token_op op
 	vs_fence tok;
 	bool found;
 	VS_TRY(vs_home_token_get(h, name, &tok, &found));
-	return op(l, name, found ? &tok : NULL, rec);
+	vs_err rc = op(l, name, found ? &tok : NULL, rec);
+	vs_wipe(&tok, sizeof tok);
+	return rc;
 }
 
 vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
@@ -70,6 +85,32 @@ vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *r
 vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
 {
 	return with_token(h, l, name, vs_ledger_resume, rec);
+}
+
+static vs_err release_locked(vs_home *h, vs_ledger *l, const char *name, const char *host,
+			     vs_vnf_record *rec)
+{
+	vs_fence tok;
+	bool found;
+	VS_TRY(vs_home_token_get(h, name, &tok, &found));
+	/* The ledger refuses it, on the record its CAS is based on, if this
+	 * home's token is valid: a host that runs the VNF is not dead. */
+	vs_err rc = vs_ledger_release(l, name, host, found ? &tok : NULL, rec);
+	vs_wipe(&tok, sizeof tok);
+	if (rc == VS_OK && found && !strcmp(host, vs_home_host(h)))
+		rc = vs_home_token_drop(h, name); /* fenced now */
+	return rc;
+}
+
+vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
+		      vs_vnf_record *rec)
+{
+	int lock;
+	VS_TRY(vs_ledger_get(l, name, rec)); /* "no VNF named X" before a lock file is made */
+	VS_TRY(vs_home_lock(h, name, true, &lock));
+	vs_err rc = release_locked(h, l, name, host, rec);
+	vs_home_unlock(lock);
+	return rc;
 }
 
 __attribute__((format(printf, 3, 4))) static void note(char *buf, size_t cap, const char *fmt, ...)
@@ -109,18 +150,22 @@ static vs_err settle_activation(vs_home *h, vs_ledger *l, vs_vnf_record *r, char
 	if (!found)
 		return VS_OK;
 	VS_TRY(vs_ledger_fence(l, r->name, r));
-	bool won = mine(h, r) && !memcmp(r->activation, p.activation, VS_ID_LEN);
+	bool won = mine(h, r) && !memcmp(r->activation, p.act.id, VS_ID_LEN);
 	if (won) {
 		vs_fence tok;
-		memset(&tok, 0, sizeof tok);
-		memcpy(tok.lineage, r->lineage, VS_ID_LEN);
-		tok.generation = r->generation;
-		snprintf(tok.host, sizeof tok.host, "%s", r->owner);
+		/* The journaled secret: the one whose hash the activation wrote. */
+		vs_fence_make(r, p.act.secret, &tok);
+		vs_wipe(&p.act, sizeof p.act);
+		vs_err rc = VS_OK;
 		if (p.kind == VS_PENDING_RESTORE && exists(p.staging)) {
-			VS_TRY(vs_dir_publish(p.staging, p.target));
-			note(act, cap, "published the interrupted restore into %s", p.target);
+			rc = vs_dir_publish(p.staging, p.target);
+			if (rc == VS_OK)
+				note(act, cap, "published the interrupted restore into %s", p.target);
 		}
-		VS_TRY(vs_home_token_put(h, r->name, &tok));
+		if (rc == VS_OK)
+			rc = vs_home_token_put(h, r->name, &tok);
+		vs_wipe(&tok, sizeof tok);
+		VS_TRY(rc);
 		note(act, cap, "the interrupted %s had activated it: this host holds its token "
 			       "(generation %llu)", p.kind == VS_PENDING_START ? "start" : "restore",
 		     (unsigned long long)r->generation);
@@ -133,6 +178,7 @@ static vs_err settle_activation(vs_home *h, vs_ledger *l, vs_vnf_record *r, char
 			     p.kind == VS_PENDING_START ? "start" : "restore");
 		}
 	}
+	vs_wipe(&p.act, sizeof p.act);
 	if (p.kind == VS_PENDING_RESTORE)
 		vs_dir_sweep_stale(p.target); /* a restore killed before it was staged */
 	return vs_home_pending_drop(h, r->name);
@@ -146,7 +192,9 @@ static vs_err settle_token(vs_home *h, const vs_vnf_record *r, char *act, size_t
 	vs_fence tok;
 	bool found;
 	VS_TRY(vs_home_token_get(h, r->name, &tok, &found));
-	if (found && !vs_fence_valid(r, &tok)) {
+	bool valid = found && vs_fence_valid(r, &tok);
+	vs_wipe(tok.secret, sizeof tok.secret);
+	if (found && !valid) {
 		VS_TRY(vs_home_token_drop(h, r->name));
 		note(act, cap, "dropped a stale fencing token (generation %llu)",
 		     (unsigned long long)tok.generation);

@@ -26,8 +26,11 @@ static void check_fields(const vs_vnf_record *r)
 	if (!terminated(r->name, sizeof r->name) || !vs_name_ok(r->name))
 		broken("bad name accepted");
 	if (!terminated(r->owner, sizeof r->owner) || !terminated(r->target, sizeof r->target) ||
-	    !terminated(r->sensitive, sizeof r->sensitive))
+	    !terminated(r->sensitive, sizeof r->sensitive) ||
+	    !terminated(r->latest_host, sizeof r->latest_host))
 		broken("unterminated string accepted");
+	if (!r->has_snapshot && (r->latest_host[0] || r->latest_final))
+		broken("snapshot fields without a snapshot accepted");
 	if ((unsigned)r->state > (unsigned)VS_VNF_RETIRED)
 		broken("unknown state accepted");
 	if (r->version != 0)

@@ -1,6 +1,6 @@
 # The same ledger suite on a real 3-member etcd cluster on loopback:
-# the transition unit suite (test_ledger), then the CLI race test, then the
-# race again with member 1 SIGKILLed while the racers run.
+# the transition unit suite (test_ledger), then the CLI race test and the
+# two-home fencing test, then the race again with member 1 SIGKILLed while the racers run.
 # usage: etcd_transitions.sh TEST_LEDGER_BIN VNFSAFE_BIN     (exit 77: no etcd)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +14,7 @@ uri="etcd:$(cat "$dir/endpoints")"
 echo "== ledger: $uri"
 VS_LEDGER_URI=$uri "$1" || { echo "FAIL: transition suite on etcd" >&2; exit 1; }
 LEDGER_URI=$uri bash "$here/ledger_race.sh" "$2" || { echo "FAIL: races on etcd" >&2; exit 1; }
+LEDGER_URI=$uri bash "$here/ledger_fence.sh" "$2" || { echo "FAIL: fencing on etcd" >&2; exit 1; }
 echo "== again, killing member 1 while the racers run"
 LEDGER_URI=$uri KILL_DURING="bash $here/etcd_cluster.sh kill-member $dir 1" \
 	bash "$here/ledger_race.sh" "$2" || { echo "FAIL: races on etcd with a member killed" >&2; exit 1; }

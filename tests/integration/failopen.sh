@@ -37,7 +37,7 @@ expect_rc 2 vs --home "$H" vnf stop fw
 pass "a damaged fencing token: recover and stop exit 2, not 'this host holds none'"
 
 # A damaged activation journal row: not "nothing to recover".
-sqlite3 "$H/vnfsafe.db" "DELETE FROM fences WHERE vnf='fw'; INSERT INTO pending_activations
+sqlite3 "$H/vnfsafe.db" "DELETE FROM fences WHERE vnf='fw'; INSERT INTO pending_activations(vnf, kind, activation, snapshot, staging, target)
 	VALUES('fw', 2, X'00', X'00', '$T/stage', '$T/target')" || fail "sqlite3 insert"
 expect_rc 2 vs --home "$H" vnf recover fw
 grep -q 'activation journal of VNF fw in the keystore is damaged' "$ERR" || fail "journal: $(cat "$ERR")"

@@ -239,7 +239,7 @@ static void test_epoch(void **state)
 	vs_fence tok;
 	assert_int_equal(vs_ledger_register(l, "fw", "", &r), VS_OK);
 	assert_int_equal(nv_value(f->index), n0 + 1);
-	assert_int_equal(vs_ledger_start(l, "fw", "host-a", NULL, &tok, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(l, "fw", "host-a", NULL, false, &tok, &r), VS_OK);
 	assert_int_equal(vs_ledger_pause(l, "fw", &tok, &r), VS_OK);
 	assert_int_equal(vs_ledger_resume(l, "fw", &tok, &r), VS_OK);
 	assert_int_equal(vs_ledger_stop(l, "fw", &tok, &r), VS_OK);
@@ -332,7 +332,7 @@ static void test_rollback(void **state)
 	vs_vnf_record r;
 	vs_fence tok;
 	assert_int_equal(vs_ledger_register(l, "fw", "", &r), VS_OK);
-	assert_int_equal(vs_ledger_start(l, "fw", "host-a", NULL, &tok, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(l, "fw", "host-a", NULL, false, &tok, &r), VS_OK);
 	vs_ledger_close(l);
 	copy_set(f, "old", false);
 

@@ -25,7 +25,9 @@ static const char golden[] =
 	"{\"name\":\"fw1\",\"lineage\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"generation\":3,"
 	"\"state\":\"ACTIVE\",\"owner\":\"host-a\",\"target\":\"\",\"has_snapshot\":true,"
 	"\"latest_snapshot\":\"000102030405060708090a0b0c0d0e0f\",\"latest_snapshot_gen\":2,"
-	"\"latest_final\":true,\"activation\":\"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf\","
+	"\"latest_final\":true,\"latest_host\":\"host-b\","
+	"\"activation\":\"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf\","
+	"\"token_hash\":\"d0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeef\","
 	"\"sensitive\":\"secrets,tls\",\"updated\":1700000000}";
 
 static vs_vnf_record sample(const char *name)
@@ -38,6 +40,9 @@ static vs_vnf_record sample(const char *name)
 		r.latest_snapshot[i] = (uint8_t)i;
 		r.activation[i] = (uint8_t)(0xc0 + i);
 	}
+	for (int i = 0; i < VS_HASH_LEN; i++)
+		r.token_hash[i] = (uint8_t)(0xd0 + i);
+	snprintf(r.latest_host, sizeof r.latest_host, "host-b");
 	r.latest_final = true;
 	r.generation = 3;
 	r.state = VS_VNF_ACTIVE;
@@ -62,6 +67,8 @@ static void assert_same_record(const vs_vnf_record *a, const vs_vnf_record *b)
 	assert_int_equal(a->latest_snapshot_gen, b->latest_snapshot_gen);
 	assert_int_equal(a->latest_final, b->latest_final);
 	assert_memory_equal(a->activation, b->activation, VS_ID_LEN);
+	assert_string_equal(a->latest_host, b->latest_host);
+	assert_memory_equal(a->token_hash, b->token_hash, VS_HASH_LEN);
 	assert_string_equal(a->sensitive, b->sensitive);
 	assert_int_equal(a->updated, b->updated);
 }
@@ -88,6 +95,7 @@ static void test_json_round_trip(void **st)
 		memset(r.latest_snapshot, 0, VS_ID_LEN);
 		r.latest_snapshot_gen = 0;
 		r.latest_final = false;
+		r.latest_host[0] = 0;
 		snprintf(r.target, sizeof r.target, "host \"b\" \\ c");
 		memset(r.sensitive, 'd', sizeof r.sensitive - 1);
 		r.sensitive[sizeof r.sensitive - 1] = 0;
@@ -126,7 +134,8 @@ static void test_json_encoder_normalizes_and_refuses(void **st)
 	char *s = vs_vnf_record_to_json(&r);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "\"latest_snapshot\":\"00000000000000000000000000000000\","
-				  "\"latest_snapshot_gen\":0,\"latest_final\":false,"));
+				  "\"latest_snapshot_gen\":0,\"latest_final\":false,"
+				  "\"latest_host\":\"\","));
 	assert_int_equal(vs_vnf_record_from_json(s, strlen(s), &back), VS_OK);
 	free(s);
 
@@ -203,6 +212,13 @@ static void test_json_strict_rejects(void **st)
 		{ "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF" },
 		{ "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", "c0c1c2" },
 		{ ",\"activation\":\"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf\"", "" },
+		{ ",\"latest_host\":\"host-b\"", "" },
+		{ "\"latest_host\":\"host-b\"", "\"latest_host\":null" },
+		{ "\"latest_host\":\"host-b\"", "\"latest_host\":\"a\\tb\"" },
+		{ "d0d1d2d3", "D0D1D2D3" },
+		{ "d0d1d2d3", "d0d1d2" },
+		{ "\"token_hash\":\"d0", "\"token_hash\":\"d0d0" },
+		{ "\"token_hash\":\"d0", "\"token_hash\":5,\"x\":\"d0" },
 		{ "\"has_snapshot\":true", "\"has_snapshot\":1" },
 		{ "\"has_snapshot\":true", "\"has_snapshot\":\"true\"" },
 		{ "\"has_snapshot\":true", "\"has_snapshot\":false" }, /* with a snapshot id */
@@ -270,6 +286,7 @@ static void test_json_strict_rejects(void **st)
 		{ "name", "\"name\":\"fw1\"", VS_NAME_MAX },
 		{ "owner", "\"owner\":\"host-a\"", VS_HOST_MAX },
 		{ "target", "\"target\":\"\"", VS_HOST_MAX },
+		{ "latest_host", "\"latest_host\":\"host-b\"", VS_HOST_MAX },
 		{ "sensitive", "\"sensitive\":\"secrets,tls\"", VS_SENSITIVE_MAX },
 	};
 	for (size_t i = 0; i < sizeof longs / sizeof longs[0]; i++) {
@@ -344,6 +361,7 @@ static vs_vnf_record fresh(const char *what)
 	memset(r.latest_snapshot, 0, VS_ID_LEN);
 	r.latest_snapshot_gen = 0;
 	r.latest_final = false;
+	r.latest_host[0] = 0;
 	assert_int_equal(vs_random(r.lineage, VS_ID_LEN), VS_OK);
 	r.updated = (int64_t)time(NULL);
 	return r;

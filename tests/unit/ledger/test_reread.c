@@ -58,14 +58,14 @@ static void test_activation_refused_then_unreadable(void **st)
 	vs_fence a, b;
 	fail_from = 0;
 	assert_int_equal(vs_ledger_register(L, "act", "", &r), VS_OK);
-	assert_int_equal(vs_ledger_start(L, "act", "host-a", NULL, &a, &r), VS_OK);
+	assert_int_equal(vs_ledger_start(L, "act", "host-a", NULL, false, &a, &r), VS_OK);
 	/* Refused (a fork) on a good read; the re-read of its own effect fails. */
 	fail_after(1);
-	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, &b, &r), VS_E_ENV);
+	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, false, &b, &r), VS_E_ENV);
 	/* Readable: a plain refusal, as before. */
 	fail_from = 0;
 	L->cached = false;
-	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, &b, &r), VS_E_POLICY);
+	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, false, &b, &r), VS_E_POLICY);
 }
 
 static void test_record_refused_then_unreadable(void **st)
