@@ -59,9 +59,12 @@ vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_fil
 	return VS_OK;
 }
 
-/* Only a definite answer lets the erase go on: the VNF is not in this ledger,
- * is RETIRED, or continues from another snapshot. Anything else (no answer,
- * an unreadable or damaged ledger) refuses, and nothing is erased. */
+/* Only a definite answer lets the erase go on: the VNF is RETIRED, or
+ * continues from another snapshot. Anything else (no answer, an unreadable
+ * or damaged ledger, a ledger that does not know the VNF) refuses, and
+ * nothing is erased. Every snapshot was made for a VNF registered in its
+ * ledger, and records are never deleted: a ledger without it is the wrong
+ * one (a mistyped sqlite: path opens an empty ledger). */
 static vs_err check_not_latest(vs_ledger *l, const char *vnf, const uint8_t id[VS_ID_LEN])
 {
 	vs_vnf_record r;
@@ -71,7 +74,9 @@ static vs_err check_not_latest(vs_ledger *l, const char *vnf, const uint8_t id[V
 	 * can only be "no VNF named vnf". */
 	vs_err rc = vs_ledger_get(l, vnf, &r);
 	if (rc == VS_E_USAGE)
-		return VS_OK;
+		return vs_fail(VS_E_POLICY, "the ledger %s does not know VNF '%s' that snapshot %s was "
+					    "made for: the wrong ledger? nothing erased (name the VNF's "
+					    "ledger with --ledger, or --force)", l->uri, vnf, sid);
 	if (rc != VS_OK)
 		return vs_wrap(rc == VS_E_INTEGRITY ? VS_E_INTEGRITY : VS_E_ENV,
 			       "cannot tell whether snapshot %s is the latest of VNF '%s', nothing "

@@ -2,7 +2,8 @@
 # snapshot delete fails closed, and never races a restore of the same
 # snapshot (docs/cli.md, "snapshot delete"):
 #  - an unreachable etcd ledger or a ledger file that cannot be opened:
-#    exit 4, no key erased, the snapshot still restorable;
+#    exit 4, no key erased, the snapshot still restorable; a ledger that
+#    does not know the VNF (the wrong one): exit 3, nothing erased;
 #  - delete --force against a restore paused (VNFSAFE_FAULT=POINT:pause)
 #    before it takes the VNF's lock: the delete wins, the restore is refused
 #    and activates nothing; paused holding the lock: the delete waits, the
@@ -52,6 +53,13 @@ printf 'not a database, just bytes that are long enough to be read as a header..
 expect_rc 2 vs --home "$H" --ledger "sqlite:$T/junk.db" snapshot delete "$ID2"
 [ "$(catalog_state "$ID2")" = AVAILABLE ] || fail "damaged ledger: erased"
 pass "ledger files that cannot be opened: exit 4 (2 for a damaged one), nothing erased"
+
+# The wrong ledger (a mistyped path opens an empty one): it does not know
+# the VNF, so it cannot vouch that the snapshot is not the latest.
+expect_rc 3 vs --home "$H" --ledger "sqlite:$T/typo.db" snapshot delete "$ID1"
+grep -q 'does not know VNF' "$ERR" || fail "wrong ledger: message: $(cat "$ERR")"
+[ "$(catalog_state "$ID1")" = AVAILABLE ] || fail "wrong ledger: erased"
+pass "a ledger that does not know the VNF (wrong ledger): exit 3, nothing erased"
 
 # The right ledger afterwards: the latest is refused, the snapshot restores.
 expect_rc 3 vs --home "$H" snapshot delete "$ID2"
