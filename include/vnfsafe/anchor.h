@@ -31,6 +31,7 @@
 #ifndef VNFSAFE_ANCHOR_H
 #define VNFSAFE_ANCHOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vnfsafe/err.h"
@@ -56,6 +57,15 @@ vs_err vs_anchor_increment(vs_anchor *a);
 /* Drops the TPM connection; the next read or increment reconnects. */
 void vs_anchor_disconnect(vs_anchor *a);
 uint32_t vs_anchor_index(const vs_anchor *a);
+/* The binding MAC (docs/ledger.md): HMAC-SHA256 under a TPM-resident key
+ * (a primary of the owner hierarchy with a fixed template, never exported)
+ * over domain || NUL || NV index || counter || head. Only code that can use
+ * this TPM can compute it; a copied or edited file cannot carry a valid one
+ * for content or a counter it was not computed for. */
+vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
+		     const uint8_t head[32], uint8_t mac[32]);
+/* This handle had to define the index: it did not exist before. */
+bool vs_anchor_defined_here(const vs_anchor *a);
 void vs_anchor_close(vs_anchor *a);
 
 /* One line: "TPM NV counter 0x01800100" for an anchor; for NULL "no TPM
