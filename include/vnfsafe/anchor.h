@@ -76,6 +76,50 @@ const char *vs_anchor_status(const vs_anchor *a);
 /* Parses VNFSAFE_TPM_NV_INDEX (or the default when unset). */
 vs_err vs_anchor_env_index(uint32_t *index);
 
+/* --- binding a database's content to the counter (src/ledger/tpm_bind.c) ---
+ * The database keeps one row (counter, head, index, mac): head is SHA-256
+ * over its content, recomputed from its rows by the caller; mac is
+ * vs_anchor_mac(domain, counter, head). Writes commit their rows with
+ * counter = NV + 1 and its MAC, then advance NV, then acknowledge. The
+ * caller holds an flock across check, commit and increment. */
+typedef struct {
+	bool exists, bound, has_mac;
+	uint32_t index;
+	uint64_t counter;
+	uint8_t head[32];
+	uint8_t mac[32];
+} vs_bind_row;
+
+typedef struct {
+	vs_anchor *anchor;
+	const char *domain; /* MAC domain tag, one per kind of database */
+	const char *what;   /* "ledger", "keystore": for messages */
+	const char *note;   /* what the last settle did, for the status */
+	bool verified;      /* the last row checked by the TPM or written */
+	uint64_t verified_counter;
+	uint8_t verified_mac[32];
+	uint8_t verified_head[32];
+} vs_binding;
+
+/* Checks row against the TPM's counter and head (the content now): on VS_OK
+ * the row is bound, genuine and row->counter == *n (an interrupted
+ * increment completed; a first binding or VNFSAFE_TPM_ADOPT=1 set
+ * *write_row: store the row). empty: the database holds no content yet.
+ * VS_E_INTEGRITY names what differs: old copy, content edited, anchor row
+ * edited, TPM ahead or behind. */
+vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], bool empty,
+		      uint64_t *n, bool *write_row);
+/* The row for a write on top of counter n: (n + 1, head, MAC). */
+vs_err vs_bind_next(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32]);
+/* After the commit of a row from vs_bind_next: one NV increment; then the
+ * fault point fault_after (or NULL). */
+vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_after);
+
+/* The keystore's counter: VNFSAFE_TPM_KEYSTORE_NV_INDEX, default the
+ * ledger's index + 1 (two homes on one TPM need distinct indices for both).
+ * *a = NULL without a TPM. */
+vs_err vs_anchor_open_keystore(vs_anchor **a);
+
 /* One-line anti-rollback status of a sqlite ledger, e.g.
  *   "TPM NV counter 0x01800100 = 42, ledger head bound"
  *   "no TPM (VNFSAFE_TPM unset): a copied-back ledger file would not be detected"

@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -55,13 +54,8 @@ typedef struct {
 	int fd;            /* the database file: its flock orders the anchor protocol */
 	vs_anchor *anchor; /* NULL: no TPM */
 	uint64_t counter;  /* the database's counter (== the TPM's once anchored) */
-	const char *note;  /* what the last check did, for the status */
 	char status[384];
-	/* The last row this handle verified with the TPM or wrote. */
-	bool verified;
-	uint64_t verified_counter;
-	uint8_t verified_mac[VS_HASH_LEN];
-	uint8_t verified_head[VS_HASH_LEN];
+	vs_binding bind;   /* the TPM binding's state (anchor.h) */
 	/* Group commit: writers queue, one leads a batch (sq_write). */
 	pthread_mutex_t q_mu;
 	pthread_cond_t q_cv;
@@ -71,16 +65,7 @@ typedef struct {
 	pthread_mutex_t db_mu; /* the connection and its statements */
 } sq_ledger;
 
-/* The anchor row. */
-typedef struct {
-	bool exists;
-	bool bound; /* nv_index is set */
-	uint32_t index;
-	uint64_t counter;
-	uint8_t head[VS_HASH_LEN];
-	bool has_mac;
-	uint8_t mac[VS_HASH_LEN];
-} anchor_row;
+typedef vs_bind_row anchor_row;
 
 /* Back only by an operator's restart, which is counted for good. */
 #define LOG_ANCHOR_TRIGGER                                                                     \
@@ -359,13 +344,14 @@ static vs_err content_head(sq_ledger *s, uint8_t head[VS_HASH_LEN])
 
 static void status_update(sq_ledger *s, const anchor_row *row)
 {
+	const char *note = s->bind.note;
 	if (s->anchor)
 		snprintf(s->status, sizeof s->status,
 			 "TPM NV counter 0x%08x = %llu, ledger head bound: content MAC'd by the TPM, "
 			 "a copied-back or edited ledger file is refused (not stopped: root using this "
 			 "TPM, VNFSAFE_TPM_ADOPT=1)%s%s%s",
 			 vs_anchor_index(s->anchor), (unsigned long long)s->counter,
-			 s->note ? " (" : "", s->note ? s->note : "", s->note ? ")" : "");
+			 note ? " (" : "", note ? note : "", note ? ")" : "");
 	else if (row && row->bound)
 		snprintf(s->status, sizeof s->status,
 			 "%s; this ledger is bound to TPM NV counter 0x%08x (database counter %llu), "
@@ -383,146 +369,18 @@ static vs_err file_lock(sq_ledger *s, int op)
 	return VS_OK;
 }
 
-/* The operator's explicit decision (anchor.h). */
-static bool adopt_requested(void)
-{
-	const char *e = getenv("VNFSAFE_TPM_ADOPT");
-	return e && !strcmp(e, "1");
-}
-
-/* Binds the row to (counter n, head) with a fresh TPM MAC. */
-static vs_err bind_row(sq_ledger *s, anchor_row *row, uint64_t n, const uint8_t head[VS_HASH_LEN])
-{
-	row->exists = row->bound = row->has_mac = true;
-	row->index = vs_anchor_index(s->anchor);
-	row->counter = n;
-	memcpy(row->head, head, VS_HASH_LEN);
-	return vs_anchor_mac(s->anchor, BIND_DOMAIN, n, head, row->mac);
-}
-
-static vs_err adopt(sq_ledger *s, anchor_row *row, uint64_t n, const uint8_t head[VS_HASH_LEN],
-		    const char *note)
-{
-	VS_TRY(bind_row(s, row, n, head));
-	s->note = note;
-	return row_put(s, row);
-}
-
-#define ADOPTED "adopted: VNFSAFE_TPM_ADOPT=1"
-
-/* First use with a TPM: a brand-new ledger adopts the counter's value, but
- * only on an index that did not exist (else the ledger file may have been
- * deleted to start over); one with records only on the operator's word. */
-static vs_err bind_first(sq_ledger *s, anchor_row *row, uint64_t n,
-			 const uint8_t head[VS_HASH_LEN], bool force)
-{
-	bool empty;
-	VS_TRY(ledger_empty(s, &empty));
-	if (force)
-		return adopt(s, row, n, head, ADOPTED);
-	if (empty && vs_anchor_defined_here(s->anchor))
-		return adopt(s, row, n, head, NULL);
-	if (empty)
-		return vs_fail(VS_E_INTEGRITY,
-			       "the ledger is new but TPM NV counter 0x%08x already exists (value %llu): "
-			       "it anchors another ledger, or this one was deleted to start over "
-			       "(refused); choose a fresh VNFSAFE_TPM_NV_INDEX, or VNFSAFE_TPM_ADOPT=1",
-			       vs_anchor_index(s->anchor), (unsigned long long)n);
-	return vs_fail(VS_E_POLICY,
-		       "the ledger has records but is not bound to a TPM counter yet (it was used "
-		       "without VNFSAFE_TPM), so an old copy of it could not be told apart: if it is "
-		       "the current one, bind it once with VNFSAFE_TPM_ADOPT=1");
-}
-
-static vs_err refuse(uint64_t db, uint64_t tpm)
-{
-	unsigned long long c = db, n = tpm;
-	if (c < n)
-		return vs_fail(VS_E_INTEGRITY,
-			       "ledger database is older than the TPM counter (database %llu, TPM %llu): "
-			       "an old copy of the file was put back (roll-back refused)",
-			       c, n);
-	return vs_fail(VS_E_INTEGRITY,
-		       "ledger database is ahead of the TPM counter (database %llu, TPM %llu): the TPM "
-		       "counter was reset or this is another TPM (if it was replaced or cleared, "
-		       "VNFSAFE_TPM_ADOPT=1 binds the ledger to it)",
-		       c, n);
-}
-
-/* The row against the TPM's counter n and the content head: genuine iff
- * its counter is n (or n + 1: committed, increment pending) and its MAC,
- * computed by the TPM, covers (counter, head) for this very content. */
-static vs_err verify(sq_ledger *s, const anchor_row *row, uint64_t n,
-		     const uint8_t head[VS_HASH_LEN])
-{
-	if (row->counter < n || (n < UINT64_MAX && row->counter > n + 1))
-		return refuse(row->counter, n);
-	if (!row->has_mac)
-		return vs_fail(VS_E_POLICY,
-			       "the ledger is bound to TPM NV counter 0x%08x by an earlier vnfsafe that "
-			       "did not MAC its content: if it is the current one, bind it once with "
-			       "VNFSAFE_TPM_ADOPT=1",
-			       row->index);
-	if (CRYPTO_memcmp(head, row->head, VS_HASH_LEN) != 0)
-		return vs_fail(VS_E_INTEGRITY,
-			       "ledger content mismatch: the rows are not the ones the TPM-bound head "
-			       "covers (the file was edited outside vnfsafe; refused)");
-	if (s->verified && row->counter == s->verified_counter &&
-	    CRYPTO_memcmp(row->mac, s->verified_mac, VS_HASH_LEN) == 0 &&
-	    CRYPTO_memcmp(head, s->verified_head, VS_HASH_LEN) == 0)
-		return VS_OK; /* checked by the TPM before, nothing changed since */
-	uint8_t mac[VS_HASH_LEN];
-	VS_TRY(vs_anchor_mac(s->anchor, BIND_DOMAIN, row->counter, head, mac));
-	if (CRYPTO_memcmp(mac, row->mac, VS_HASH_LEN) != 0)
-		return vs_fail(VS_E_INTEGRITY,
-			       "ledger anchor mismatch: the TPM's MAC does not cover counter %llu with "
-			       "this content: an old copy was put back with its counter edited, or the "
-			       "anchor row was edited (refused; after a deliberate TPM clear: "
-			       "VNFSAFE_TPM_ADOPT=1)",
-			       (unsigned long long)row->counter);
-	return VS_OK;
-}
-
-static void remember(sq_ledger *s, const anchor_row *row)
-{
-	s->verified = true;
-	s->verified_counter = row->counter;
-	memcpy(s->verified_mac, row->mac, VS_HASH_LEN);
-	memcpy(s->verified_head, row->head, VS_HASH_LEN);
-	s->counter = row->counter;
-}
-
-/* Under the lock, in a write transaction: the database against the TPM. On
- * VS_OK the row is bound, verified and its counter equals the TPM's (*n). */
+/* Under the lock, in a write transaction: the database against the TPM
+ * (vs_bind_settle). On VS_OK the row is bound, verified, counter == *n. */
 static vs_err settle(sq_ledger *s, anchor_row *row, uint64_t *n)
 {
-	uint32_t idx = vs_anchor_index(s->anchor);
-	bool force = adopt_requested();
-	if (row->bound && row->index != idx && !force)
-		return vs_fail(VS_E_ENV,
-			       "the ledger is bound to TPM NV counter 0x%08x, not 0x%08x "
-			       "(VNFSAFE_TPM_NV_INDEX)",
-			       row->index, idx);
 	uint8_t head[VS_HASH_LEN];
+	bool empty, write_row;
 	VS_TRY(content_head(s, head));
-	VS_TRY(vs_anchor_read(s->anchor, n));
-	if (!row->bound) {
-		VS_TRY(bind_first(s, row, *n, head, force));
-		remember(s, row);
-		return VS_OK;
-	}
-	vs_err rc = verify(s, row, *n, head);
-	if (rc != VS_OK && force)
-		rc = adopt(s, row, *n, head, ADOPTED);
-	if (rc != VS_OK)
-		return rc;
-	if (row->counter == *n + 1) {
-		/* Committed, then interrupted before the increment: finish it. */
-		VS_TRY(vs_anchor_increment(s->anchor));
-		*n += 1;
-		s->note = "an interrupted counter increment was completed";
-	}
-	remember(s, row);
+	VS_TRY(ledger_empty(s, &empty));
+	VS_TRY(vs_bind_settle(&s->bind, row, head, empty, n, &write_row));
+	if (write_row)
+		VS_TRY(row_put(s, row));
+	s->counter = row->counter;
 	return VS_OK;
 }
 
@@ -561,6 +419,7 @@ static vs_err anchor_check(sq_ledger *s)
 static vs_err anchor_setup(sq_ledger *s)
 {
 	VS_TRY(vs_anchor_open(&s->anchor));
+	s->bind = (vs_binding){ .anchor = s->anchor, .domain = BIND_DOMAIN, .what = "ledger" };
 	if (s->anchor)
 		return anchor_check(s);
 	anchor_row row;
@@ -630,7 +489,7 @@ static vs_err apply_batch(sq_ledger *s, pending *batch, int *applied, anchor_row
 		return VS_OK;
 	uint8_t head[VS_HASH_LEN];
 	VS_TRY(content_head(s, head));
-	VS_TRY(bind_row(s, row, n + 1, head));
+	VS_TRY(vs_bind_next(&s->bind, row, n, head));
 	VS_TRY(row_put(s, row));
 	vs_fault("anchor.before_commit");
 	return VS_OK;
@@ -641,12 +500,8 @@ static vs_err apply_batch(sq_ledger *s, pending *batch, int *applied, anchor_row
 static vs_err batch_advance(sq_ledger *s, const anchor_row *row)
 {
 	vs_fault("anchor.after_commit");
-	if (vs_anchor_increment(s->anchor) != VS_OK)
-		return vs_wrap(VS_E_ENV, "the ledger change is committed but the TPM counter was not "
-					 "advanced (the next open of the ledger completes it)");
-	vs_fault("anchor.after_increment");
-	remember(s, row);
-	s->note = NULL;
+	VS_TRY(vs_bind_advance(&s->bind, row, "anchor.after_increment"));
+	s->counter = row->counter;
 	status_update(s, NULL);
 	return VS_OK;
 }

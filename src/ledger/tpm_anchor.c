@@ -358,6 +358,31 @@ vs_err vs_anchor_open(vs_anchor **out)
 	return vs_anchor_open_config(out, tcti, index);
 }
 
+vs_err vs_anchor_open_keystore(vs_anchor **out)
+{
+	const char *tcti;
+	*out = NULL;
+	if (!tpm_configured(&tcti))
+		return VS_OK;
+	uint32_t index;
+	const char *s = getenv("VNFSAFE_TPM_KEYSTORE_NV_INDEX");
+	if (s && *s) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 0);
+		if (errno || *end || s[0] == '-' || (v >> 24) != TPM2_HT_NV_INDEX)
+			return vs_fail(VS_E_USAGE,
+				       "VNFSAFE_TPM_KEYSTORE_NV_INDEX='%.40s': expected an NV index "
+				       "0x01000000..0x01ffffff",
+				       s);
+		index = (uint32_t)v;
+	} else {
+		VS_TRY(vs_anchor_env_index(&index));
+		index++; /* the ledger's + 1 */
+	}
+	return vs_anchor_open_config(out, tcti, index);
+}
+
 void vs_anchor_close(vs_anchor *a)
 {
 	if (!a)
