@@ -69,6 +69,7 @@ mkdir -p "$S" && echo one >"$S/f"
 expect_rc 0 vs --home "$H" init
 register fw
 expect_rc 0 vs --home "$H" snapshot create --vnf fw --engine dir --source "$S" -o "$T/s1.vsnap"
+S1=$(cat "$OUT")
 save "$H" "$T/old" # latest = s1
 echo two >"$S/f"
 expect_rc 0 vs --home "$H" snapshot create --vnf fw --engine dir --source "$S" -o "$T/s2.vsnap"
@@ -117,6 +118,27 @@ expect_rc 3 vs --home "$H" snapshot restore "$T/s1.vsnap" --to "$T/r1"
 expect_rc 0 vs --home "$H" snapshot restore "$T/s2.vsnap" --to "$T/r2"
 expect_rc 0 vs --home "$H" vnf stop fw
 pass "(d) the genuine ledger keeps working; status: $(grep -o 'TPM NV counter.*' "$OUT" | head -1)"
+
+# (e) the keystore: a backup of the home taken before 'snapshot delete',
+# put back (whole, or only vnfsafe.db), would revive the erased data keys.
+grep -q "keystore anti-rollback TPM NV counter .*a put-back keystore is refused" "$OUT" ||
+	fail "vnf status does not show the keystore anchor: $(cat "$OUT")"
+rm -rf "$T/homebak" && cp -a "$H" "$T/homebak"
+expect_rc 0 vs --home "$H" snapshot delete "$S1"
+rm -rf "$T/homecur" && cp -a "$H" "$T/homecur"
+rm -rf "$H" && cp -a "$T/homebak" "$H"
+expect_rc 2 vs --home "$H" snapshot verify "$T/s1.vsnap"
+expect_rc 2 vs --home "$H" snapshot restore "$T/s1.vsnap" --to "$T/r3" --allow-rollback
+pass "(e) the whole home put back from before 'snapshot delete': refused (exit 2): $(head -1 "$ERR")"
+rm -rf "$H" && cp -a "$T/homecur" "$H"
+rm -f "$H"/vnfsafe.db* && cp -a "$T/homebak"/vnfsafe.db* "$H"/
+expect_rc 2 vs --home "$H" snapshot verify "$T/s1.vsnap"
+grep -q "keystore database is older than the TPM counter" "$ERR" ||
+	fail "(e) keystore put back: $(cat "$ERR")"
+pass "(e) only the keystore put back: refused (exit 2): $(head -1 "$ERR")"
+rm -f "$H"/vnfsafe.db* && cp -a "$T/homecur"/vnfsafe.db* "$H"/
+expect_rc 0 vs --home "$H" vnf status fw
+pass "(e) the current keystore back: accepted"
 
 # The ledger file deleted: a new ledger on the used index is refused.
 rm -f "$H"/ledger.db*
