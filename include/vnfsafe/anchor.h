@@ -1,10 +1,12 @@
-/* Local anti-rollback of the SQLite ledger: a TPM 2.0 NV monotonic counter
- * that the ledger's head (counter + SHA-256 hash chain, kept in the database)
- * is bound to. Putting back an old copy of the database file leaves its
- * counter behind the TPM's, which the ledger refuses when it is opened.
+/* Local anti-rollback of the SQLite ledger and of the home's keystore: a
+ * TPM 2.0 NV monotonic counter, and a MAC by a TPM-resident key over
+ * (domain, index, counter, content head) that binds the database's content
+ * to the counter (docs/ledger.md). A copy put back carries an older counter;
+ * edited rows or an edited counter fail the MAC. Stops the file-level
+ * attacker; not root who can use this TPM, nor VNFSAFE_TPM_ADOPT=1.
  *
- * NV writes are slow and wear the chip, so the counter moves once per write
- * epoch (one open ledger handle's writes), never per operation.
+ * NV writes are slow and wear the chip: one increment per acknowledged
+ * write batch (threads sharing a handle are group-committed).
  *
  * Configuration (environment):
  *   VNFSAFE_TPM           TCTI string: "swtpm:host=127.0.0.1,port=2321",
@@ -18,13 +20,12 @@
  *                         first use of a TPM with an existing ledger, or to
  *                         accept a deliberately restored backup
  *
- * Limits: the TPM holds the counter only; the head hash lives in the
- * database (it names the history, the TPM does not vouch for it). A copy
- * taken after an epoch's first write carries that epoch's counter, so writes
- * later in the same epoch can be rolled back unseen (with the CLI every
- * command is one epoch). Two ledger files on one index look like roll-backs
- * of each other. Anyone who can use the TPM can advance the counter: that
- * locks the ledger out (exit 2), it cannot hide a roll-back.
+ *   VNFSAFE_TPM_KEYSTORE_NV_INDEX  the keystore's counter (default: the
+ *                         ledger's index + 1); two homes on one TPM need
+ *                         distinct indices for both
+ *
+ * Anyone who can use the TPM can advance the counter: that locks the
+ * database out (exit 2), it cannot hide a roll-back.
  *
  * The connection is held only while it is used (vs_anchor_disconnect): a
  * swtpm serves one client at a time. */
