@@ -124,21 +124,42 @@ pass "(d) the genuine ledger keeps working; status: $(grep -o 'TPM NV counter.*'
 grep -q "keystore anti-rollback TPM NV counter .*a put-back keystore is refused" "$OUT" ||
 	fail "vnf status does not show the keystore anchor: $(cat "$OUT")"
 rm -rf "$T/homebak" && cp -a "$H" "$T/homebak"
+cp "$T/s1.vsnap" "$T/s1-copy.vsnap" # the attacker's copy of the snapshot file
 expect_rc 0 vs --home "$H" snapshot delete "$S1"
+expect_rc 2 vs --home "$H" snapshot verify "$T/s1-copy.vsnap" # erased: no key
 rm -rf "$T/homecur" && cp -a "$H" "$T/homecur"
 rm -rf "$H" && cp -a "$T/homebak" "$H"
-expect_rc 2 vs --home "$H" snapshot verify "$T/s1.vsnap"
-expect_rc 2 vs --home "$H" snapshot restore "$T/s1.vsnap" --to "$T/r3" --allow-rollback
+expect_rc 2 vs --home "$H" snapshot verify "$T/s1-copy.vsnap"
+expect_rc 2 vs --home "$H" snapshot restore "$T/s1-copy.vsnap" --to "$T/r3" --allow-rollback
 pass "(e) the whole home put back from before 'snapshot delete': refused (exit 2): $(head -1 "$ERR")"
 rm -rf "$H" && cp -a "$T/homecur" "$H"
 rm -f "$H"/vnfsafe.db* && cp -a "$T/homebak"/vnfsafe.db* "$H"/
-expect_rc 2 vs --home "$H" snapshot verify "$T/s1.vsnap"
+expect_rc 2 vs --home "$H" snapshot verify "$T/s1-copy.vsnap"
 grep -q "keystore database is older than the TPM counter" "$ERR" ||
 	fail "(e) keystore put back: $(cat "$ERR")"
 pass "(e) only the keystore put back: refused (exit 2): $(head -1 "$ERR")"
 rm -f "$H"/vnfsafe.db* && cp -a "$T/homecur"/vnfsafe.db* "$H"/
 expect_rc 0 vs --home "$H" vnf status fw
 pass "(e) the current keystore back: accepted"
+# ... edited in place: the erased snapshot's catalog entry made usable again.
+rm -f "$H"/vnfsafe.db* && cp -a "$T/homecur"/vnfsafe.db* "$H"/
+sqlite3 "$H/vnfsafe.db" "UPDATE snapshots SET state='READY' WHERE state='ERASED'" ||
+	fail "sqlite3 on the keystore"
+expect_rc 2 vs --home "$H" vnf status fw
+grep -q "keystore content mismatch" "$ERR" || fail "(e) keystore edited: $(cat "$ERR")"
+pass "(e) keystore edited in place: refused (exit 2): $(head -1 "$ERR")"
+rm -f "$H"/vnfsafe.db* && cp -a "$T/homecur"/vnfsafe.db* "$H"/
+# Killed between a keystore commit and its NV increment: the next command
+# completes the increment.
+# shellcheck disable=SC2016 # $@ is the inner shell's
+run bash -c '"$@"; exit $?' _ env VNFSAFE_FAULT=keystore.after_commit "$VS" --quiet --home "$H" \
+	snapshot create --vnf fw --engine dir --source "$S" -o "$T/s3.vsnap"
+[ "$RC" -eq 137 ] || fail "keystore.after_commit: expected death by SIGKILL (137), got $RC"
+expect_rc 0 vs --home "$H" vnf status fw
+grep -q "keystore anti-rollback .*interrupted counter increment was completed" "$OUT" ||
+	fail "keystore.after_commit: not completed: $(cat "$OUT")"
+expect_rc 0 vs --home "$H" vnf status fw
+pass "(e) killed after a keystore commit, before its increment: the next command completes it"
 
 # The ledger file deleted: a new ledger on the used index is refused.
 rm -f "$H"/ledger.db*
