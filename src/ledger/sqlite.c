@@ -61,7 +61,6 @@ typedef struct {
 	pthread_cond_t q_cv;
 	struct pending *queue;
 	bool leading;
-	uint64_t batches;
 	pthread_mutex_t db_mu; /* the connection and its statements */
 } sq_ledger;
 
@@ -555,7 +554,6 @@ static vs_err sq_write(sq_ledger *s, write_fn fn, const void *arg, uint64_t expe
 		pthread_mutex_unlock(&s->q_mu);
 		run_batch(s, batch);
 		pthread_mutex_lock(&s->q_mu);
-		s->batches++;
 		while (batch) {
 			pending *next = batch->next; /* batch is gone once done is set */
 			batch->done = true;
