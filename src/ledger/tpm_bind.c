@@ -54,6 +54,12 @@ static vs_err bind_first(vs_binding *b, vs_bind_row *row, uint64_t n, const uint
 			       "it anchors another %s, or this one was deleted to start over "
 			       "(refused); choose a fresh NV index, or VNFSAFE_TPM_ADOPT=1",
 			       b->what, vs_anchor_index(b->anchor), (unsigned long long)n, b->what);
+	if (!vs_anchor_defined_here(b->anchor))
+		return vs_fail(VS_E_INTEGRITY,
+			       "the %s has records but no TPM binding while TPM NV counter 0x%08x "
+			       "already exists: its anchor row was removed, or another %s uses this "
+			       "index (refused; VNFSAFE_TPM_ADOPT=1 binds it if it is the current one)",
+			       b->what, vs_anchor_index(b->anchor), b->what);
 	return vs_fail(VS_E_POLICY,
 		       "the %s has records but is not bound to a TPM counter yet (it was used "
 		       "without VNFSAFE_TPM), so an old copy of it could not be told apart: if it is "

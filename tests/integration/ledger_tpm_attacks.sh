@@ -107,6 +107,11 @@ put_back "$T/current" "$H"
 attack "$DROP UPDATE log_anchors SET size=size-1, version=version+1"
 refused "(c) log_anchors edited" "ledger content mismatch"
 
+# ... and the anchor row removed.
+put_back "$T/current" "$H"
+attack "DELETE FROM anchor"
+refused "(b) anchor row removed" "no TPM binding while TPM NV counter"
+
 # (d) the genuine ledger still works, and says what it covers.
 put_back "$T/current" "$H"
 expect_rc 0 vs --home "$H" vnf status fw
