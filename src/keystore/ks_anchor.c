@@ -242,9 +242,10 @@ vs_err ks_tx_begin(vs_home *h)
 	vs_err rc = ks_exec(h, "BEGIN IMMEDIATE");
 	if (rc == VS_OK)
 		rc = settle(h);
+	/* Not held across the caller's work: a swtpm serves one client. */
+	vs_anchor_disconnect(h->ks_anchor);
 	if (rc != VS_OK) {
 		rollback(h);
-		vs_anchor_disconnect(h->ks_anchor);
 		(void)ks_lock(h, LOCK_UN);
 	}
 	return rc;
