@@ -472,6 +472,8 @@ static void test_crash_after_commit(void **state)
 
 enum { GC_THREADS = 12, GC_WRITES = 6, GC_VNFS = GC_THREADS / 2 };
 
+static pthread_barrier_t gc_start;
+
 typedef struct {
 	vs_ledger *l;
 	int vnf;
@@ -485,6 +487,7 @@ static void *gc_writer(void *p)
 	gc_arg *a = p;
 	char name[16];
 	snprintf(name, sizeof name, "g%d", a->vnf);
+	pthread_barrier_wait(&gc_start); /* all at once: writes queue up */
 	for (int i = 0; i < GC_WRITES; i++) {
 		vs_vnf_record r;
 		if (a->l->ops->get(a->l, name, &r) != VS_OK) {
@@ -512,6 +515,7 @@ static void test_group_commit(void **state)
 	uint64_t n0 = nv_value(f->index);
 	pthread_t th[GC_THREADS];
 	gc_arg arg[GC_THREADS];
+	assert_int_equal(pthread_barrier_init(&gc_start, NULL, GC_THREADS), 0);
 	for (int i = 0; i < GC_THREADS; i++) {
 		arg[i] = (gc_arg){ .l = l, .vnf = i % GC_VNFS };
 		assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &arg[i]), 0);
@@ -524,6 +528,7 @@ static void test_group_commit(void **state)
 		lost += arg[i].lost;
 		per_vnf[arg[i].vnf] += arg[i].acked;
 	}
+	pthread_barrier_destroy(&gc_start);
 	vs_ledger_close(l);
 	uint64_t n1 = nv_value(f->index);
 	printf("# %d threads: %d CAS acknowledged, %d lost a race, %llu NV increments\n",
