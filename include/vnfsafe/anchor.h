@@ -122,7 +122,8 @@ vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_
 vs_err vs_anchor_open_keystore(vs_anchor **a);
 
 /* One-line anti-rollback status of a sqlite ledger, e.g.
- *   "TPM NV counter 0x01800100 = 42, ledger head bound"
+ *   "TPM NV counter 0x01800100 = 42, ledger head bound: content MAC'd by
+ *    the TPM, a copied-back or edited ledger file is refused (not stopped: ...)"
  *   "no TPM (VNFSAFE_TPM unset): a copied-back ledger file would not be detected"
  * NULL for other backends. Valid while l is open. */
 const char *vs_ledger_anchor_status(vs_ledger *l);
