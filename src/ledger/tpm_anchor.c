@@ -248,6 +248,11 @@ static vs_err bind_key(vs_anchor *a, ESYS_TR *key)
 	TPM_CALL(rc, Esys_CreatePrimary(a->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 					ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, key, NULL, NULL,
 					NULL, NULL));
+	if (tpm_base(rc) == TPM2_RC_OBJECT_MEMORY)
+		return vs_fail(VS_E_ENV,
+			       "TPM: no free object slot for the binding key (objects left by killed "
+			       "clients: use a resource manager such as /dev/tpmrm0, or restart the "
+			       "simulator)");
 	if (rc != TSS2_RC_SUCCESS)
 		return vs_fail(VS_E_ENV,
 			       "TPM: cannot derive the binding key (needs the owner hierarchy with an "
