@@ -76,7 +76,7 @@ n1=$(nv_value)
 if [ -n "$n0" ] && [ -n "$n1" ]; then
 	# One increment per acknowledged ledger write: the transition and the
 	# audit anchor's advance of each command.
-	[ "$n1" -ge $((n0 + 2)) ] && [ "$n1" -le $((n0 + 4)) ] ||
+	{ [ "$n1" -ge $((n0 + 2)) ] && [ "$n1" -le $((n0 + 4)) ]; } ||
 		fail "TPM counter $n0 -> $n1 after 2 transition commands, expected +2..+4"
 	[ "$(db_counter "$H")" = "$n1" ] || [ -z "$(db_counter "$H")" ] ||
 		fail "database counter $(db_counter "$H") != TPM $n1"
