@@ -1,10 +1,12 @@
-/* Local anti-rollback of the SQLite ledger: a TPM 2.0 NV monotonic counter
- * that the ledger's head (counter + SHA-256 hash chain, kept in the database)
- * is bound to. Putting back an old copy of the database file leaves its
- * counter behind the TPM's, which the ledger refuses when it is opened.
+/* Local anti-rollback of the SQLite ledger and of the home's keystore: a
+ * TPM 2.0 NV monotonic counter, and a MAC by a TPM-resident key over
+ * (domain, index, counter, content head) that binds the database's content
+ * to the counter (docs/ledger.md). A copy put back carries an older counter;
+ * edited rows or an edited counter fail the MAC. Stops the file-level
+ * attacker; not root who can use this TPM, nor VNFSAFE_TPM_ADOPT=1.
  *
- * NV writes are slow and wear the chip, so the counter moves once per write
- * epoch (one open ledger handle's writes), never per operation.
+ * NV writes are slow and wear the chip: one increment per acknowledged
+ * write batch (threads sharing a handle are group-committed).
  *
  * Configuration (environment):
  *   VNFSAFE_TPM           TCTI string: "swtpm:host=127.0.0.1,port=2321",
@@ -18,19 +20,19 @@
  *                         first use of a TPM with an existing ledger, or to
  *                         accept a deliberately restored backup
  *
- * Limits: the TPM holds the counter only; the head hash lives in the
- * database (it names the history, the TPM does not vouch for it). A copy
- * taken after an epoch's first write carries that epoch's counter, so writes
- * later in the same epoch can be rolled back unseen (with the CLI every
- * command is one epoch). Two ledger files on one index look like roll-backs
- * of each other. Anyone who can use the TPM can advance the counter: that
- * locks the ledger out (exit 2), it cannot hide a roll-back.
+ *   VNFSAFE_TPM_KEYSTORE_NV_INDEX  the keystore's counter (default: the
+ *                         ledger's index + 1); two homes on one TPM need
+ *                         distinct indices for both
+ *
+ * Anyone who can use the TPM can advance the counter: that locks the
+ * database out (exit 2), it cannot hide a roll-back.
  *
  * The connection is held only while it is used (vs_anchor_disconnect): a
  * swtpm serves one client at a time. */
 #ifndef VNFSAFE_ANCHOR_H
 #define VNFSAFE_ANCHOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vnfsafe/err.h"
@@ -56,6 +58,15 @@ vs_err vs_anchor_increment(vs_anchor *a);
 /* Drops the TPM connection; the next read or increment reconnects. */
 void vs_anchor_disconnect(vs_anchor *a);
 uint32_t vs_anchor_index(const vs_anchor *a);
+/* The binding MAC (docs/ledger.md): HMAC-SHA256 under a TPM-resident key
+ * (a primary of the owner hierarchy with a fixed template, never exported)
+ * over domain || NUL || NV index || counter || head. Only code that can use
+ * this TPM can compute it; a copied or edited file cannot carry a valid one
+ * for content or a counter it was not computed for. */
+vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
+		     const uint8_t head[32], uint8_t mac[32]);
+/* This handle had to define the index: it did not exist before. */
+bool vs_anchor_defined_here(const vs_anchor *a);
 void vs_anchor_close(vs_anchor *a);
 
 /* One line: "TPM NV counter 0x01800100" for an anchor; for NULL "no TPM
@@ -66,8 +77,53 @@ const char *vs_anchor_status(const vs_anchor *a);
 /* Parses VNFSAFE_TPM_NV_INDEX (or the default when unset). */
 vs_err vs_anchor_env_index(uint32_t *index);
 
+/* --- binding a database's content to the counter (src/ledger/tpm_bind.c) ---
+ * The database keeps one row (counter, head, index, mac): head is SHA-256
+ * over its content, recomputed from its rows by the caller; mac is
+ * vs_anchor_mac(domain, counter, head). Writes commit their rows with
+ * counter = NV + 1 and its MAC, then advance NV, then acknowledge. The
+ * caller holds an flock across check, commit and increment. */
+typedef struct {
+	bool exists, bound, has_mac;
+	uint32_t index;
+	uint64_t counter;
+	uint8_t head[32];
+	uint8_t mac[32];
+} vs_bind_row;
+
+typedef struct {
+	vs_anchor *anchor;
+	const char *domain; /* MAC domain tag, one per kind of database */
+	const char *what;   /* "ledger", "keystore": for messages */
+	const char *note;   /* what the last settle did, for the status */
+	bool verified;      /* the last row checked by the TPM or written */
+	uint64_t verified_counter;
+	uint8_t verified_mac[32];
+	uint8_t verified_head[32];
+} vs_binding;
+
+/* Checks row against the TPM's counter and head (the content now): on VS_OK
+ * the row is bound, genuine and row->counter == *n (an interrupted
+ * increment completed; a first binding or VNFSAFE_TPM_ADOPT=1 set
+ * *write_row: store the row). empty: the database holds no content yet.
+ * VS_E_INTEGRITY names what differs: old copy, content edited, anchor row
+ * edited, TPM ahead or behind. */
+vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], bool empty,
+		      uint64_t *n, bool *write_row);
+/* The row for a write on top of counter n: (n + 1, head, MAC). */
+vs_err vs_bind_next(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32]);
+/* After the commit of a row from vs_bind_next: one NV increment; then the
+ * fault point fault_after (or NULL). */
+vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_after);
+
+/* The keystore's counter: VNFSAFE_TPM_KEYSTORE_NV_INDEX, default the
+ * ledger's index + 1 (two homes on one TPM need distinct indices for both).
+ * *a = NULL without a TPM. */
+vs_err vs_anchor_open_keystore(vs_anchor **a);
+
 /* One-line anti-rollback status of a sqlite ledger, e.g.
- *   "TPM NV counter 0x01800100 = 42, ledger head bound"
+ *   "TPM NV counter 0x01800100 = 42, ledger head bound: content MAC'd by
+ *    the TPM, a copied-back or edited ledger file is refused (not stopped: ...)"
  *   "no TPM (VNFSAFE_TPM unset): a copied-back ledger file would not be detected"
  * NULL for other backends. Valid while l is open. */
 const char *vs_ledger_anchor_status(vs_ledger *l);

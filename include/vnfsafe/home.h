@@ -63,6 +63,9 @@ vs_err vs_home_pending_put(vs_home *h, const vs_pending *p);
 vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *found);
 vs_err vs_home_pending_drop(vs_home *h, const char *vnf);
 
+/* One line: the keystore's anti-rollback (TPM binding or "unanchored"). */
+const char *vs_home_keystore_status(const vs_home *h);
+
 /* Transactions around keystore and catalog changes that belong together. */
 vs_err vs_home_tx_begin(vs_home *h);
 vs_err vs_home_tx_commit(vs_home *h);

@@ -280,6 +280,8 @@ int cmd_vnf(int argc, char **argv)
 		printf("anti-rollback %s\n", anchor);
 	} else if (rc == VS_OK && !is_list) {
 		print_record(&rec, a.json, vs_home_host(h), anchor);
+		if (!a.json)
+			printf("keystore anti-rollback %s\n", vs_home_keystore_status(h));
 	}
 	json_decref(lc.arr);
 	return rc == VS_OK ? 0 : fail(verb, rc);

@@ -114,6 +114,8 @@ vs_err vs_db_open(vs_home *h, const char *path)
 		if (!has)
 			rc = exec(h->db, secret_columns[i][1]);
 	}
+	if (rc == VS_OK)
+		rc = ks_anchor_open(h, path);
 	return rc;
 }
 
@@ -122,6 +124,7 @@ void vs_db_close(vs_home *h)
 	if (h->db)
 		sqlite3_close(h->db);
 	h->db = NULL;
+	ks_anchor_close(h);
 }
 
 static size_t wrap_aad(uint8_t *aad, const uint8_t key_id[VS_ID_LEN],
@@ -138,7 +141,7 @@ static size_t wrap_aad(uint8_t *aad, const uint8_t key_id[VS_ID_LEN],
 
 #define AAD_MAX (16 + 2 * VS_ID_LEN + VS_NAME_MAX)
 
-vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+static vs_err keystore_create_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
 			  uint8_t key_id[VS_ID_LEN], vs_key *key)
 {
 	uint8_t wrapped[VS_WRAPPED_LEN], aad[AAD_MAX];
@@ -165,6 +168,12 @@ vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char 
 	if (rc != VS_OK)
 		vs_key_wipe(key);
 	return rc;
+}
+
+vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+			  uint8_t key_id[VS_ID_LEN], vs_key *key)
+{
+	KS_WRITE(h, keystore_create_do(h, snap, domain, key_id, key));
 }
 
 vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
@@ -201,7 +210,9 @@ vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 	char id[37];
 	sqlite3_stmt *st = NULL;
 	vs_id_format(snap, id);
-	VS_TRY(exec(h->db, "BEGIN IMMEDIATE"));
+	bool own = !h->in_tx;
+	if (own)
+		VS_TRY(ks_tx_begin(h));
 	vs_err rc = VS_OK;
 	if (sqlite3_prepare_v2(h->db, "DELETE FROM data_keys WHERE snapshot_id=?", -1, &st, NULL) != SQLITE_OK)
 		rc = db_fail(h->db, "prepare");
@@ -222,12 +233,10 @@ vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 			rc = db_fail(h->db, "updating the catalog");
 	}
 	sqlite3_finalize(st);
-	if (rc == VS_OK)
-		rc = exec(h->db, "COMMIT");
-	if (rc != VS_OK) {
-		vs_ignore(exec(h->db, "ROLLBACK"));
+	if (own)
+		rc = ks_tx_end(h, rc);
+	if (rc != VS_OK || !own)
 		return rc;
-	}
 	/* Push the overwritten pages into the main file and empty the WAL, so no
 	 * copy of the wrapped keys stays in a live file. A checkpoint a reader
 	 * blocked (SQLITE_BUSY) did not do that: an error, not a success. */
@@ -240,7 +249,7 @@ vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 	return VS_OK;
 }
 
-vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
+static vs_err catalog_begin_do(vs_home *h, const vs_snap_header *hd, const char *path)
 {
 	char id[37], domains[VS_SNAP_MAX_SECTIONS * VS_NAME_MAX] = "";
 	vs_id_format(hd->snapshot_id, id);
@@ -265,7 +274,12 @@ vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
 	return rc;
 }
 
-vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
+vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
+{
+	KS_WRITE(h, catalog_begin_do(h, hd, path));
+}
+
+static vs_err catalog_finish_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
 			 uint64_t size, const uint8_t digest[VS_HASH_LEN])
 {
 	char id[37], hex[2 * VS_HASH_LEN + 1] = "";
@@ -283,6 +297,12 @@ vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *
 	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "updating the catalog");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
+			 uint64_t size, const uint8_t digest[VS_HASH_LEN])
+{
+	KS_WRITE(h, catalog_finish_do(h, snap, state, size, digest));
 }
 
 static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
@@ -348,11 +368,26 @@ vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entr
 	return rc;
 }
 
-vs_err vs_home_tx_begin(vs_home *h) { return exec(h->db, "BEGIN IMMEDIATE"); }
-vs_err vs_home_tx_commit(vs_home *h) { return exec(h->db, "COMMIT"); }
-void vs_home_tx_rollback(vs_home *h) { vs_ignore(exec(h->db, "ROLLBACK")); }
+vs_err vs_home_tx_begin(vs_home *h)
+{
+	VS_TRY(ks_tx_begin(h));
+	h->in_tx = true;
+	return VS_OK;
+}
 
-vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
+vs_err vs_home_tx_commit(vs_home *h)
+{
+	h->in_tx = false;
+	return ks_tx_end(h, VS_OK);
+}
+
+void vs_home_tx_rollback(vs_home *h)
+{
+	h->in_tx = false;
+	vs_ignore(ks_tx_end(h, VS_E_ENV));
+}
+
+static vs_err home_token_put_do(vs_home *h, const char *vnf, const vs_fence *tok)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO fences(vnf, lineage, generation, host,"
@@ -366,6 +401,11 @@ vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
 	vs_err rc = sqlite3_step(st) == SQLITE_DONE ? VS_OK : db_fail(h->db, "storing a fencing token");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
+{
+	KS_WRITE(h, home_token_put_do(h, vnf, tok));
 }
 
 vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found)
@@ -410,10 +450,10 @@ static vs_err delete_by_vnf(vs_home *h, const char *sql, const char *vnf)
 
 vs_err vs_home_token_drop(vs_home *h, const char *vnf)
 {
-	return delete_by_vnf(h, "DELETE FROM fences WHERE vnf=?", vnf);
+	KS_WRITE(h, delete_by_vnf(h, "DELETE FROM fences WHERE vnf=?", vnf));
 }
 
-vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
+static vs_err home_pending_put_do(vs_home *h, const vs_pending *p)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_activations(vnf, kind, activation,"
@@ -431,6 +471,11 @@ vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
 						    : db_fail(h->db, "journaling an activation");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
+{
+	KS_WRITE(h, home_pending_put_do(h, p));
 }
 
 vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *found)
@@ -468,5 +513,5 @@ vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *fou
 
 vs_err vs_home_pending_drop(vs_home *h, const char *vnf)
 {
-	return delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf);
+	KS_WRITE(h, delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf));
 }

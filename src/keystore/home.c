@@ -140,6 +140,7 @@ vs_err vs_home_open(vs_home **out, const char *path)
 	vs_home *h = calloc(1, sizeof *h);
 	if (!h)
 		return vs_fail(VS_E_ENV, "out of memory");
+	h->ks_fd = -1;
 	snprintf(h->path, sizeof h->path, "%s", path);
 	vs_err rc = vs_no_core_dumps(); /* any program that loads the keys */
 	if (rc == VS_OK)

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include "vnfsafe/anchor.h"
 #include "vnfsafe/home.h"
 
 #define HOME_HOSTKEY "host.key"
@@ -18,10 +19,27 @@ struct vs_home {
 	uint8_t pub_id[VS_HASH_LEN];
 	char host[VS_HOST_MAX];
 	sqlite3 *db;
+	/* The keystore's TPM binding (ks_anchor.c). */
+	int ks_fd; /* the database file, for its flock; -1 or 0 when not open */
+	vs_anchor *ks_anchor;
+	vs_binding ks_bind;
+	vs_bind_row ks_row;
+	uint64_t ks_n;
+	bool in_tx; /* inside vs_home_tx_begin .. commit/rollback */
+	char ks_status[256];
 };
 
 vs_err vs_db_create(const char *path);
 vs_err vs_db_open(vs_home *h, const char *path);
 void vs_db_close(vs_home *h);
+vs_err ks_anchor_open(vs_home *h, const char *path);
+void ks_anchor_close(vs_home *h);
+/* A write transaction: with a TPM under the flock, checked, and on commit
+ * bound to NV + 1 and counted (ks_anchor.c). */
+vs_err ks_tx_begin(vs_home *h);
+vs_err ks_tx_end(vs_home *h, vs_err rc);
+
+/* One write outside vs_home_tx_begin: its own anchored transaction. */
+#define KS_WRITE(h, expr)                                                      	do {                                                                   		bool own_ = !(h)->in_tx;                                       		if (own_)                                                      			VS_TRY(ks_tx_begin(h));                                		vs_err rc_ = (expr);                                           		return own_ ? ks_tx_end((h), rc_) : rc_;                       	} while (0)
 
 #endif

@@ -27,6 +27,7 @@ struct vs_anchor {
 	TSS2_TCTI_CONTEXT *tcti_ctx;
 	ESYS_CONTEXT *esys;
 	ESYS_TR nv; /* ESYS_TR_NONE when not connected */
+	bool defined_here; /* this handle defined the index (it did not exist) */
 };
 
 #define NV_ATTRS                                                                           \
@@ -133,8 +134,10 @@ static vs_err nv_define(vs_anchor *a)
 	TSS2_RC rc;
 	TPM_CALL(rc, Esys_NV_DefineSpace(a->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 					 ESYS_TR_NONE, &auth, &pub, &a->nv));
-	if (rc == TSS2_RC_SUCCESS)
+	if (rc == TSS2_RC_SUCCESS) {
+		a->defined_here = true;
 		return VS_OK;
+	}
 	if (tpm_base(rc) != TPM2_RC_NV_DEFINED)
 		return tpm_fail(a, rc, "define it (needs the owner hierarchy with an empty password)");
 	/* Defined meanwhile by another process. */
@@ -214,6 +217,91 @@ vs_err vs_anchor_read(vs_anchor *a, uint64_t *value)
 	return rc == TSS2_RC_SUCCESS ? VS_OK : tpm_fail(a, rc, "read it");
 }
 
+/* --- the binding key: an HMAC key that never leaves the TPM --- */
+
+/* A primary object is re-derived from the owner hierarchy's seed and this
+ * fixed template on every CreatePrimary: the same key each time, stored
+ * nowhere, lost only with a TPM2_Clear (which changes the seed). */
+static vs_err bind_key(vs_anchor *a, ESYS_TR *key)
+{
+	static const char label[] = "vnfsafe-ledger-binding-v1";
+	TPM2B_SENSITIVE_CREATE sens = { .size = 0 };
+	TPM2B_PUBLIC tmpl = {
+		.size = 0,
+		.publicArea = {
+			.type = TPM2_ALG_KEYEDHASH,
+			.nameAlg = TPM2_ALG_SHA256,
+			.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
+					    TPMA_OBJECT_FIXEDPARENT |
+					    TPMA_OBJECT_SENSITIVEDATAORIGIN |
+					    TPMA_OBJECT_USERWITHAUTH,
+			.parameters.keyedHashDetail.scheme = {
+				.scheme = TPM2_ALG_HMAC,
+				.details.hmac.hashAlg = TPM2_ALG_SHA256 },
+		},
+	};
+	memcpy(tmpl.publicArea.unique.keyedHash.buffer, label, sizeof label - 1);
+	tmpl.publicArea.unique.keyedHash.size = sizeof label - 1;
+	TPM2B_DATA outside = { .size = 0 };
+	TPML_PCR_SELECTION pcrs = { .count = 0 };
+	TSS2_RC rc;
+	TPM_CALL(rc, Esys_CreatePrimary(a->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, key, NULL, NULL,
+					NULL, NULL));
+	if (tpm_base(rc) == TPM2_RC_OBJECT_MEMORY)
+		return vs_fail(VS_E_ENV,
+			       "TPM: no free object slot for the binding key (objects left by killed "
+			       "clients: use a resource manager such as /dev/tpmrm0, or restart the "
+			       "simulator)");
+	if (rc != TSS2_RC_SUCCESS)
+		return vs_fail(VS_E_ENV,
+			       "TPM: cannot derive the binding key (needs the owner hierarchy with an "
+			       "empty password): %s",
+			       Tss2_RC_Decode(rc));
+	return VS_OK;
+}
+
+vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
+		     const uint8_t head[32], uint8_t mac[32])
+{
+	VS_TRY(nv_connect(a));
+	TPM2B_MAX_BUFFER msg = { .size = 0 };
+	size_t dl = strlen(domain);
+	if (dl > 64)
+		return vs_fail(VS_E_USAGE, "TPM binding domain too long");
+	memcpy(msg.buffer, domain, dl + 1); /* with its NUL: no domain is a prefix of another */
+	size_t n = dl + 1;
+	for (int i = 3; i >= 0; i--)
+		msg.buffer[n++] = (uint8_t)(a->index >> (8 * i));
+	for (int i = 7; i >= 0; i--)
+		msg.buffer[n++] = (uint8_t)(counter >> (8 * i));
+	memcpy(msg.buffer + n, head, 32);
+	msg.size = (UINT16)(n + 32);
+	ESYS_TR key = ESYS_TR_NONE;
+	VS_TRY(bind_key(a, &key));
+	TPM2B_DIGEST *out = NULL;
+	TSS2_RC rc;
+	TPM_CALL(rc, Esys_HMAC(a->esys, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &msg,
+			       TPM2_ALG_SHA256, &out));
+	/* Flushed at once: a direct swtpm connection (no resource manager)
+	 * keeps transient objects loaded after the client goes. */
+	Esys_FlushContext(a->esys, key);
+	if (rc != TSS2_RC_SUCCESS)
+		return vs_fail(VS_E_ENV, "TPM: cannot compute the binding MAC: %s", Tss2_RC_Decode(rc));
+	vs_err err = VS_OK;
+	if (out->size == 32)
+		memcpy(mac, out->buffer, 32);
+	else
+		err = vs_fail(VS_E_ENV, "TPM: binding MAC of unexpected size %u", out->size);
+	Esys_Free(out);
+	return err;
+}
+
+bool vs_anchor_defined_here(const vs_anchor *a)
+{
+	return a->defined_here;
+}
+
 uint32_t vs_anchor_index(const vs_anchor *a)
 {
 	return a->index;
@@ -272,6 +360,31 @@ vs_err vs_anchor_open(vs_anchor **out)
 		return VS_OK;
 	uint32_t index;
 	VS_TRY(vs_anchor_env_index(&index));
+	return vs_anchor_open_config(out, tcti, index);
+}
+
+vs_err vs_anchor_open_keystore(vs_anchor **out)
+{
+	const char *tcti;
+	*out = NULL;
+	if (!tpm_configured(&tcti))
+		return VS_OK;
+	uint32_t index;
+	const char *s = getenv("VNFSAFE_TPM_KEYSTORE_NV_INDEX");
+	if (s && *s) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 0);
+		if (errno || *end || s[0] == '-' || (v >> 24) != TPM2_HT_NV_INDEX)
+			return vs_fail(VS_E_USAGE,
+				       "VNFSAFE_TPM_KEYSTORE_NV_INDEX='%.40s': expected an NV index "
+				       "0x01000000..0x01ffffff",
+				       s);
+		index = (uint32_t)v;
+	} else {
+		VS_TRY(vs_anchor_env_index(&index));
+		index++; /* the ledger's + 1 */
+	}
 	return vs_anchor_open_config(out, tcti, index);
 }
 

@@ -2,6 +2,7 @@
  * VNFSAFE_TPM (a swtpm: tests/integration/swtpm.sh run test_anchor); skipped
  * (exit 77) when it is unset. Each test uses its own NV counter index
  * (0x01c101f0 + n; one ledger per index) and undefines it afterwards. */
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -88,8 +89,8 @@ static uint64_t db_counter(const fixture *f)
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT counter FROM anchor", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	uint64_t c = (uint64_t)sqlite3_column_int64(st, 0);
+	/* No row: never bound (without a TPM there is none). */
+	uint64_t c = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return c;
@@ -210,74 +211,85 @@ static void test_counter(void **state)
 			    "no TPM (VNFSAFE_TPM=none): a copied-back ledger file would not be detected");
 }
 
-/* --- one NV increment per handle epoch --- */
+/* --- one NV increment per acknowledged write (or batch) --- */
 
 static void register_n(vs_ledger *l, const char *prefix, int n)
 {
 	for (int i = 0; i < n; i++) {
-		char name[32];
+		char name[64];
 		vs_vnf_record r;
-		snprintf(name, sizeof name, "%s%d", prefix, i);
+		snprintf(name, sizeof name, "%.40s%d", prefix, i);
 		assert_int_equal(vs_ledger_register(l, name, "", &r), VS_OK);
 	}
 }
 
-static void test_epoch(void **state)
+static void status_is(vs_ledger *l, uint32_t index, uint64_t n)
+{
+	char want[128];
+	snprintf(want, sizeof want, "TPM NV counter 0x%08x = %llu, ledger head bound: ", index,
+		 (unsigned long long)n);
+	const char *got = vs_ledger_anchor_status(l);
+	if (strncmp(got, want, strlen(want)) != 0)
+		fail_msg("status '%s' does not start with '%s'", got, want);
+	assert_non_null(strstr(got, "copied-back or edited ledger file is refused"));
+	assert_non_null(strstr(got, "not stopped: root using this TPM"));
+}
+
+static void test_per_write(void **state)
 {
 	fixture *f = *state;
 	vs_ledger *l = open_ok(f);
-	/* A brand-new ledger adopts the counter's value. */
+	/* A brand-new ledger on a new index adopts the counter's value. */
 	uint64_t n0 = nv_value(f->index);
 	assert_int_equal(db_counter(f), n0);
-	char want[128];
-	snprintf(want, sizeof want, "TPM NV counter 0x%08x = %llu, ledger head bound", f->index,
-		 (unsigned long long)n0);
-	assert_string_equal(vs_ledger_anchor_status(l), want);
+	status_is(l, f->index, n0);
 
-	/* Five writes on one handle (create, then CAS transitions): +1. */
+	/* Every write is acknowledged only once the TPM counter covers it. */
 	vs_vnf_record r;
 	vs_fence tok;
 	assert_int_equal(vs_ledger_register(l, "fw", "", &r), VS_OK);
 	assert_int_equal(nv_value(f->index), n0 + 1);
 	assert_int_equal(vs_ledger_start(l, "fw", "host-a", NULL, false, &tok, &r), VS_OK);
+	assert_int_equal(nv_value(f->index), n0 + 2);
 	assert_int_equal(vs_ledger_pause(l, "fw", &tok, &r), VS_OK);
 	assert_int_equal(vs_ledger_resume(l, "fw", &tok, &r), VS_OK);
 	assert_int_equal(vs_ledger_stop(l, "fw", &tok, &r), VS_OK);
-	assert_int_equal(nv_value(f->index), n0 + 1);
-	assert_int_equal(db_counter(f), n0 + 1);
-	snprintf(want, sizeof want, "TPM NV counter 0x%08x = %llu, ledger head bound", f->index,
-		 (unsigned long long)(n0 + 1));
-	assert_string_equal(vs_ledger_anchor_status(l), want);
+	assert_int_equal(nv_value(f->index), n0 + 5);
+	assert_int_equal(db_counter(f), n0 + 5);
+	status_is(l, f->index, n0 + 5);
 	/* A refused write changes nothing. */
 	assert_int_equal(vs_ledger_register(l, "fw", "", &r), VS_E_USAGE);
+	assert_int_equal(nv_value(f->index), n0 + 5);
 	vs_ledger_close(l);
 
 	/* Reading only: no NV write. */
 	l = open_ok(f);
 	assert_int_equal(vs_ledger_get(l, "fw", &r), VS_OK);
 	vs_ledger_close(l);
-	assert_int_equal(nv_value(f->index), n0 + 1);
+	assert_int_equal(nv_value(f->index), n0 + 5);
 
-	/* Two handles at once: one epoch each, in any interleaving. */
+	/* Two handles at once, in any interleaving. */
 	vs_ledger *a = open_ok(f), *b = open_ok(f);
 	register_n(a, "a", 2);
 	register_n(b, "b", 3);
 	register_n(a, "c", 2);
-	assert_int_equal(nv_value(f->index), n0 + 3);
+	assert_int_equal(nv_value(f->index), n0 + 12);
 	vs_ledger_close(a);
 	vs_ledger_close(b);
-	assert_int_equal(db_counter(f), n0 + 3);
+	assert_int_equal(db_counter(f), n0 + 12);
 	vs_ledger_close(open_ok(f));
 
-	/* Without a TPM: the head is still extended, nothing else. */
+	/* Without a TPM a bound ledger is read-only: a write would unbind it. */
 	unsetenv("VNFSAFE_TPM");
 	l = open_ok(f);
 	assert_non_null(strstr(vs_ledger_anchor_status(l), "no TPM (VNFSAFE_TPM unset)"));
 	assert_non_null(strstr(vs_ledger_anchor_status(l), "bound to TPM NV counter"));
-	register_n(l, "d", 1);
+	assert_int_equal(vs_ledger_get(l, "fw", &r), VS_OK);
+	assert_int_equal(vs_ledger_register(l, "d0", "", &r), VS_E_ENV);
+	assert_non_null(strstr(vs_errmsg(), "set VNFSAFE_TPM"));
 	vs_ledger_close(l);
 	setenv("VNFSAFE_TPM", tcti, 1);
-	assert_int_equal(db_counter(f), n0 + 3);
+	assert_int_equal(db_counter(f), n0 + 12);
 	vs_ledger_close(open_ok(f));
 }
 
@@ -318,8 +330,8 @@ static void test_processes(void **state)
 		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	assert_int_equal(nv_value(f->index), n0 + P);
-	assert_int_equal(db_counter(f), n0 + P);
+	assert_int_equal(nv_value(f->index), n0 + P * W);
+	assert_int_equal(db_counter(f), n0 + P * W);
 	vs_ledger_close(open_ok(f));
 }
 
@@ -353,6 +365,17 @@ static void test_rollback(void **state)
 	assert_string_equal(vs_errmsg(), want);
 	/* Still refused next time (nothing was "repaired"). */
 	assert_int_equal(open_rc(f), VS_E_INTEGRITY);
+	/* The old copy with its counter set to the TPM's: the MAC says no. */
+	char sql[96];
+	snprintf(sql, sizeof sql, "UPDATE anchor SET counter = %llu", (unsigned long long)n);
+	db_exec(f, sql);
+	assert_int_equal(open_rc(f), VS_E_INTEGRITY);
+	assert_non_null(strstr(vs_errmsg(), "old copy was put back with its counter edited"));
+	/* ... or its rows edited in place (triggers dropped). */
+	copy_set(f, "new", true);
+	db_exec(f, "DROP TRIGGER generation_monotonic; UPDATE vnfs SET generation = 0");
+	assert_int_equal(open_rc(f), VS_E_INTEGRITY);
+	assert_non_null(strstr(vs_errmsg(), "ledger content mismatch"));
 
 	/* The current files (copied with the WAL of an open handle) are fine. */
 	copy_set(f, "new", true);
@@ -368,7 +391,7 @@ static void test_rollback(void **state)
 	/* The operator's explicit decision rebinds it. */
 	setenv("VNFSAFE_TPM_ADOPT", "1", 1);
 	l = open_ok(f);
-	assert_non_null(strstr(vs_ledger_anchor_status(l), "adopted: VNFSAFE_TPM_ADOPT=1"));
+	assert_non_null(strstr(vs_ledger_anchor_status(l), "(adopted: VNFSAFE_TPM_ADOPT=1)"));
 	vs_ledger_close(l);
 	unsetenv("VNFSAFE_TPM_ADOPT");
 	assert_int_equal(db_counter(f), nv_value(f->index));
@@ -445,6 +468,129 @@ static void test_crash_after_commit(void **state)
 	assert_int_equal(db_counter(f), n + 2);
 }
 
+/* --- group commit: threads sharing one handle --- */
+
+enum { GC_THREADS = 12, GC_WRITES = 6, GC_VNFS = GC_THREADS / 2 };
+
+static pthread_barrier_t gc_start;
+
+typedef struct {
+	vs_ledger *l;
+	int vnf;
+	int acked; /* CAS writes acknowledged (VS_OK) */
+	int lost;  /* CAS refused: lost a race with the other thread on the VNF */
+	int other; /* any other failure */
+} gc_arg;
+
+static void *gc_writer(void *p)
+{
+	gc_arg *a = p;
+	char name[16];
+	snprintf(name, sizeof name, "g%d", a->vnf);
+	pthread_barrier_wait(&gc_start); /* all at once: writes queue up */
+	for (int i = 0; i < GC_WRITES; i++) {
+		vs_vnf_record r;
+		if (a->l->ops->get(a->l, name, &r) != VS_OK) {
+			a->other++;
+			continue;
+		}
+		uint64_t expected = r.version;
+		r.updated = i; /* any change */
+		vs_err rc = a->l->ops->cas(a->l, &r, expected);
+		if (rc == VS_OK)
+			a->acked++;
+		else if (rc == VS_E_POLICY && strstr(vs_errmsg(), "changed concurrently"))
+			a->lost++;
+		else
+			a->other++;
+	}
+	return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+	fixture *f = *state;
+	vs_ledger *l = open_ok(f);
+	register_n(l, "g", GC_VNFS);
+	uint64_t n0 = nv_value(f->index);
+	pthread_t th[GC_THREADS];
+	gc_arg arg[GC_THREADS];
+	assert_int_equal(pthread_barrier_init(&gc_start, NULL, GC_THREADS), 0);
+	for (int i = 0; i < GC_THREADS; i++) {
+		arg[i] = (gc_arg){ .l = l, .vnf = i % GC_VNFS };
+		assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &arg[i]), 0);
+	}
+	int acked = 0, lost = 0, per_vnf[GC_VNFS] = { 0 };
+	for (int i = 0; i < GC_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(arg[i].other, 0);
+		acked += arg[i].acked;
+		lost += arg[i].lost;
+		per_vnf[arg[i].vnf] += arg[i].acked;
+	}
+	pthread_barrier_destroy(&gc_start);
+	vs_ledger_close(l);
+	uint64_t n1 = nv_value(f->index);
+	printf("# %d threads: %d CAS acknowledged, %d lost a race, %llu NV increments\n",
+	       GC_THREADS, acked, lost, (unsigned long long)(n1 - n0));
+	assert_int_equal(acked + lost, GC_THREADS * GC_WRITES);
+	/* Batched: fewer NV writes than acknowledged writes, at least one. */
+	assert_true(n1 > n0);
+	assert_true(n1 - n0 < (uint64_t)acked);
+	assert_int_equal(db_counter(f), n1);
+	/* Every acknowledged write survived: each one bumped its version. */
+	l = open_ok(f);
+	for (int v = 0; v < GC_VNFS; v++) {
+		char name[16];
+		vs_vnf_record r;
+		snprintf(name, sizeof name, "g%d", v);
+		assert_int_equal(vs_ledger_get(l, name, &r), VS_OK);
+		assert_int_equal(r.version, 1 + (uint64_t)per_vnf[v]);
+	}
+	vs_ledger_close(l);
+}
+
+/* --- killed at every step of a write --- */
+
+static void test_crash_points(void **state)
+{
+	fixture *f = *state;
+	static const char *const points[] = { "anchor.before_commit", "anchor.after_commit",
+					      "anchor.after_increment" };
+	vs_ledger_close(open_ok(f));
+	for (int i = 0; i < 3; i++) {
+		uint64_t n = nv_value(f->index);
+		char name[16];
+		snprintf(name, sizeof name, "crash%d", i);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			setenv("VNFSAFE_FAULT", points[i], 1);
+			vs_ledger *c = NULL;
+			vs_vnf_record r;
+			if (vs_ledger_open(&c, f->uri) == VS_OK)
+				(void)vs_ledger_register(c, name, "", &r);
+			_exit(3); /* not reached: the fault point kills the process */
+		}
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		/* The next open succeeds, with the write iff it was committed. */
+		vs_ledger *l = open_ok(f);
+		vs_vnf_record r;
+		vs_err got = vs_ledger_get(l, name, &r);
+		assert_int_equal(got, i == 0 ? VS_E_USAGE : VS_OK);
+		assert_int_equal(nv_value(f->index), i == 0 ? n : n + 1);
+		assert_int_equal(db_counter(f), nv_value(f->index));
+		if (i == 1)
+			assert_non_null(strstr(vs_ledger_anchor_status(l),
+					       "interrupted counter increment was completed"));
+		register_n(l, name, 1); /* and goes on */
+		vs_ledger_close(l);
+		printf("# killed at %s: reopened, write %s\n", points[i], i ? "kept" : "absent");
+	}
+}
+
 int main(void)
 {
 	const char *env = getenv("VNFSAFE_TPM");
@@ -456,11 +602,13 @@ int main(void)
 	assert_non_null(tcti);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unbound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_points, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	free(tcti);
