@@ -36,6 +36,9 @@ void vs_home_default_ledger(const vs_home *h, char *out, size_t cap);
 /* --- fencing tokens this host holds (one per VNF), secret included: only
  * this home's files (0600 in a 0700 directory) hold the secret --- */
 vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok);
+/* The end of an activation: keeps the token and drops the VNF's activation
+ * journal row in one keystore transaction (one anchored write). */
+vs_err vs_home_token_keep(vs_home *h, const char *vnf, const vs_fence *tok);
 /* *found false (and VS_OK) when this host holds none. */
 vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found);
 vs_err vs_home_token_drop(vs_home *h, const char *vnf);

@@ -515,3 +515,14 @@ vs_err vs_home_pending_drop(vs_home *h, const char *vnf)
 {
 	KS_WRITE(h, delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf));
 }
+
+static vs_err token_keep_do(vs_home *h, const char *vnf, const vs_fence *tok)
+{
+	VS_TRY(home_token_put_do(h, vnf, tok));
+	return delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf);
+}
+
+vs_err vs_home_token_keep(vs_home *h, const char *vnf, const vs_fence *tok)
+{
+	KS_WRITE(h, token_keep_do(h, vnf, tok));
+}

@@ -40,6 +40,13 @@ vs_err ks_tx_begin(vs_home *h);
 vs_err ks_tx_end(vs_home *h, vs_err rc);
 
 /* One write outside vs_home_tx_begin: its own anchored transaction. */
-#define KS_WRITE(h, expr)                                                      	do {                                                                   		bool own_ = !(h)->in_tx;                                       		if (own_)                                                      			VS_TRY(ks_tx_begin(h));                                		vs_err rc_ = (expr);                                           		return own_ ? ks_tx_end((h), rc_) : rc_;                       	} while (0)
+#define KS_WRITE(h, expr)                                                      \
+	do {                                                                   \
+		bool own_ = !(h)->in_tx;                                       \
+		if (own_)                                                      \
+			VS_TRY(ks_tx_begin(h));                                \
+		vs_err rc_ = (expr);                                           \
+		return own_ ? ks_tx_end((h), rc_) : rc_;                       \
+	} while (0)
 
 #endif

@@ -185,8 +185,7 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 	vs_fault("restore.after_cas");
 	VS_TRY(vs_dir_publish(p.staging, p.target));
 	vs_fault("restore.after_publish");
-	VS_TRY(vs_home_token_put(h, hd->vnf, &tok));
-	return vs_home_pending_drop(h, hd->vnf);
+	return vs_home_token_keep(h, hd->vnf, &tok);
 }
 
 /* The keys were read before the lock: a delete may have erased them since.

@@ -27,8 +27,7 @@ static vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *p, bool disc
 		return rc;
 	}
 	vs_fault("start.after_cas");
-	VS_TRY(vs_home_token_put(h, p->vnf, tok));
-	return vs_home_pending_drop(h, p->vnf);
+	return vs_home_token_keep(h, p->vnf, tok);
 }
 
 static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
