@@ -82,9 +82,14 @@ ctl_root() {
 	ETCDCTL_USER=root ETCDCTL_PASSWORD=$(head -n1 "$rootpw") ctl "$@"
 }
 
+# etcdctl 3.4 has no "auth status": an anonymous request refused for want of
+# a user means auth is on already (then root adds the new hosts).
 auth_on=0
-if ctl_root auth status 2>/dev/null | grep -q 'Authentication Status: true'; then
-	auth_on=1
+if ! out=$(ctl user list 2>&1); then
+	case $out in
+	*"user name is empty"*) auth_on=1 ;;
+	*) die "cannot reach etcd: $(printf %s "$out" | tail -1)" ;;
+	esac
 fi
 as() { if [ $auth_on -eq 1 ]; then ctl_root "$@"; else ctl "$@"; fi; }
 
