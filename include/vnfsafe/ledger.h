@@ -164,6 +164,8 @@ vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a);
  * a->form; the signature is not checked here. */
 vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
 				 vs_log_anchor *a);
+/* The etcd value of a in its form (what vs_log_anchor_value_parse read). */
+char *vs_log_anchor_value_json(const char *host, const vs_log_anchor *a);
 /* The signed form of a (count and create_rev set by the caller), signed now. */
 char *vs_log_anchor_sign_json(const char *host, vs_log_anchor *a, const vs_signer *s);
 /* {"genesis":HOST}. */

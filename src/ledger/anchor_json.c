@@ -175,12 +175,13 @@ static vs_err genesis_field(const char *host, json_t *o, vs_log_anchor *a)
 	return VS_OK;
 }
 
-static char *reencode(const char *host, const vs_log_anchor *a)
+char *vs_log_anchor_value_json(const char *host, const vs_log_anchor *a)
 {
 	switch (a->form) {
 	case VS_ANCHOR_SIGNED: return encode_signed(host, a, true);
 	case VS_ANCHOR_GENESIS: return vs_log_anchor_genesis_json(host);
-	default: return NULL;
+	case VS_ANCHOR_UNSIGNED: return vs_log_anchor_to_json(a);
+	default: vs_fail(VS_E_USAGE, "no etcd encoding for this anchor"); return NULL;
 	}
 }
 
@@ -199,7 +200,7 @@ static vs_err parse_new(const char *host, const char *json, size_t len, vs_log_a
 	json_decref(o);
 	if (rc != VS_OK)
 		return rc;
-	char *again = reencode(host, a);
+	char *again = vs_log_anchor_value_json(host, a);
 	if (!again)
 		return vs_fail(VS_E_ENV, "out of memory");
 	bool same = strlen(again) == len && memcmp(again, json, len) == 0;
