@@ -137,7 +137,8 @@ typedef struct {
 	const char *cacert, *cert, *key, *user, *password_file;
 } vs_etcd_opts;
 
-/* uri: "sqlite:PATH" or "etcd:http://HOST:PORT[,HOST:PORT...]". */
+/* uri: "sqlite:PATH" or "etcd:https://HOST:PORT[,HOST:PORT...]" (http://
+ * for local tests; a bare HOST:PORT takes the first endpoint's scheme). */
 vs_err vs_ledger_open(vs_ledger **l, const char *uri);
 /* The same, with etcd transport and credentials (NULL: none). Setting any
  * of them for an sqlite: ledger is a usage error. */

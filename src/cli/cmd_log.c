@@ -326,8 +326,11 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	snprintf(seedfile, sizeof seedfile, "%s/audit-seed", vs_home_path(h));
 	bool seed_here = exists(seedfile);
 	if (anchored)
-		snprintf(anchor_note, sizeof anchor_note, "%llu records%s", (unsigned long long)anchor.size,
-			 anchor.restarts ? " (this host's log was restarted by an operator)" : "");
+		snprintf(anchor_note, sizeof anchor_note, "%llu records%s%s",
+			 (unsigned long long)anchor.size,
+			 anchor.restarts ? " (this host's log was restarted by an operator)" : "",
+			 anchor.form == VS_ANCHOR_SIGNED ? ", signed by this host's checkpoint key, "
+							   "current in etcd" : "");
 	else if (!anchor_note[0])
 		snprintf(anchor_note, sizeof anchor_note, "none yet");
 	if (a->json) {

@@ -85,11 +85,13 @@ vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 	else
 		vs_home_default_ledger(h, uri, sizeof uri);
 	vs_etcd_opts o = g_cli.etcd_arg;
-	etcd_env(&o.cacert, "VNFSAFE_ETCD_CACERT");
-	etcd_env(&o.cert, "VNFSAFE_ETCD_CERT");
-	etcd_env(&o.key, "VNFSAFE_ETCD_KEY");
-	etcd_env(&o.user, "VNFSAFE_ETCD_USER");
-	etcd_env(&o.password_file, "VNFSAFE_ETCD_PASSWORD_FILE");
+	if (!strncmp(uri, "etcd:", 5)) { /* the environment speaks of etcd ledgers only */
+		etcd_env(&o.cacert, "VNFSAFE_ETCD_CACERT");
+		etcd_env(&o.cert, "VNFSAFE_ETCD_CERT");
+		etcd_env(&o.key, "VNFSAFE_ETCD_KEY");
+		etcd_env(&o.user, "VNFSAFE_ETCD_USER");
+		etcd_env(&o.password_file, "VNFSAFE_ETCD_PASSWORD_FILE");
+	}
 	VS_TRY(vs_ledger_open_opts(&g_cli.ledger, uri, &o));
 	if (h) /* the etcd audit anchor is signed with the checkpoint key */
 		g_cli.ledger->anchor_signer = vs_home_signer(h);

@@ -178,9 +178,21 @@ expect_rc 1 env VNFSAFE_ETCD_USER=vnfsafe-x VNFSAFE_ETCD_PASSWORD_FILE="$T/pw/$H
 	"$VS" --quiet --home "$H2" --ledger etcd:http://127.0.0.1:1 vnf list
 one_line_stderr && grep -q "plain http://" "$ERR" || fail "credentials over http: $(cat "$ERR")"
 pass "credentials over plain http:// are refused (exit 1)"
-expect_rc 1 "$VS" --quiet --home "$H2" --etcd-user "$U" vnf list --etcd-password-file "$T/open.pw"
+expect_rc 1 env VNFSAFE_ETCD_USER="$U" VNFSAFE_ETCD_PASSWORD_FILE="$T/pw/$HOST.password" \
+	"$VS" --quiet --home "$H2" --etcd-user "$U" vnf list --etcd-password-file "$T/open.pw"
 grep -q "mode 0644" "$ERR" || fail "options: $(cat "$ERR")"
 pass "--etcd-user/--etcd-password-file options are read (and win over the environment)"
+
+# --- the RBAC script again, auth already on: it adds a host as root ------------
+expect_rc 0 bash "$RBAC" --endpoints "$EPS" --cacert "$TLS/ca.pem" --cert "$TLS/client.pem" \
+	--key "$TLS/client.key" --root-password-file "$T/root.pw" --password-dir "$T/pw" node-3
+grep -q "etcd user vnfsafe-node-3" "$OUT" && ! grep -q "enabled" "$OUT" || fail "rbac again: $(cat "$OUT")"
+ctl_as vnfsafe-node-3 "$T/pw/node-3.password" put /vnfsafe/log-anchor/node-3 x >/dev/null ||
+	fail "node-3 cannot write its own anchor"
+ctl_as vnfsafe-node-3 "$T/pw/node-3.password" put "$KEY" x >"$T/c4" 2>&1 &&
+	fail "node-3 wrote $HOST's anchor"
+grep -q "permission denied" "$T/c4" || fail "node-3 at $KEY: $(cat "$T/c4")"
+pass "etcd-rbac.sh run again adds node-3 as root; node-3 writes only its own anchor"
 
 # --- plain http:// still works, reported unauthenticated -------------------------
 unset VNFSAFE_ETCD_CACERT VNFSAFE_ETCD_CERT VNFSAFE_ETCD_KEY

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -674,6 +675,63 @@ static void test_open_rejects(void **st)
 	}
 }
 
+/* Credentials and TLS options: only over https, in pairs, with a private
+ * password file; the status line says how the ledger authenticates. */
+static void test_open_tls_options(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/vs-etcd-opts-XXXXXX", pw[64], open_pw[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(pw, sizeof pw, "%s/pw", dir);
+	snprintf(open_pw, sizeof open_pw, "%s/open", dir);
+	FILE *f = fopen(pw, "w");
+	assert_non_null(f);
+	fputs("s3cret-pass\n", f);
+	fclose(f);
+	assert_int_equal(chmod(pw, 0600), 0);
+	f = fopen(open_pw, "w");
+	assert_non_null(f);
+	fputs("s3cret-pass\n", f);
+	fclose(f);
+	assert_int_equal(chmod(open_pw, 0644), 0);
+	struct {
+		const char *eps;
+		vs_etcd_opts o;
+		const char *why;
+	} bad[] = {
+		{ "http://127.0.0.1:1", { .user = "u", .password_file = pw }, "plain http://" },
+		{ "127.0.0.1:1", { .cacert = pw }, "plain http://" },
+		{ "https://127.0.0.1:1,http://127.0.0.1:2", { 0 }, "mix" },
+		{ "https://127.0.0.1:1", { .user = "u" }, "go together" },
+		{ "https://127.0.0.1:1", { .password_file = pw }, "go together" },
+		{ "https://127.0.0.1:1", { .cert = pw }, "go together" },
+		{ "https://127.0.0.1:1", { .user = "u", .password_file = open_pw }, "mode 0644" },
+		{ "https://127.0.0.1:1", { .user = "a b", .password_file = pw }, "user name" },
+		{ "https://127.0.0.1:1", { .user = "u", .password_file = dir }, "regular file" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		vs_ledger *l = (vs_ledger *)1;
+		if (vs_ledger_etcd_open_opts(&l, bad[i].eps, &bad[i].o) != VS_E_USAGE)
+			fail_msg("case %zu accepted", i);
+		assert_null(l);
+		if (!strstr(vs_errmsg(), bad[i].why))
+			fail_msg("case %zu: '%s' lacks '%s'", i, vs_errmsg(), bad[i].why);
+		assert_null(strstr(vs_errmsg(), "s3cret"));
+	}
+	vs_ledger *l;
+	vs_etcd_opts ok = { .user = "node-1", .password_file = pw };
+	assert_int_equal(vs_ledger_etcd_open_opts(&l, "https://127.0.0.1:1,127.0.0.1:2", &ok), VS_OK);
+	assert_non_null(strstr(vs_ledger_auth_status(l), "authenticated as etcd user node-1"));
+	vs_ledger_close(l);
+	assert_int_equal(vs_ledger_open(&l, "etcd:http://127.0.0.1:1"), VS_OK);
+	assert_non_null(strstr(vs_ledger_auth_status(l), "unauthenticated"));
+	vs_ledger_close(l);
+	assert_int_equal(vs_ledger_open_opts(&l, "sqlite:/nonexistent/x.db", &ok), VS_E_USAGE);
+	unlink(pw);
+	unlink(open_pw);
+	rmdir(dir);
+}
+
 /* The first endpoint accepts the connection and never answers: after the
  * timeout the write's outcome is unknown, and it is sent to the next one. */
 static void test_failover_timeout(void **st)
@@ -1174,6 +1232,7 @@ int main(void)
 		cmocka_unit_test(test_json_encoder_normalizes_and_refuses),
 		cmocka_unit_test(test_json_strict_rejects),
 		cmocka_unit_test(test_open_rejects),
+		cmocka_unit_test(test_open_tls_options),
 		cmocka_unit_test(test_create_get),
 		cmocka_unit_test(test_cas),
 		cmocka_unit_test(test_cas_race),
