@@ -288,8 +288,12 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	rc = cli_open_ledger(h, &l);
 	if (rc == VS_OK)
 		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchor, &anchored);
+	/* An etcd anchor that does not parse was written by someone else. */
+	bool anchor_bad = rc == VS_E_INTEGRITY && l && !strcmp(l->ops->scheme, "etcd");
+	char anchor_err[256] = "";
 	if (rc != VS_OK) {
 		snprintf(anchor_note, sizeof anchor_note, "not checked: %s", vs_errmsg());
+		snprintf(anchor_err, sizeof anchor_err, "%s", vs_errmsg());
 		anchored = false;
 		memset(&anchor, 0, sizeof anchor);
 	}
@@ -300,6 +304,11 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	vs_audit_report rep;
 	memset(&rep, 0, sizeof rep);
 	rc = vs_audit_verify(dir, &o, &rep);
+	if (rc == VS_OK && anchor_bad) {
+		rc = VS_E_INTEGRITY;
+		rep.kind = VS_AUDIT_ANCHOR_MOVED;
+		snprintf(rep.message, sizeof rep.message, "%s", anchor_err);
+	}
 	/* etcd: the anchor is what this host's checkpoint key last wrote there. */
 	if (rc == VS_OK && anchor.form != VS_ANCHOR_PLAIN) {
 		rc = vs_log_anchor_check_signed(vs_home_host(h), &anchor,

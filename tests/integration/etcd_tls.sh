@@ -165,6 +165,10 @@ expect_rc 2 as_h log verify --seed "$T/seed2"
 grep -q "anchor-moved" "$ERR" && grep -q "deleted and recreated" "$ERR" ||
 	fail "delete+recreate not reported: $(cat "$ERR")"
 pass "the anchor deleted and recreated with the same value: log verify exit 2, anchor-moved"
+ctl_h put "$KEY" '{"size":1}' >/dev/null || fail "cannot write garbage as $U"
+expect_rc 2 as_h log verify --seed "$T/seed2"
+grep -q "anchor-moved" "$ERR" || fail "garbage anchor not reported: $(cat "$ERR")"
+pass "an anchor value that does not parse: log verify exit 2, anchor-moved"
 
 # --- refused configurations -----------------------------------------------------
 cp "$T/pw/$HOST.password" "$T/open.pw" && chmod 644 "$T/open.pw"
@@ -193,6 +197,12 @@ ctl_as vnfsafe-node-3 "$T/pw/node-3.password" put "$KEY" x >"$T/c4" 2>&1 &&
 	fail "node-3 wrote $HOST's anchor"
 grep -q "permission denied" "$T/c4" || fail "node-3 at $KEY: $(cat "$T/c4")"
 pass "etcd-rbac.sh run again adds node-3 as root; node-3 writes only its own anchor"
+
+# --- failover over TLS with a token: member 1 (listed first) killed ------------
+etcd_kill_member "$C" 1 && etcd_wait_healthy "$C" 30 || fail "cluster unhealthy without m1"
+expect_rc 0 as_h vnf status fw
+grep -q "^ledger auth  authenticated as etcd user $U" "$OUT" || fail "status: $(cat "$OUT")"
+pass "with member 1 killed, the CLI fails over to another member over TLS as $U"
 
 # --- plain http:// still works, reported unauthenticated -------------------------
 unset VNFSAFE_ETCD_CACERT VNFSAFE_ETCD_CERT VNFSAFE_ETCD_KEY
