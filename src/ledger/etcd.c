@@ -867,15 +867,24 @@ static vs_err anchor_read(etcd_ledger *e, const char *host, const char *key, vs_
 		     !get_rev(kv, "create_revision", &crev) || *mod_rev == 0 || ver == 0 ||
 		     crev == 0 || crev > *mod_rev))
 			rc = vs_fail(VS_E_INTEGRITY, "etcd sent malformed revisions for %s", key);
+		bool revs_ok = rc == VS_OK;
 		if (rc == VS_OK)
 			rc = vs_log_anchor_value_parse(host, val, n, a);
+		/* An operator's restart replaces even a value that does not parse. */
+		if (rc == VS_E_INTEGRITY && revs_ok && e->base.anchor_overwrite) {
+			memset(a, 0, sizeof *a);
+			a->form = VS_ANCHOR_UNSIGNED;
+			rc = VS_OK;
+		}
 		a->kv_version = ver;
 		a->kv_create_rev = crev;
 		*exists = rc == VS_OK;
 	}
 	json_decref(resp);
-	if (rc != VS_OK)
+	if (rc != VS_OK) {
 		memset(a, 0, sizeof *a);
+		*mod_rev = 0;
+	}
 	return rc;
 }
 

@@ -169,6 +169,9 @@ ctl_h put "$KEY" '{"size":1}' >/dev/null || fail "cannot write garbage as $U"
 expect_rc 2 as_h log verify --seed "$T/seed2"
 grep -q "anchor-moved" "$ERR" || fail "garbage anchor not reported: $(cat "$ERR")"
 pass "an anchor value that does not parse: log verify exit 2, anchor-moved"
+expect_rc 0 as_h log restart --reason "test: garbage anchor" --audit-seed "$T/seed3"
+expect_rc 0 as_h log verify --seed "$T/seed3"
+pass "log restart replaces even an anchor that does not parse; verify is clean again"
 
 # --- refused configurations -----------------------------------------------------
 cp "$T/pw/$HOST.password" "$T/open.pw" && chmod 644 "$T/open.pw"
