@@ -216,6 +216,7 @@ typedef enum {
 	VS_AUDIT_ROOT_MISMATCH,   /* checkpoint root differs from the log's */
 	VS_AUDIT_TIME_ORDER,      /* epoch/time out of order or outside its epoch */
 	VS_AUDIT_INCONSISTENT,    /* the log does not extend the anchored tree head */
+	VS_AUDIT_ANCHOR_MOVED,    /* the etcd anchor is not what this host last signed there */
 } vs_audit_damage;
 
 const char *vs_audit_damage_name(vs_audit_damage d);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vnfsafe/crypto.h"
 #include "vnfsafe/err.h"
 #include "vnfsafe/snapshot.h"
 
@@ -82,6 +83,13 @@ void vs_fence_make(const vs_vnf_record *r, const uint8_t secret[VS_TOKEN_SECRET_
 /* token_hash := SHA-256("vnfsafe fencing token v1" || secret). */
 vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN]);
 
+typedef enum {
+	VS_ANCHOR_PLAIN = 0, /* a backend that keeps the fields itself (sqlite) */
+	VS_ANCHOR_UNSIGNED,  /* etcd, {"size","offset","head","restarts"}: no signer was set */
+	VS_ANCHOR_SIGNED,    /* etcd, signed by the host's checkpoint key */
+	VS_ANCHOR_GENESIS,   /* etcd, {"genesis":HOST}: created, not yet written (found is false) */
+} vs_log_anchor_form;
+
 /* Where a host's audit log stood when last anchored (docs/audit.md): its
  * number of records, the byte offset just past the last of them, and that
  * record's RFC 6962 leaf hash (which commits to the whole hash chain). The
@@ -91,6 +99,13 @@ typedef struct {
 	uint64_t offset;
 	uint8_t head[VS_HASH_LEN];
 	uint64_t restarts; /* times an operator started this host's log anew */
+	/* etcd only (docs/audit.md, "The signed anchor in etcd"): how the value
+	 * was stored, what it signs, and what etcd says of the key now. */
+	vs_log_anchor_form form;
+	uint64_t count;      /* signed: updates of the etcd key, this one included */
+	uint64_t create_rev; /* signed: the key's etcd create_revision */
+	uint8_t sig[VS_SIG_LEN];
+	uint64_t kv_version, kv_create_rev; /* read: the key's etcd version, create_revision */
 } vs_log_anchor;
 
 /* --- backend interface --- */
@@ -127,15 +142,41 @@ struct vs_ledger {
 	uint64_t last_version;
 	bool cached;
 	vs_vnf_record cache;
+	/* etcd: signs the audit anchor (the home's checkpoint key, docs/audit.md);
+	 * NULL writes it unsigned. Set by the caller after opening. */
+	const vs_signer *anchor_signer;
+	/* Set by vs_ledger_log_anchor_restart around its write: the operator
+	 * replaces whatever the key holds, even a value that fails its checks. */
+	bool anchor_overwrite;
+	/* One line on how the backend authenticates to a remote store ("" for
+	 * local backends); see vs_ledger_auth_status. */
+	char auth_status[256];
 };
 
-/* uri: "sqlite:PATH" or "etcd:http://HOST:PORT[,HOST:PORT...]". */
+/* How to reach an etcd cluster over TLS, and as which etcd user
+ * (docs/ledger.md). NULL fields are unset. The password is read from
+ * password_file (0600 or stricter, owned by the caller) each time the ledger
+ * authenticates, and wiped at once; it is never taken from argv or the
+ * environment. */
+typedef struct {
+	const char *cacert, *cert, *key, *user, *password_file;
+} vs_etcd_opts;
+
+/* uri: "sqlite:PATH" or "etcd:https://HOST:PORT[,HOST:PORT...]" (http://
+ * for local tests; a bare HOST:PORT takes the first endpoint's scheme). */
 vs_err vs_ledger_open(vs_ledger **l, const char *uri);
+/* The same, with etcd transport and credentials (NULL: none). Setting any
+ * of them for an sqlite: ledger is a usage error. */
+vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_etcd_opts *etcd);
+/* One line for status output: NULL for local backends; for etcd, whether
+ * and as whom requests are authenticated. Valid while l is open. */
+const char *vs_ledger_auth_status(const vs_ledger *l);
 void vs_ledger_close(vs_ledger *l);
 
 /* Backends (used by vs_ledger_open). */
 vs_err vs_ledger_sqlite_open(vs_ledger **l, const char *path);
 vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints);
+vs_err vs_ledger_etcd_open_opts(vs_ledger **l, const char *endpoints, const vs_etcd_opts *o);
 
 /* Record encoding shared by backends that store bytes (etcd): canonical JSON. */
 char *vs_vnf_record_to_json(const vs_vnf_record *r); /* caller frees */
@@ -143,6 +184,24 @@ vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r);
 /* {"size":N,"offset":N,"head":"<64 hex>","restarts":N}, canonical, strict. */
 char *vs_log_anchor_to_json(const vs_log_anchor *a); /* caller frees */
 vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a);
+/* The etcd value of host's anchor (docs/audit.md): the unsigned form above,
+ * {"genesis":HOST}, or the signed form {"host","size","offset","head",
+ * "restarts","count","create_rev","sig"}; canonical and strict. Sets
+ * a->form; the signature is not checked here. */
+vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
+				 vs_log_anchor *a);
+/* The etcd value of a in its form (what vs_log_anchor_value_parse read). */
+char *vs_log_anchor_value_json(const char *host, const vs_log_anchor *a);
+/* The signed form of a (count and create_rev set by the caller), signed now. */
+char *vs_log_anchor_sign_json(const char *host, vs_log_anchor *a, const vs_signer *s);
+/* {"genesis":HOST}. */
+char *vs_log_anchor_genesis_json(const char *host);
+/* A read anchor is what host's checkpoint key pub last wrote: VS_OK for a
+ * valid signature whose count equals the key's version and whose create_rev
+ * equals its create_revision (or a genesis value at version 1);
+ * VS_E_INTEGRITY naming the kind of damage otherwise. */
+vs_err vs_log_anchor_check_signed(const char *host, const vs_log_anchor *a,
+				  const uint8_t pub[VS_PUB_LEN]);
 
 /* --- transitions (docs/ledger.md): read, check, CAS, retry on conflict --- */
 vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,

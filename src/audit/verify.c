@@ -14,6 +14,7 @@
 static const char *const damage_names[] = {
 	"intact",        "malformed",      "modified",  "sequence",   "truncated",
 	"torn-tail",     "bad-signature",  "root-mismatch", "time-order", "inconsistent",
+	"anchor-moved",
 };
 
 const char *vs_audit_damage_name(vs_audit_damage d)

@@ -101,6 +101,13 @@ static vs_err ensure_log(vs_home *h, const char *dir)
 	return VS_OK;
 }
 
+static vs_err check_signed_anchor(vs_home *h, const vs_log_anchor *a)
+{
+	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
+	vs_home_pub(h, pub, id);
+	return vs_log_anchor_check_signed(vs_home_host(h), a, pub);
+}
+
 vs_err cli_audit_open(vs_home *h)
 {
 	if (!g_cli.ev.action || g_cli.audit)
@@ -125,6 +132,8 @@ vs_err cli_audit_open(vs_home *h)
 	if (cli_open_ledger(h, &l) == VS_OK &&
 	    vs_ledger_log_anchor_get(l, vs_home_host(h), &a, &found) == VS_OK && found) {
 		rc = vs_audit_check_anchor(dir, &a);
+		if (rc == VS_OK && a.form != VS_ANCHOR_PLAIN) /* etcd: what this host signed */
+			rc = check_signed_anchor(h, &a);
 		if (rc == VS_E_INTEGRITY) {
 			vs_audit_close(g_cli.audit);
 			g_cli.audit = NULL;

@@ -7,6 +7,7 @@
 #include "vnfsafe/audit.h"
 #include "vnfsafe/err.h"
 #include "vnfsafe/home.h"
+#include "vnfsafe/ledger.h"
 
 /* What the running command records in the audit log (cli/audit.c). */
 typedef struct {
@@ -20,6 +21,7 @@ typedef struct {
 typedef struct {
 	const char *home_arg;   /* --home, may be NULL */
 	const char *ledger_arg; /* --ledger, may be NULL: sqlite:<home>/ledger.db */
+	vs_etcd_opts etcd_arg;  /* --etcd-*; unset ones from $VNFSAFE_ETCD_* */
 	bool quiet;
 	cli_event_info ev;
 	/* Opened once per process, closed at exit. */
@@ -29,6 +31,19 @@ typedef struct {
 } cli_globals;
 
 extern cli_globals g_cli;
+
+/* The --etcd-* options, in every command that takes --ledger. */
+enum { CLI_ETCD_CACERT = 0x1e0, CLI_ETCD_CERT, CLI_ETCD_KEY, CLI_ETCD_USER, CLI_ETCD_PWFILE };
+#define CLI_ETCD_OPTIONS                                                                  \
+	{ "etcd-cacert", required_argument, NULL, CLI_ETCD_CACERT },                      \
+		{ "etcd-cert", required_argument, NULL, CLI_ETCD_CERT },                  \
+		{ "etcd-key", required_argument, NULL, CLI_ETCD_KEY },                    \
+		{ "etcd-user", required_argument, NULL, CLI_ETCD_USER },                  \
+		{ "etcd-password-file", required_argument, NULL, CLI_ETCD_PWFILE }
+/* Stores the value when c is one of them; false otherwise. */
+bool cli_etcd_option(int c, const char *arg);
+/* Their --help lines. */
+extern const char cli_etcd_help[];
 
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;

@@ -59,6 +59,12 @@ static const char help[] =
 	"        anchored, and counts the restart in the ledger for good ('log\n"
 	"        verify' shows the count).\n"
 	"\n"
+	"Every verb takes --home DIR, --ledger URI and the --etcd-* options (see\n"
+	"'vnfsafe --help'). On an etcd ledger, the anchor is signed with this host's\n"
+	"checkpoint key; verify checks that signature, its update count against the\n"
+	"key's etcd version and its create revision (kind anchor-moved), and says\n"
+	"whether the ledger is authenticated.\n"
+	"\n"
 	"Exit status: 0 done (verify: intact); 1 bad arguments; 2 the log is\n"
 	"damaged (verify prints the first bad record and the kind of damage);\n"
 	"4 the log or the ledger cannot be read.\n";
@@ -132,13 +138,15 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 		{ "server-name", required_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 'T' }, { "save", no_argument, NULL, 'W' },
 		{ "reason", required_argument, NULL, 'R' },
-		{ "audit-seed", required_argument, NULL, 'A' },
+		{ "audit-seed", required_argument, NULL, 'A' }, CLI_ETCD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_etcd_option(c, optarg))
+			continue;
 		if (c != '?' && c != 'h' && c != 'H' && c != 'L' && !strchr(allowed, c))
 			return usage_fail(verb, cli_not_for_verb(opts, c, verb));
 		switch (c) {
@@ -274,21 +282,43 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	/* The anchor: how far the ledger says this host's log went. */
 	vs_ledger *l = NULL;
 	vs_log_anchor anchor;
+	memset(&anchor, 0, sizeof anchor);
 	bool anchored = false;
 	char anchor_note[512] = "";
 	rc = cli_open_ledger(h, &l);
 	if (rc == VS_OK)
 		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchor, &anchored);
+	/* An etcd anchor that does not parse was written by someone else. */
+	bool anchor_bad = rc == VS_E_INTEGRITY && l && !strcmp(l->ops->scheme, "etcd");
+	char anchor_err[256] = "";
 	if (rc != VS_OK) {
 		snprintf(anchor_note, sizeof anchor_note, "not checked: %s", vs_errmsg());
+		snprintf(anchor_err, sizeof anchor_err, "%s", vs_errmsg());
 		anchored = false;
+		memset(&anchor, 0, sizeof anchor);
 	}
+	const char *auth = l ? vs_ledger_auth_status(l) : NULL;
 	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
 	vs_home_pub(h, pub, id);
 	vs_audit_verify_opts o = { have_seed ? &seed : NULL, pub, anchored ? anchor.size : 0, NULL };
 	vs_audit_report rep;
 	memset(&rep, 0, sizeof rep);
 	rc = vs_audit_verify(dir, &o, &rep);
+	if (rc == VS_OK && anchor_bad) {
+		rc = VS_E_INTEGRITY;
+		rep.kind = VS_AUDIT_ANCHOR_MOVED;
+		snprintf(rep.message, sizeof rep.message, "%s", anchor_err);
+	}
+	/* etcd: the anchor is what this host's checkpoint key last wrote there. */
+	if (rc == VS_OK && anchor.form != VS_ANCHOR_PLAIN) {
+		rc = vs_log_anchor_check_signed(vs_home_host(h), &anchor,
+						have_seed ? seed.pub : pub);
+		if (rc == VS_E_INTEGRITY) {
+			rep.kind = VS_AUDIT_ANCHOR_MOVED;
+			rep.seq = anchor.size;
+			snprintf(rep.message, sizeof rep.message, "%s", vs_errmsg());
+		}
+	}
 	if (rc == VS_OK && anchored) {
 		rc = vs_audit_check_anchor(dir, &anchor);
 		if (rc == VS_E_INTEGRITY) {
@@ -305,8 +335,11 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 	snprintf(seedfile, sizeof seedfile, "%s/audit-seed", vs_home_path(h));
 	bool seed_here = exists(seedfile);
 	if (anchored)
-		snprintf(anchor_note, sizeof anchor_note, "%llu records%s", (unsigned long long)anchor.size,
-			 anchor.restarts ? " (this host's log was restarted by an operator)" : "");
+		snprintf(anchor_note, sizeof anchor_note, "%llu records%s%s",
+			 (unsigned long long)anchor.size,
+			 anchor.restarts ? " (this host's log was restarted by an operator)" : "",
+			 anchor.form == VS_ANCHOR_SIGNED ? ", signed by this host's checkpoint key, "
+							   "current in etcd" : "");
 	else if (!anchor_note[0])
 		snprintf(anchor_note, sizeof anchor_note, "none yet");
 	if (a->json) {
@@ -314,6 +347,8 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 				      (json_int_t)rep.records, "checkpoints",
 				      (json_int_t)rep.checkpoints, "macs_checked", rep.macs_checked,
 				      "seed_in_home", seed_here, "anchor", anchor_note);
+		if (auth)
+			json_object_set_new(j, "ledger_auth", json_string(auth));
 		if (rc != VS_OK)
 			json_object_set_new(j, "damage",
 					    json_pack("{s:s,s:I,s:I,s:I,s:s}", "kind",
@@ -334,6 +369,8 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 		       (unsigned long long)rep.records, (unsigned long long)rep.checkpoints,
 		       rep.macs_checked ? "checked with the seed" : "not checked (no --seed)",
 		       anchor_note);
+		if (auth)
+			printf("ledger: %s\n", auth);
 		if (seed_here)
 			printf("warning: the verification seed is still in the home (%s): whoever is "
 			       "root here can forge past records\n", seedfile);
@@ -529,6 +566,8 @@ static int do_restart(const largs *a, vs_home *h, const char *dir)
 	vs_err rc = cli_open_ledger(h, &l);
 	if (rc == VS_OK)
 		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchored, &found);
+	if (rc == VS_E_INTEGRITY && !strcmp(l->ops->scheme, "etcd"))
+		rc = VS_OK, found = false; /* an etcd anchor that does not parse: replaced below */
 	if (rc != VS_OK)
 		return fail("restart", rc);
 	bool moved = false;

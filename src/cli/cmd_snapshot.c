@@ -169,11 +169,16 @@ static int parse(const char *verb, int argc, char **argv, args *a, bool wants_fi
 		{ "ledger", required_argument, NULL, 'L' },
 		{ "allow-rollback", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
+		{ "quiet", no_argument, NULL, 'q' }, CLI_ETCD_OPTIONS, { NULL, 0, NULL, 0 },
 	};
 	int c;
 	opterr = 0; /* one error line, ours */
 	while ((c = getopt_long(argc, argv, "o:hq", opts, NULL)) != -1) {
+		if (cli_etcd_option(c, optarg)) {
+			if (!strchr(a->allowed, 'L'))
+				return usage_fail(verb, cli_not_for_verb(opts, c, verb));
+			continue; /* they go with --ledger */
+		}
 		if (c != '?' && !strchr(a->allowed, c))
 			return usage_fail(verb, cli_not_for_verb(opts, c, verb));
 		switch (c) {

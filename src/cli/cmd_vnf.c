@@ -44,8 +44,10 @@ static const char help[] =
 	"                            The reason and who released go to the audit log\n"
 	"  retire NAME               REGISTERED or STOPPED -> RETIRED, for good\n"
 	"\n"
-	"Options: --ledger URI (sqlite:PATH or etcd:http://HOST:PORT[,...]),\n"
-	"--home DIR, --json.\n"
+	"Options: --ledger URI (sqlite:PATH or etcd:https://HOST:PORT[,...]),\n"
+	"--etcd-cacert/--etcd-cert/--etcd-key/--etcd-user/--etcd-password-file\n"
+	"(see 'vnfsafe --help'), --home DIR, --json. status says whether the ledger\n"
+	"is authenticated, and as which etcd user.\n"
 	"\n"
 	"Exit status: 0 done; 1 bad arguments or unknown VNF; 3 refused by the ledger\n"
 	"(fork, roll-back, stale token, wrong state); 4 ledger unreachable.\n";
@@ -85,12 +87,13 @@ static json_t *record_json(const vs_vnf_record *r)
 }
 
 static void print_record(const vs_vnf_record *r, bool json, const char *host,
-			 const char *anchor)
+			 const char *anchor, const char *auth)
 {
 	if (json) {
 		json_t *o = record_json(r);
 		json_object_set_new(o, "this_host", json_string(host));
 		json_object_set_new(o, "ledger_anti_rollback", anchor ? json_string(anchor) : json_null());
+		json_object_set_new(o, "ledger_auth", auth ? json_string(auth) : json_null());
 		char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
 			puts(s);
@@ -110,6 +113,8 @@ static void print_record(const vs_vnf_record *r, bool json, const char *host,
 	       lin, snap, r->sensitive[0] ? r->sensitive : "-");
 	if (anchor)
 		printf("anti-rollback %s\n", anchor);
+	if (auth)
+		printf("ledger auth  %s\n", auth);
 }
 
 typedef struct {
@@ -142,11 +147,13 @@ static int parse(const char *verb, int argc, char **argv, vargs *a, bool wants_n
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "sensitive-domain", required_argument, NULL, 's' },
 		{ "host", required_argument, NULL, 'o' }, { "reason", required_argument, NULL, 'R' },
-		{ "discard-latest", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
+		{ "discard-latest", no_argument, NULL, 'D' }, CLI_ETCD_OPTIONS, { NULL, 0, NULL, 0 },
 	};
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cli_etcd_option(c, optarg))
+			continue;
 		switch (c) {
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;
@@ -279,7 +286,7 @@ int cmd_vnf(int argc, char **argv)
 	} else if (rc == VS_OK && is_list && anchor) {
 		printf("anti-rollback %s\n", anchor);
 	} else if (rc == VS_OK && !is_list) {
-		print_record(&rec, a.json, vs_home_host(h), anchor);
+		print_record(&rec, a.json, vs_home_host(h), anchor, vs_ledger_auth_status(l));
 		if (!a.json)
 			printf("keystore anti-rollback %s\n", vs_home_keystore_status(h));
 	}

@@ -38,8 +38,10 @@ static const char usage[] =
 	"\n"
 	"Global options:\n"
 	"  --home DIR    state home (default: $VNFSAFE_HOME, else ~/.local/share/vnfsafe)\n"
-	"  --ledger URI  sqlite:PATH or etcd:http://HOST:PORT[,HOST:PORT...]\n"
+	"  --ledger URI  sqlite:PATH or etcd:https://HOST:PORT[,HOST:PORT...]\n"
+	"                (http:// for local tests only: reported unauthenticated)\n"
 	"                (default: $VNFSAFE_LEDGER, else sqlite:HOME/ledger.db)\n"
+	"%s"
 	"  -q, --quiet   no progress bar\n"
 	"  -h, --help    this text; 'vnfsafe COMMAND --help' for a command\n"
 	"\n"
@@ -63,6 +65,14 @@ vs_err cli_open_home(vs_home **h)
 	return cli_audit_open(g_cli.home);
 }
 
+/* An option wins over its environment variable; an empty variable is unset. */
+static void etcd_env(const char **v, const char *name)
+{
+	const char *env = getenv(name);
+	if (!*v && env && *env)
+		*v = env;
+}
+
 vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 {
 	char uri[4200];
@@ -77,9 +87,41 @@ vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 		snprintf(uri, sizeof uri, "%s", env);
 	else
 		vs_home_default_ledger(h, uri, sizeof uri);
-	VS_TRY(vs_ledger_open(&g_cli.ledger, uri));
+	vs_etcd_opts o = g_cli.etcd_arg;
+	if (!strncmp(uri, "etcd:", 5)) { /* the environment speaks of etcd ledgers only */
+		etcd_env(&o.cacert, "VNFSAFE_ETCD_CACERT");
+		etcd_env(&o.cert, "VNFSAFE_ETCD_CERT");
+		etcd_env(&o.key, "VNFSAFE_ETCD_KEY");
+		etcd_env(&o.user, "VNFSAFE_ETCD_USER");
+		etcd_env(&o.password_file, "VNFSAFE_ETCD_PASSWORD_FILE");
+	}
+	VS_TRY(vs_ledger_open_opts(&g_cli.ledger, uri, &o));
+	if (h) /* the etcd audit anchor is signed with the checkpoint key */
+		g_cli.ledger->anchor_signer = vs_home_signer(h);
 	*l = g_cli.ledger;
 	return VS_OK;
+}
+
+const char cli_etcd_help[] =
+	"  --etcd-cacert FILE   CA that signed the etcd servers' certificates\n"
+	"  --etcd-cert FILE     client certificate (no CN: etcd 3.4 refuses CNs\n"
+	"                       when auth is on), with --etcd-key FILE\n"
+	"  --etcd-user NAME     this host's etcd user (scripts/etcd-rbac.sh), with\n"
+	"  --etcd-password-file FILE  its password (one line; mode 0600, yours)\n"
+	"                       (defaults: $VNFSAFE_ETCD_CACERT, _CERT, _KEY, _USER,\n"
+	"                       _PASSWORD_FILE; only over etcd:https://)\n";
+
+bool cli_etcd_option(int c, const char *arg)
+{
+	vs_etcd_opts *o = &g_cli.etcd_arg;
+	switch (c) {
+	case CLI_ETCD_CACERT: o->cacert = arg; return true;
+	case CLI_ETCD_CERT: o->cert = arg; return true;
+	case CLI_ETCD_KEY: o->key = arg; return true;
+	case CLI_ETCD_USER: o->user = arg; return true;
+	case CLI_ETCD_PWFILE: o->password_file = arg; return true;
+	default: return false;
+	}
 }
 
 const char *cli_not_for_verb(const struct option *opts, int c, const char *verb)
@@ -140,6 +182,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		CLI_ETCD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -156,9 +199,11 @@ int main(int argc, char **argv)
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;
 		case 'q': g_cli.quiet = true; break;
-		case 'h': fputs(usage, stdout); return 0;
+		case 'h': printf(usage, cli_etcd_help); return 0;
 		case 'V': printf("vnfsafe %s\n", VNFSAFE_VERSION); return 0;
 		default:
+			if (cli_etcd_option(c, optarg))
+				break;
 			fprintf(stderr, "vnfsafe: %s (see 'vnfsafe --help')\n", cli_bad_option(argv, opts));
 			return VS_E_USAGE;
 		}
@@ -184,7 +229,7 @@ int main(int argc, char **argv)
 		printf("vnfsafe %s\n", VNFSAFE_VERSION);
 		return 0;
 	} else if (!strcmp(cmd, "help")) {
-		fputs(usage, stdout);
+		printf(usage, cli_etcd_help);
 		return 0;
 	} else {
 		fprintf(stderr, "vnfsafe: unknown command '%s' (see 'vnfsafe --help')\n", cmd);

@@ -17,16 +17,32 @@
  * fails and the failure branch shows the key now holds exactly the bytes we
  * wrote, which counts as success. Anything else there is a lost race.
  *
+ * Security (docs/ledger.md): https:// endpoints verify the server against
+ * --etcd-cacert and may present a client certificate; with an etcd user the
+ * ledger authenticates (POST /v3/auth/authenticate, password read from a
+ * 0600 file each time and wiped) and sends the token in the Authorization
+ * header; a token etcd calls invalid (expired) is renewed once and the
+ * request retried. Credentials over plain http:// are refused.
+ *
+ * The audit anchors are signed by the host's checkpoint key when a signer is
+ * set (anchor_json.c): a first write creates the key with {"genesis":HOST}
+ * to learn its create_revision, then writes the signed value over it.
+ *
  * Every response is untrusted: its size is bounded, it is parsed strictly
  * and keys and records are checked before use. A vs_ledger handle is not
  * shared between threads. */
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vnfsafe/ledger.h"
 
@@ -41,13 +57,22 @@
 #define ETCD_MAX_KEY 256
 #define ETCD_MAX_VALUE 8192
 #define ETCD_PAGE 128
+#define ETCD_USER_MAX 128
+#define ETCD_PASSWORD_MAX 256
+#define ETCD_TOKEN_MAX 1024
 
 typedef struct {
 	vs_ledger base; /* first: a vs_ledger * points at it */
 	CURL *curl;
-	struct curl_slist *headers;
+	struct curl_slist *headers;      /* Content-Type */
+	struct curl_slist *auth_headers; /* Content-Type, Authorization: token */
 	size_t n, cur;
 	char ep[ETCD_MAX_ENDPOINTS][ETCD_ENDPOINT_MAX + 16]; /* "http://HOST:PORT" */
+	bool tls;
+	char *cacert, *cert, *key, *password_file;
+	char user[ETCD_USER_MAX];
+	bool token_refused; /* the last answer said the token is invalid (expired) */
+	char curl_err[CURL_ERROR_SIZE];
 } etcd_ledger;
 
 /* ---------- small helpers ---------- */
@@ -184,6 +209,20 @@ static void http_error(const resp_buf *b, long status, char *why, size_t cap)
 	snprintf(why, cap, "HTTP %ld%s%s", status, msg[0] ? ": " : "", msg);
 }
 
+/* What to do about a refusal etcd explains. */
+static const char *refusal_hint(const etcd_ledger *e, const char *why)
+{
+	if (strstr(why, "user name is empty") || strstr(why, "user name not found"))
+		return e->user[0] ? ""
+				  : "; the cluster requires authentication: --etcd-user and "
+				    "--etcd-password-file over etcd:https://";
+	if (strstr(why, "permission denied"))
+		return "; this etcd user's role does not allow it (scripts/etcd-rbac.sh)";
+	if (strstr(why, "authentication failed"))
+		return "; check --etcd-user and the password file";
+	return "";
+}
+
 /* A write goes on a fresh connection, never kept: libcurl silently resends
  * a request whose reused connection turns out dead, and a resent write whose
  * second attempt cannot connect would look unsent when the first may have
@@ -225,6 +264,7 @@ static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *b
 	long status = 0;
 	snprintf(url, sizeof url, "%s%s", e->ep[i], path);
 	set_body(e, url, body, write, &b);
+	e->curl_err[0] = 0;
 	CURLcode cc = curl_easy_perform(e->curl);
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 	vs_err rc = VS_OK;
@@ -237,6 +277,12 @@ static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *b
 	else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
 		*at = AT_UNSENT;
 		snprintf(why, cap, "cannot connect");
+	} else if (cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ||
+		   cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CACERT_BADFILE ||
+		   cc == CURLE_SSL_ISSUER_ERROR) {
+		/* The handshake failed: no request byte was sent. */
+		*at = AT_UNSENT;
+		excerpt(e->curl_err[0] ? e->curl_err : curl_easy_strerror(cc), why, cap);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(why, cap, "no answer within %ld s", ETCD_TIMEOUT_MS / 1000);
 	else if (cc != CURLE_OK)
@@ -245,7 +291,9 @@ static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *b
 		http_error(&b, status, why, cap);
 	else if (status != 200) {
 		http_error(&b, status, why, cap);
-		rc = vs_fail(VS_E_ENV, "etcd at %s refused the request (%s)", e->ep[i], why);
+		e->token_refused = status == 401 && e->user[0] && strstr(why, "invalid auth token");
+		rc = vs_fail(VS_E_ENV, "etcd at %s refused the request (%s)%s", e->ep[i], why,
+			     refusal_hint(e, why));
 	} else {
 		rc = answer_json(e->ep[i], &b, resp);
 		*at = AT_ANSWER;
@@ -257,8 +305,8 @@ static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *b
 /* Sends body to each endpoint in turn, starting with the last one that
  * answered, until one answers. *lost tells whether an earlier attempt may
  * have reached etcd unanswered (for writes: may have been applied). */
-static vs_err call(etcd_ledger *e, const char *path, const char *body, bool write,
-		   json_t **resp, bool *lost)
+static vs_err call_endpoints(etcd_ledger *e, const char *path, const char *body, bool write,
+			     json_t **resp, bool *lost)
 {
 	char tried[400] = "", why[160];
 	size_t used = 0;
@@ -280,6 +328,177 @@ static vs_err call(etcd_ledger *e, const char *path, const char *body, bool writ
 	}
 	return vs_fail(VS_E_ENV, "etcd unreachable at all endpoints (%s)%s", tried,
 		       write && *lost ? "; whether the change was applied is unknown" : "");
+}
+
+static vs_err authenticate(etcd_ledger *e);
+
+/* call_endpoints as the ledger's etcd user: authenticates first when there
+ * is no token, and once more when etcd calls the token invalid (it expired;
+ * a request refused so was not applied). */
+static vs_err call(etcd_ledger *e, const char *path, const char *body, bool write,
+		   json_t **resp, bool *lost)
+{
+	*lost = false;
+	if (e->user[0] && !e->auth_headers)
+		VS_TRY(authenticate(e));
+	e->token_refused = false;
+	vs_err rc = call_endpoints(e, path, body, write, resp, lost);
+	if (rc == VS_OK || !e->token_refused)
+		return rc;
+	bool lost_before = *lost;
+	VS_TRY(authenticate(e));
+	rc = call_endpoints(e, path, body, write, resp, lost);
+	*lost |= lost_before;
+	return rc;
+}
+
+/* ---------- authentication ---------- */
+
+/* The password file: a regular file owned by the caller, 0600 or stricter;
+ * one line (a final newline is dropped). */
+static vs_err read_password(const char *path, char *pw, size_t cap, size_t *n)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return vs_fail_errno(errno == ENOENT || errno == ELOOP ? VS_E_USAGE : VS_E_ENV,
+				     "cannot open the etcd password file %s", path);
+	vs_err rc = VS_OK;
+	if (fstat(fd, &st) != 0)
+		rc = vs_fail_errno(VS_E_ENV, "cannot stat the etcd password file %s", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = vs_fail(VS_E_USAGE, "the etcd password file %s is not a regular file", path);
+	else if (st.st_uid != geteuid())
+		rc = vs_fail(VS_E_USAGE,
+			     "the etcd password file %s is owned by uid %u, not by you (uid %u)",
+			     path, (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & 077)
+		rc = vs_fail(VS_E_USAGE,
+			     "the etcd password file %s has mode %04o: others may read or change it; "
+			     "chmod 600 it",
+			     path, (unsigned)(st.st_mode & 07777));
+	ssize_t got = rc == VS_OK ? read(fd, pw, cap) : 0;
+	close(fd);
+	if (rc == VS_OK && got < 0)
+		rc = vs_fail_errno(VS_E_ENV, "cannot read the etcd password file %s", path);
+	size_t len = got > 0 ? (size_t)got : 0;
+	if (len && pw[len - 1] == '\n')
+		len--;
+	if (rc == VS_OK && (len == 0 || len >= cap || memchr(pw, '\n', len) || memchr(pw, 0, len)))
+		rc = vs_fail(VS_E_USAGE,
+			     "the etcd password file %s must hold one non-empty line of less than "
+			     "%d bytes",
+			     path, (int)cap);
+	*n = rc == VS_OK ? len : 0;
+	if (rc != VS_OK)
+		OPENSSL_cleanse(pw, cap);
+	return rc;
+}
+
+/* Appends s[0..n) as a JSON string body (without quotes) to out. */
+static bool json_escape(const char *s, size_t n, char *out, size_t cap, size_t *used)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char tmp[8];
+		size_t k = 1;
+		if (c == '"' || c == '\\') {
+			tmp[0] = '\\', tmp[1] = (char)c, k = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(tmp, sizeof tmp, "\\u%04x", c);
+			k = 6;
+		} else {
+			tmp[0] = (char)c;
+		}
+		if (*used + k >= cap)
+			return false;
+		memcpy(out + *used, tmp, k);
+		*used += k;
+		OPENSSL_cleanse(tmp, sizeof tmp);
+	}
+	out[*used] = 0;
+	return true;
+}
+
+/* Appends the n bytes of lit to out. */
+static bool append(const char *lit, size_t n, char *out, size_t cap, size_t *used)
+{
+	if (*used + n >= cap)
+		return false;
+	memcpy(out + *used, lit, n);
+	*used += n;
+	out[*used] = 0;
+	return true;
+}
+
+/* {"name":USER,"password":PW}; the caller wipes out. */
+static vs_err auth_body(const etcd_ledger *e, char *out, size_t cap)
+{
+	char pw[ETCD_PASSWORD_MAX + 1];
+	size_t n = 0, used = 0;
+	VS_TRY(read_password(e->password_file, pw, sizeof pw, &n));
+	bool ok = append("{\"name\":\"", 9, out, cap, &used) &&
+		  json_escape(e->user, strlen(e->user), out, cap, &used) &&
+		  append("\",\"password\":\"", 14, out, cap, &used) &&
+		  json_escape(pw, n, out, cap, &used) && append("\"}", 2, out, cap, &used);
+	OPENSSL_cleanse(pw, sizeof pw);
+	return ok ? VS_OK : vs_fail(VS_E_USAGE, "etcd user name or password too long");
+}
+
+static bool token_ok(const char *t, size_t n)
+{
+	if (n == 0 || n >= ETCD_TOKEN_MAX || strlen(t) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (t[i] <= 0x20 || t[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The token from an authenticate answer, as an Authorization header list. */
+static vs_err take_token(etcd_ledger *e, json_t *resp)
+{
+	json_t *t = json_object_get(resp, "token");
+	if (!json_is_string(t) || !token_ok(json_string_value(t), json_string_length(t)))
+		return vs_fail(VS_E_INTEGRITY, "etcd sent a malformed authentication token");
+	char line[ETCD_TOKEN_MAX + 32];
+	snprintf(line, sizeof line, "Authorization: %s", json_string_value(t));
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *h2 = h ? curl_slist_append(h, line) : NULL;
+	OPENSSL_cleanse(line, sizeof line);
+	if (!h2) {
+		curl_slist_free_all(h);
+		return vs_fail(VS_E_ENV, "out of memory");
+	}
+	e->auth_headers = h2;
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->auth_headers);
+	return VS_OK;
+}
+
+static void drop_token(etcd_ledger *e)
+{
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
+	curl_slist_free_all(e->auth_headers); /* holds the token; freed, not wiped (libcurl's) */
+	e->auth_headers = NULL;
+}
+
+static vs_err authenticate(etcd_ledger *e)
+{
+	char body[4 * ETCD_USER_MAX + 6 * ETCD_PASSWORD_MAX + 64];
+	drop_token(e);
+	vs_err rc = auth_body(e, body, sizeof body);
+	json_t *resp = NULL;
+	bool lost;
+	if (rc == VS_OK)
+		rc = call_endpoints(e, "/v3/auth/authenticate", body, false, &resp, &lost);
+	OPENSSL_cleanse(body, sizeof body);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, NULL);
+	if (rc == VS_OK)
+		rc = take_token(e, resp);
+	json_decref(resp);
+	if (rc != VS_OK)
+		return vs_wrap(rc, "cannot authenticate to etcd as user %s", e->user);
+	return VS_OK;
 }
 
 /* ---------- key-values in responses ---------- */
@@ -618,18 +837,19 @@ static vs_err log_key(const char *host, char *key, size_t cap)
 	return VS_OK;
 }
 
-static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
-				  uint64_t *version, bool *found)
+/* Reads host's anchor key: *exists, its mod_revision, and in a the parsed
+ * value (any form) with the key's version and create_revision. */
+static vs_err anchor_read(etcd_ledger *e, const char *host, const char *key, vs_log_anchor *a,
+			  uint64_t *mod_rev, bool *exists)
 {
-	etcd_ledger *e = (etcd_ledger *)l;
-	char key[ETCD_MAX_KEY], got[ETCD_MAX_KEY], val[ETCD_MAX_VALUE + 4];
+	char got[ETCD_MAX_KEY], val[ETCD_MAX_VALUE + 4];
 	memset(a, 0, sizeof *a);
-	*found = false;
-	*version = 0;
-	VS_TRY(log_key(host, key, sizeof key));
+	*exists = false;
+	*mod_rev = 0;
 	json_t *resp = NULL, *kvs = NULL;
 	vs_err rc = range_one(e, key, &resp, &kvs);
 	size_t n = 0;
+	uint64_t ver = 0, crev = 0;
 	json_t *kv = json_array_get(kvs, 0);
 	if (rc == VS_OK && json_array_size(kvs) > 1)
 		rc = vs_fail(VS_E_INTEGRITY, "etcd sent several values for one key");
@@ -642,34 +862,122 @@ static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor 
 			rc = vs_fail(VS_E_INTEGRITY, "etcd answered with another key than asked for");
 		if (rc == VS_OK)
 			rc = kv_value(kv, val, sizeof val, &n);
-		if (rc == VS_OK && !get_rev(kv, "mod_revision", version))
-			rc = vs_fail(VS_E_INTEGRITY, "etcd sent a malformed mod_revision");
+		if (rc == VS_OK &&
+		    (!get_rev(kv, "mod_revision", mod_rev) || !get_rev(kv, "version", &ver) ||
+		     !get_rev(kv, "create_revision", &crev) || *mod_rev == 0 || ver == 0 ||
+		     crev == 0 || crev > *mod_rev))
+			rc = vs_fail(VS_E_INTEGRITY, "etcd sent malformed revisions for %s", key);
+		bool revs_ok = rc == VS_OK;
 		if (rc == VS_OK)
-			rc = vs_log_anchor_from_json(val, n, a);
-		*found = rc == VS_OK;
+			rc = vs_log_anchor_value_parse(host, val, n, a);
+		/* An operator's restart replaces even a value that does not parse. */
+		if (rc == VS_E_INTEGRITY && revs_ok && e->base.anchor_overwrite) {
+			memset(a, 0, sizeof *a);
+			a->form = VS_ANCHOR_UNSIGNED;
+			rc = VS_OK;
+		}
+		a->kv_version = ver;
+		a->kv_create_rev = crev;
+		*exists = rc == VS_OK;
 	}
 	json_decref(resp);
+	if (rc != VS_OK) {
+		memset(a, 0, sizeof *a);
+		*mod_rev = 0;
+	}
+	return rc;
+}
+
+/* A genesis value counts as no anchor yet (its version stays 0 for the
+ * caller: the next write goes through the create path). */
+static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
+				  uint64_t *version, bool *found)
+{
+	char key[ETCD_MAX_KEY];
+	bool exists;
+	*found = false;
+	*version = 0;
+	memset(a, 0, sizeof *a);
+	VS_TRY(log_key(host, key, sizeof key));
+	VS_TRY(anchor_read((etcd_ledger *)l, host, key, a, version, &exists));
+	*found = exists && a->form != VS_ANCHOR_GENESIS;
+	if (!*found)
+		*version = 0;
+	return VS_OK;
+}
+
+static vs_err unsigned_cas(etcd_ledger *e, const char *host, const char *key,
+			   const vs_log_anchor *a, uint64_t expected)
+{
+	char *value = vs_log_anchor_to_json(a);
+	if (!value)
+		return vs_wrap(VS_E_USAGE, "cannot store the audit anchor of %s", host);
+	put_result res;
+	uint64_t rev;
+	vs_err rc = expected ? guarded_put_raw(e, key, value, "MOD", "mod_revision", expected, &res,
+					       &rev)
+			     : guarded_put_raw(e, key, value, "CREATE", "create_revision", 0, &res,
+					       &rev);
+	free(value);
+	if (rc == VS_OK && res != PUT_APPLIED)
+		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+	return rc;
+}
+
+/* Before a signed write: the key must hold what this host last wrote
+ * (unless an operator's restart overwrites it). */
+static vs_err check_current(etcd_ledger *e, const char *host, const vs_log_anchor *cur)
+{
+	uint8_t pub[VS_PUB_LEN];
+	if (e->base.anchor_overwrite)
+		return VS_OK;
+	VS_TRY(vs_signer_public(e->base.anchor_signer, pub));
+	return vs_log_anchor_check_signed(host, cur, pub);
+}
+
+/* First write: {"genesis":HOST} makes the key, so the signed value can
+ * name the key's create_revision. A key already there (another writer's
+ * genesis, or an interrupted first write) is taken as it is. */
+static vs_err signed_cas(etcd_ledger *e, const char *host, const char *key,
+			 const vs_log_anchor *a, uint64_t expected)
+{
+	put_result res;
+	uint64_t rev, mod = 0;
+	bool exists;
+	vs_log_anchor cur, next = *a;
+	if (expected == 0) {
+		char *genesis = vs_log_anchor_genesis_json(host);
+		vs_err rc = genesis ? guarded_put_raw(e, key, genesis, "CREATE", "create_revision", 0,
+						      &res, &rev)
+				    : vs_fail(VS_E_ENV, "out of memory");
+		free(genesis);
+		VS_TRY(rc);
+	}
+	VS_TRY(anchor_read(e, host, key, &cur, &mod, &exists));
+	bool as_expected = expected ? mod == expected : cur.form == VS_ANCHOR_GENESIS;
+	if (!exists || (!as_expected && !(expected == 0 && e->base.anchor_overwrite)))
+		return vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+	VS_TRY(check_current(e, host, &cur));
+	next.count = cur.kv_version + 1;
+	next.create_rev = cur.kv_create_rev;
+	char *value = vs_log_anchor_sign_json(host, &next, e->base.anchor_signer);
+	if (!value)
+		return vs_wrap(VS_E_ENV, "cannot sign the audit anchor of %s", host);
+	vs_err rc = guarded_put_raw(e, key, value, "MOD", "mod_revision", mod, &res, &rev);
+	free(value);
+	if (rc == VS_OK && res != PUT_APPLIED)
+		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
 	return rc;
 }
 
 static vs_err etcd_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				  uint64_t expected)
 {
+	etcd_ledger *e = (etcd_ledger *)l;
 	char key[ETCD_MAX_KEY];
 	VS_TRY(log_key(host, key, sizeof key));
-	char *value = vs_log_anchor_to_json(a);
-	if (!value)
-		return vs_wrap(VS_E_USAGE, "cannot store the audit anchor of %s", host);
-	put_result res;
-	uint64_t rev;
-	vs_err rc = expected ? guarded_put_raw((etcd_ledger *)l, key, value, "MOD", "mod_revision",
-					       expected, &res, &rev)
-			     : guarded_put_raw((etcd_ledger *)l, key, value, "CREATE",
-					       "create_revision", 0, &res, &rev);
-	free(value);
-	if (rc == VS_OK && res != PUT_APPLIED)
-		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
-	return rc;
+	return l->anchor_signer ? signed_cas(e, host, key, a, expected)
+				: unsigned_cas(e, host, key, a, expected);
 }
 
 static void etcd_close(vs_ledger *l)
@@ -677,6 +985,11 @@ static void etcd_close(vs_ledger *l)
 	etcd_ledger *e = (etcd_ledger *)l;
 	curl_easy_cleanup(e->curl);
 	curl_slist_free_all(e->headers);
+	curl_slist_free_all(e->auth_headers);
+	free(e->cacert);
+	free(e->cert);
+	free(e->key);
+	free(e->password_file);
 	free(e);
 }
 
@@ -723,7 +1036,8 @@ static vs_err add_endpoint(etcd_ledger *e, const char *s, size_t n)
 		s++, n--;
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '/'))
 		n--;
-	const char *scheme = "http://";
+	const char *scheme = "http://", *s0 = s;
+	size_t n0 = n;
 	if (n > 7 && !strncmp(s, "http://", 7))
 		s += 7, n -= 7;
 	else if (n > 8 && !strncmp(s, "https://", 8))
@@ -734,10 +1048,16 @@ static vs_err add_endpoint(etcd_ledger *e, const char *s, size_t n)
 		return vs_fail(VS_E_USAGE, "empty etcd endpoint in the list");
 	if (n > ETCD_ENDPOINT_MAX || !hostport_ok(s, n))
 		return vs_fail(VS_E_USAGE,
-			       "'%.*s' is not an etcd endpoint (expected [http://]HOST:PORT)",
+			       "'%.*s' is not an etcd endpoint (expected [https://]HOST:PORT)",
 			       (int)(n > 80 ? 80 : n), s);
 	if (e->n == ETCD_MAX_ENDPOINTS)
 		return vs_fail(VS_E_USAGE, "more than %d etcd endpoints", ETCD_MAX_ENDPOINTS);
+	/* A bare HOST:PORT takes the scheme of the first endpoint. */
+	if (e->n && !strcmp(scheme, "http://") && !(n0 > 7 && !strncmp(s0, "http://", 7)))
+		scheme = e->tls ? "https://" : "http://";
+	if (e->n && e->tls != !strcmp(scheme, "https://"))
+		return vs_fail(VS_E_USAGE, "etcd endpoints mix http:// and https://");
+	e->tls = !strcmp(scheme, "https://");
 	snprintf(e->ep[e->n++], sizeof e->ep[0], "%s%.*s", scheme, (int)n, s);
 	return VS_OK;
 }
@@ -761,6 +1081,21 @@ static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 static void curl_init(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Server verified against the CA (or the system's), TLS 1.2 or later; the
+ * client certificate when given. */
+static vs_err setup_tls(etcd_ledger *e)
+{
+	CURL *c = e->curl;
+	bool ok = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->curl_err) == CURLE_OK &&
+		  (!e->cacert || curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert) == CURLE_OK) &&
+		  (!e->cert || curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert) == CURLE_OK) &&
+		  (!e->key || curl_easy_setopt(c, CURLOPT_SSLKEY, e->key) == CURLE_OK);
+	return ok ? VS_OK : vs_fail(VS_E_ENV, "libcurl lacks TLS support for etcd:https://");
 }
 
 static vs_err setup_curl(etcd_ledger *e)
@@ -789,19 +1124,107 @@ static vs_err setup_curl(etcd_ledger *e)
 #endif
 	if (!ok)
 		return vs_fail(VS_E_ENV, "libcurl lacks a needed option (HTTP support)");
+	return e->tls ? setup_tls(e) : VS_OK;
+}
+
+static vs_err readable(const char *what, const char *path)
+{
+	if (path && access(path, R_OK) != 0)
+		return vs_fail_errno(VS_E_USAGE, "cannot read the %s %s", what, path);
+	return VS_OK;
+}
+
+static vs_err dup_opt(char **dst, const char *src)
+{
+	if (src && !(*dst = strdup(src)))
+		return vs_fail(VS_E_ENV, "out of memory");
+	return VS_OK;
+}
+
+static bool user_ok(const char *u)
+{
+	size_t n = strnlen(u, ETCD_USER_MAX);
+	bool ok = n > 0 && n < ETCD_USER_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = u[i] > 0x20 && u[i] < 0x7f;
+	return ok;
+}
+
+/* What can be decided before any request: credentials only over TLS, a
+ * user with a usable password file. */
+static vs_err check_opts(const etcd_ledger *e, const vs_etcd_opts *o)
+{
+	if (!e->tls && (o->user || o->password_file || o->cert || o->key || o->cacert))
+		return vs_fail(VS_E_USAGE,
+			       "refused: etcd credentials and TLS options need etcd:https:// endpoints; "
+			       "over plain http:// they would travel in clear");
+	if (!o->cert != !o->key)
+		return vs_fail(VS_E_USAGE, "--etcd-cert and --etcd-key go together");
+	if (!o->user != !o->password_file)
+		return vs_fail(VS_E_USAGE, "--etcd-user and --etcd-password-file go together");
+	if (o->user && !user_ok(o->user))
+		return vs_fail(VS_E_USAGE, "invalid etcd user name (printable, no spaces, < %d bytes)",
+			       ETCD_USER_MAX);
+	VS_TRY(readable("etcd CA certificate", o->cacert));
+	VS_TRY(readable("etcd client certificate", o->cert));
+	VS_TRY(readable("etcd client key", o->key));
+	if (o->password_file) {
+		char pw[ETCD_PASSWORD_MAX + 1];
+		size_t n;
+		vs_err rc = read_password(o->password_file, pw, sizeof pw, &n);
+		OPENSSL_cleanse(pw, sizeof pw);
+		VS_TRY(rc);
+	}
+	return VS_OK;
+}
+
+static void set_auth_status(etcd_ledger *e)
+{
+	char *st = e->base.auth_status;
+	size_t cap = sizeof e->base.auth_status;
+	if (!e->tls)
+		snprintf(st, cap, "unauthenticated: etcd over plain http:// (any client that "
+				  "reaches the cluster can rewrite ledger records and audit anchors)");
+	else if (e->user[0])
+		snprintf(st, cap, "authenticated as etcd user %s over TLS (server verified%s%s)",
+			 e->user, e->cacert ? " with --etcd-cacert" : " with the system CAs",
+			 e->cert ? ", client certificate" : "");
+	else
+		snprintf(st, cap, "TLS without an etcd user: unauthenticated unless the cluster "
+				  "demands client certificates%s", e->cert ? " (one is presented)" : "");
+}
+
+static vs_err etcd_setup(etcd_ledger *e, const char *endpoints, const vs_etcd_opts *o)
+{
+	static const vs_etcd_opts none;
+	if (!o)
+		o = &none;
+	VS_TRY(parse_endpoints(e, endpoints));
+	VS_TRY(check_opts(e, o));
+	VS_TRY(dup_opt(&e->cacert, o->cacert));
+	VS_TRY(dup_opt(&e->cert, o->cert));
+	VS_TRY(dup_opt(&e->key, o->key));
+	VS_TRY(dup_opt(&e->password_file, o->password_file));
+	if (o->user)
+		snprintf(e->user, sizeof e->user, "%s", o->user);
+	VS_TRY(setup_curl(e));
+	set_auth_status(e);
 	return VS_OK;
 }
 
 vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints)
+{
+	return vs_ledger_etcd_open_opts(l, endpoints, NULL);
+}
+
+vs_err vs_ledger_etcd_open_opts(vs_ledger **l, const char *endpoints, const vs_etcd_opts *o)
 {
 	*l = NULL;
 	etcd_ledger *e = calloc(1, sizeof *e);
 	if (!e)
 		return vs_fail(VS_E_ENV, "out of memory");
 	e->base.ops = &etcd_ops;
-	vs_err rc = parse_endpoints(e, endpoints);
-	if (rc == VS_OK)
-		rc = setup_curl(e);
+	vs_err rc = etcd_setup(e, endpoints, o);
 	if (rc != VS_OK) {
 		etcd_close(&e->base);
 		return rc;

@@ -17,16 +17,31 @@ const char *vs_vnf_state_name(vs_vnf_state s)
 	return "UNKNOWN";
 }
 
+static bool etcd_opts_set(const vs_etcd_opts *o)
+{
+	return o && (o->cacert || o->cert || o->key || o->user || o->password_file);
+}
+
 vs_err vs_ledger_open(vs_ledger **l, const char *uri)
 {
+	return vs_ledger_open_opts(l, uri, NULL);
+}
+
+vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_etcd_opts *etcd)
+{
 	vs_err rc;
+	*l = NULL;
+	if (!strncmp(uri, "sqlite:", 7) && uri[7] && etcd_opts_set(etcd))
+		return vs_fail(VS_E_USAGE, "etcd TLS or credential options given for an sqlite: "
+					   "ledger");
 	if (!strncmp(uri, "sqlite:", 7) && uri[7])
 		rc = vs_ledger_sqlite_open(l, uri + 7);
 	else if (!strncmp(uri, "etcd:", 5) && uri[5])
-		rc = vs_ledger_etcd_open(l, uri + 5);
+		rc = vs_ledger_etcd_open_opts(l, uri + 5, etcd);
 	else
 		return vs_fail(VS_E_USAGE, "--ledger '%.80s': expected sqlite:PATH or "
-					   "etcd:http://HOST:PORT[,HOST:PORT...]", uri);
+					   "etcd:https://HOST:PORT[,HOST:PORT...] (or http:// for "
+					   "local tests)", uri);
 	if (rc == VS_OK) {
 		size_t n = strlen(uri);
 		if (n >= sizeof (*l)->uri)
@@ -35,6 +50,11 @@ vs_err vs_ledger_open(vs_ledger **l, const char *uri)
 		(*l)->uri[n] = 0;
 	}
 	return rc;
+}
+
+const char *vs_ledger_auth_status(const vs_ledger *l)
+{
+	return l && l->auth_status[0] ? l->auth_status : NULL;
 }
 
 void vs_ledger_close(vs_ledger *l)

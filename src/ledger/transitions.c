@@ -663,9 +663,12 @@ vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log
 		vs_log_anchor cur, next = *a;
 		uint64_t version = 0;
 		bool found;
-		VS_TRY(l->ops->log_anchor_get(l, host, &cur, &version, &found));
+		l->anchor_overwrite = true; /* the operator's decision: whatever is there goes */
+		vs_err rc = l->ops->log_anchor_get(l, host, &cur, &version, &found);
 		next.restarts = found ? cur.restarts + 1 : 1;
-		vs_err rc = l->ops->log_anchor_cas(l, host, &next, found ? version : 0);
+		if (rc == VS_OK)
+			rc = l->ops->log_anchor_cas(l, host, &next, found ? version : 0);
+		l->anchor_overwrite = false;
 		if (rc == VS_OK && out)
 			*out = next;
 		if (rc != VS_E_POLICY)

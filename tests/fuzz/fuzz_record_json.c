@@ -1,5 +1,5 @@
-/* libFuzzer target: vs_vnf_record_from_json() and vs_log_anchor_from_json()
- * on arbitrary bytes (what the etcd ledger backend reads from the network). A record that parses must be
+/* libFuzzer target: vs_vnf_record_from_json(), vs_log_anchor_from_json() and
+ * vs_log_anchor_value_parse() (the etcd anchor, docs/audit.md) on arbitrary bytes (what the etcd ledger backend reads from the network). A record that parses must be
  * sane and re-encode to exactly the bytes it was parsed from (the encoding is
  * canonical); a refusal is an integrity failure that leaves the record zeroed. */
 #include <stdio.h>
@@ -56,6 +56,39 @@ static void check_zeroed(const vs_vnf_record *r)
 		broken("a refused record was left filled in");
 }
 
+/* The same bytes as the etcd value of host "node-1"'s anchor (unsigned,
+ * genesis or signed form): canonical when accepted, zeroed when refused; the
+ * signature check never accepts a value not signed by the key. */
+static void check_anchor_value(const uint8_t *data, size_t size)
+{
+	static const uint8_t pub[VS_PUB_LEN] = { 1, 2, 3 };
+	vs_log_anchor a;
+	memset(&a, 0xa5, sizeof a);
+	vs_err rc = vs_log_anchor_value_parse("node-1", (const char *)data, size, &a);
+	if (rc == VS_OK) {
+		if (a.form != VS_ANCHOR_UNSIGNED && a.form != VS_ANCHOR_SIGNED &&
+		    a.form != VS_ANCHOR_GENESIS)
+			broken("anchor value parsed to no form");
+		if (a.kv_version != 0 || a.kv_create_rev != 0)
+			broken("etcd facts set from the value");
+		char *s = vs_log_anchor_value_json("node-1", &a);
+		if (!s || strlen(s) != size || memcmp(s, data, size) != 0)
+			broken("re-encoded anchor value differs from the parsed bytes");
+		free(s);
+		a.kv_version = a.count;
+		a.kv_create_rev = a.create_rev;
+		rc = vs_log_anchor_check_signed("node-1", &a, pub);
+		if (rc == VS_OK && a.form != VS_ANCHOR_GENESIS)
+			broken("an anchor not signed by the key passed the check");
+	} else {
+		static const vs_log_anchor zero;
+		if (rc != VS_E_INTEGRITY && rc != VS_E_ENV)
+			broken("unexpected error code (anchor value)");
+		if (memcmp(&a, &zero, sizeof zero) != 0)
+			broken("a refused anchor value was left filled in");
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	vs_vnf_record r;
@@ -85,5 +118,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memcmp(&a, &zero, sizeof zero) != 0)
 			broken("a refused log anchor was left filled in");
 	}
+	check_anchor_value(data, size);
 	return 0;
 }

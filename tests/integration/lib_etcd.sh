@@ -2,7 +2,8 @@
 # Helpers to run a throwaway 3-member etcd cluster on 127.0.0.1, for tests
 # of the etcd ledger backend. Source it, then:
 #
-#   etcd_cluster_start DIR    members m1..m3 with data under DIR/mN, logs in
+#   etcd_cluster_start DIR [tls]
+#                             members m1..m3 with data under DIR/mN, logs in
 #                             DIR/mN.log; writes DIR/endpoints (one line,
 #                             comma-separated client URLs, member order) and
 #                             DIR/pids (one pid per line, member order);
@@ -10,6 +11,16 @@
 #   etcd_cluster_stop DIR     stops the members still running (TERM, then KILL)
 #   etcd_kill_member DIR N    SIGKILLs member N (1-based) and waits for it
 #   etcd_wait_healthy DIR     waits until every live member reports healthy
+#   etcd_curl DIR ARGS...     curl with the cluster's CA and the test client
+#                             certificate when it runs TLS
+#
+# With "tls", etcd_tls_certs first makes, with the openssl CLI, a CA, a
+# server certificate for 127.0.0.1/localhost and a client certificate
+# WITHOUT a Common Name (etcd 3.4's gateway refuses CN certificates when
+# auth is on) under DIR/tls/ (ca.pem, server.pem/.key, client.pem/.key),
+# and the members serve clients over https with --client-cert-auth and
+# --trusted-ca-file (peers talk plain http on loopback). DIR/endpoints then
+# lists https:// URLs. Auth is not enabled here: scripts/etcd-rbac.sh does.
 #
 # Ports are picked at random in 23000-23999 among those with no socket on
 # them; a start that fails (a port taken meanwhile) is retried with others.
@@ -62,9 +73,49 @@ etcd_member_url() {
 	tr ',' '\n' <"$1/endpoints" | sed -n "${2}p"
 }
 
-# etcd_healthy URL: the member answers /health with "true".
+# etcd_tls_certs TLSDIR: CA, server (127.0.0.1) and CN-less client certificates.
+etcd_tls_certs() {
+	local t=$1
+	mkdir -p "$t" && chmod 700 "$t" || return 1
+	(
+		set -e
+		cd "$t"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj "/O=vnfsafe-test/CN=vnfsafe test CA" -keyout ca.key -out ca.pem \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign"
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj "/O=vnfsafe-test/CN=etcd-server" -keyout server.key -out server.csr
+		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+			"extendedKeyUsage=serverAuth,clientAuth" "keyUsage=digitalSignature" >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-days 2 -extfile server.ext -out server.pem
+		# No CN: identity comes from the etcd user's token, not the certificate.
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj "/O=vnfsafe-test" -keyout client.key -out client.csr
+		printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=digitalSignature" >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-days 2 -extfile client.ext -out client.pem
+		chmod 600 ./*.key
+	) >"$t/openssl.log" 2>&1 || { etcd_log "openssl failed:"; tail -5 "$t/openssl.log" >&2; return 1; }
+}
+
+# etcd_curl DIR ARGS...: curl that trusts the cluster's CA and presents the
+# test client certificate when DIR runs TLS.
+etcd_curl() {
+	local dir=$1
+	shift
+	if [ -f "$dir/tls/on" ]; then
+		curl --noproxy '*' --cacert "$dir/tls/ca.pem" --cert "$dir/tls/client.pem" \
+			--key "$dir/tls/client.key" "$@"
+	else
+		curl --noproxy '*' "$@"
+	fi
+}
+
+# etcd_healthy DIR URL: the member answers /health with "true".
 etcd_healthy() {
-	curl -s -m 2 --noproxy '*' "$1/health" 2>/dev/null | grep -q '"health":"true"'
+	etcd_curl "$1" -s -m 2 "$2/health" 2>/dev/null | grep -q '"health":"true"'
 }
 
 # etcd_wait_healthy DIR [SECONDS]: every live member healthy; fails early
@@ -82,7 +133,7 @@ etcd_wait_healthy() {
 				return 1
 			fi
 			url=$(etcd_member_url "$dir" "$n")
-			etcd_healthy "$url" || all=0
+			etcd_healthy "$dir" "$url" || all=0
 		done
 		[ $all -eq 1 ] && return 0
 		if [ $((SECONDS - start)) -ge "$limit" ]; then
@@ -100,6 +151,13 @@ etcd_launch() {
 	shift
 	local ports=("$@")
 	token=vnfsafe-test-$$-$RANDOM
+	local scheme=http tlsargs=()
+	if [ -f "$dir/tls/on" ]; then
+		scheme=https
+		tlsargs=(--cert-file "$dir/tls/server.pem" --key-file "$dir/tls/server.key"
+			--client-cert-auth --trusted-ca-file "$dir/tls/ca.pem"
+			--auth-token "${VS_ETCD_AUTH_TOKEN:-simple}" --auth-token-ttl "${VS_ETCD_TOKEN_TTL:-300}")
+	fi
 	for n in $(seq 1 $ETCD_MEMBERS); do
 		cluster+="${cluster:+,}m$n=http://127.0.0.1:${ports[ETCD_MEMBERS + n - 1]}"
 	done
@@ -107,8 +165,8 @@ etcd_launch() {
 		local c=${ports[n - 1]} p=${ports[ETCD_MEMBERS + n - 1]}
 		rm -rf "${dir:?}/m$n" "$dir/m$n.killed"
 		"$ETCD_BIN" --name "m$n" --data-dir "$dir/m$n" \
-			--listen-client-urls "http://127.0.0.1:$c" \
-			--advertise-client-urls "http://127.0.0.1:$c" \
+			--listen-client-urls "$scheme://127.0.0.1:$c" \
+			--advertise-client-urls "$scheme://127.0.0.1:$c" "${tlsargs[@]}" \
 			--listen-peer-urls "http://127.0.0.1:$p" \
 			--initial-advertise-peer-urls "http://127.0.0.1:$p" \
 			--initial-cluster "$cluster" --initial-cluster-token "$token" \
@@ -118,16 +176,19 @@ etcd_launch() {
 			</dev/null >"$dir/m$n.log" 2>&1 &
 		pids+=($!)
 		disown $! # no "Killed" notice from this shell when it is stopped
-		eps+=("http://127.0.0.1:$c")
+		eps+=("$scheme://127.0.0.1:$c")
 	done
 	printf '%s\n' "${pids[@]}" >"$dir/pids"
 	(IFS=,; echo "${eps[*]}") >"$dir/endpoints"
 }
 
 etcd_cluster_start() {
-	local dir=$1 attempt ports
+	local dir=$1 mode=${2:-plain} attempt ports
 	mkdir -p "$dir" || return 1
 	dir=$(cd "$dir" && pwd) || return 1
+	if [ "$mode" = tls ]; then
+		etcd_tls_certs "$dir/tls" && : >"$dir/tls/on" || return 1
+	fi
 	if [ -s "$dir/pids" ]; then
 		local n
 		for n in $(seq 1 $ETCD_MEMBERS); do

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -692,6 +693,63 @@ static void test_open_rejects(void **st)
 	}
 }
 
+/* Credentials and TLS options: only over https, in pairs, with a private
+ * password file; the status line says how the ledger authenticates. */
+static void test_open_tls_options(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/vs-etcd-opts-XXXXXX", pw[64], open_pw[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(pw, sizeof pw, "%s/pw", dir);
+	snprintf(open_pw, sizeof open_pw, "%s/open", dir);
+	FILE *f = fopen(pw, "w");
+	assert_non_null(f);
+	fputs("s3cret-pass\n", f);
+	fclose(f);
+	assert_int_equal(chmod(pw, 0600), 0);
+	f = fopen(open_pw, "w");
+	assert_non_null(f);
+	fputs("s3cret-pass\n", f);
+	fclose(f);
+	assert_int_equal(chmod(open_pw, 0644), 0);
+	struct {
+		const char *eps;
+		vs_etcd_opts o;
+		const char *why;
+	} bad[] = {
+		{ "http://127.0.0.1:1", { .user = "u", .password_file = pw }, "plain http://" },
+		{ "127.0.0.1:1", { .cacert = pw }, "plain http://" },
+		{ "https://127.0.0.1:1,http://127.0.0.1:2", { 0 }, "mix" },
+		{ "https://127.0.0.1:1", { .user = "u" }, "go together" },
+		{ "https://127.0.0.1:1", { .password_file = pw }, "go together" },
+		{ "https://127.0.0.1:1", { .cert = pw }, "go together" },
+		{ "https://127.0.0.1:1", { .user = "u", .password_file = open_pw }, "mode 0644" },
+		{ "https://127.0.0.1:1", { .user = "a b", .password_file = pw }, "user name" },
+		{ "https://127.0.0.1:1", { .user = "u", .password_file = dir }, "regular file" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		vs_ledger *l = (vs_ledger *)1;
+		if (vs_ledger_etcd_open_opts(&l, bad[i].eps, &bad[i].o) != VS_E_USAGE)
+			fail_msg("case %zu accepted", i);
+		assert_null(l);
+		if (!strstr(vs_errmsg(), bad[i].why))
+			fail_msg("case %zu: '%s' lacks '%s'", i, vs_errmsg(), bad[i].why);
+		assert_null(strstr(vs_errmsg(), "s3cret"));
+	}
+	vs_ledger *l;
+	vs_etcd_opts ok = { .user = "node-1", .password_file = pw };
+	assert_int_equal(vs_ledger_etcd_open_opts(&l, "https://127.0.0.1:1,127.0.0.1:2", &ok), VS_OK);
+	assert_non_null(strstr(vs_ledger_auth_status(l), "authenticated as etcd user node-1"));
+	vs_ledger_close(l);
+	assert_int_equal(vs_ledger_open(&l, "etcd:http://127.0.0.1:1"), VS_OK);
+	assert_non_null(strstr(vs_ledger_auth_status(l), "unauthenticated"));
+	vs_ledger_close(l);
+	assert_int_equal(vs_ledger_open_opts(&l, "sqlite:/nonexistent/x.db", &ok), VS_E_USAGE);
+	unlink(pw);
+	unlink(open_pw);
+	rmdir(dir);
+}
+
 /* The first endpoint accepts the connection and never answers: after the
  * timeout the write's outcome is unknown, and it is sent to the next one. */
 static void test_failover_timeout(void **st)
@@ -1104,14 +1162,95 @@ static void test_log_anchor_json(void **st)
 	}
 }
 
+/* The signed anchor (anchor_json.c): round trip, signature, count against
+ * the key's version, create_rev against its create_revision, strictness. */
+static void test_signed_anchor(void **st)
+{
+	(void)st;
+	vs_signer *k, *other;
+	uint8_t pub[VS_PUB_LEN], opub[VS_PUB_LEN];
+	assert_int_equal(vs_signer_generate(&k), VS_OK);
+	assert_int_equal(vs_signer_generate(&other), VS_OK);
+	assert_int_equal(vs_signer_public(k, pub), VS_OK);
+	assert_int_equal(vs_signer_public(other, opub), VS_OK);
+	vs_log_anchor a, b;
+	memset(&a, 0, sizeof a);
+	a.size = 7, a.offset = 900, a.restarts = 1, a.count = 5, a.create_rev = 42;
+	memset(a.head, 0x3c, sizeof a.head);
+	char *s = vs_log_anchor_sign_json("node-1", &a, k);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "{\"host\":\"node-1\",\"size\":7,\"offset\":900,\"head\":\"3c3c"));
+	assert_non_null(strstr(s, "\"restarts\":1,\"count\":5,\"create_rev\":42,\"sig\":\""));
+	assert_int_equal(vs_log_anchor_value_parse("node-1", s, strlen(s), &b), VS_OK);
+	assert_int_equal(b.form, VS_ANCHOR_SIGNED);
+	assert_true(b.size == 7 && b.offset == 900 && b.count == 5 && b.create_rev == 42);
+	b.kv_version = 5, b.kv_create_rev = 42;
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_OK);
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, opub), VS_E_INTEGRITY);
+	assert_int_equal(vs_log_anchor_check_signed("node-2", &b, pub), VS_E_INTEGRITY);
+	b.kv_version = 6; /* an older value put back: the key's version moved on */
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_E_INTEGRITY);
+	assert_non_null(strstr(vs_errmsg(), "put back"));
+	b.kv_version = 5, b.kv_create_rev = 50; /* deleted and recreated */
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_E_INTEGRITY);
+	assert_non_null(strstr(vs_errmsg(), "recreated"));
+	b.kv_create_rev = 42, b.size = 8; /* a field changed under the signature */
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_E_INTEGRITY);
+	/* Another host's name in the value, a non-canonical copy. */
+	assert_int_equal(vs_log_anchor_value_parse("node-2", s, strlen(s), &b), VS_E_INTEGRITY);
+	char *spaced = malloc(strlen(s) + 2);
+	spaced[0] = ' ';
+	memcpy(spaced + 1, s, strlen(s) + 1);
+	assert_int_equal(vs_log_anchor_value_parse("node-1", spaced, strlen(spaced), &b),
+			 VS_E_INTEGRITY);
+	free(spaced);
+	free(s);
+	/* The genesis value: valid only at version 1. */
+	s = vs_log_anchor_genesis_json("node-1");
+	assert_string_equal(s, "{\"genesis\":\"node-1\"}");
+	assert_int_equal(vs_log_anchor_value_parse("node-1", s, strlen(s), &b), VS_OK);
+	assert_int_equal(b.form, VS_ANCHOR_GENESIS);
+	b.kv_version = 1;
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_OK);
+	b.kv_version = 3;
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_E_INTEGRITY);
+	free(s);
+	/* The unsigned form parses but never passes the check. */
+	const char *plain = "{\"size\":1,\"offset\":2,\"head\":\""
+			    "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+			    "\"restarts\":0}";
+	assert_int_equal(vs_log_anchor_value_parse("node-1", plain, strlen(plain), &b), VS_OK);
+	assert_int_equal(b.form, VS_ANCHOR_UNSIGNED);
+	assert_int_equal(vs_log_anchor_check_signed("node-1", &b, pub), VS_E_INTEGRITY);
+	const char *bad[] = {
+		"{\"genesis\":\"node-1\",\"x\":1}", "{\"genesis\":1}", "{\"genesis\":\"node-1\"} ",
+		"{\"host\":\"node-1\",\"size\":7,\"offset\":900,\"head\":\"3c\",\"restarts\":1,"
+		"\"count\":5,\"create_rev\":42,\"sig\":\"00\"}",
+		"{\"host\":\"node-1\",\"size\":-7,\"offset\":900,\"head\":\"3c\",\"restarts\":1,"
+		"\"count\":5,\"create_rev\":42,\"sig\":\"00\"}",
+		"", "{}", "[]", "null",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&b, 0xa5, sizeof b);
+		assert_int_equal(vs_log_anchor_value_parse("node-1", bad[i], strlen(bad[i]), &b),
+				 VS_E_INTEGRITY);
+		static const vs_log_anchor zero;
+		assert_memory_equal(&b, &zero, sizeof zero);
+	}
+	vs_signer_free(k);
+	vs_signer_free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_anchor_json),
+		cmocka_unit_test(test_signed_anchor),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_json_encoder_normalizes_and_refuses),
 		cmocka_unit_test(test_json_strict_rejects),
 		cmocka_unit_test(test_open_rejects),
+		cmocka_unit_test(test_open_tls_options),
 		cmocka_unit_test(test_create_get),
 		cmocka_unit_test(test_cas),
 		cmocka_unit_test(test_cas_race),
