@@ -127,6 +127,20 @@ typedef struct {
 	uint8_t pub[VS_PUB_LEN]; /* checkpoint signer */
 } vs_audit_seed;
 vs_err vs_audit_seed_load(const char *path, vs_audit_seed *s);
+
+/* DIR/anchor-witness (src/audit/witness.c): the etcd anchor keys of this
+ * log, so that a deleted or re-created key is seen as such. */
+#define VS_WITNESS_MAX 16
+typedef struct {
+	uint64_t cluster;    /* etcd cluster id */
+	uint64_t create_rev; /* create_revision of this host's anchor key there */
+} vs_anchor_witness;
+/* *n = 0 when the file does not exist; VS_E_INTEGRITY unless canonical. */
+vs_err vs_audit_witness_read(const char *dir, vs_anchor_witness *w, size_t cap, size_t *n);
+vs_err vs_audit_witness_parse(const char *text, size_t len, vs_anchor_witness *w, size_t cap,
+			      size_t *n);
+/* Sorts w and replaces the file atomically. */
+vs_err vs_audit_witness_write(const char *dir, vs_anchor_witness *w, size_t n);
 void vs_audit_seed_wipe(vs_audit_seed *s);
 /* k_{e+1} = HMAC-SHA-256(k_e, "vnfsafe-audit-evolve"). out may equal in. */
 vs_err vs_audit_key_evolve(const vs_key *in, vs_key *out);

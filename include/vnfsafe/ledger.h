@@ -106,6 +106,7 @@ typedef struct {
 	uint64_t create_rev; /* signed: the key's etcd create_revision */
 	uint8_t sig[VS_SIG_LEN];
 	uint64_t kv_version, kv_create_rev; /* read: the key's etcd version, create_revision */
+	uint64_t kv_cluster; /* read: the etcd cluster that answered (0: not etcd) */
 } vs_log_anchor;
 
 /* --- backend interface --- */

@@ -100,5 +100,11 @@ vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a);
 /* Checks the log against host's anchor in the ledger, then moves the anchor
  * to the log's last record (under the log's lock). *out: the new anchor. */
 vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out);
+/* etcd: VS_E_INTEGRITY when the home's witness (DIR/anchor-witness) says
+ * this log was anchored in a's cluster and the key is gone (!found) or was
+ * created anew; a and found as vs_ledger_log_anchor_get gave them. */
+vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool found);
+/* Records host's etcd anchor key, as it is now, in DIR/anchor-witness. */
+vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host);
 
 #endif

@@ -130,9 +130,11 @@ vs_err cli_audit_open(vs_home *h)
 	vs_log_anchor a;
 	bool found = false;
 	if (cli_open_ledger(h, &l) == VS_OK &&
-	    vs_ledger_log_anchor_get(l, vs_home_host(h), &a, &found) == VS_OK && found) {
-		rc = vs_audit_check_anchor(dir, &a);
-		if (rc == VS_OK && a.form != VS_ANCHOR_PLAIN) /* etcd: what this host signed */
+	    vs_ledger_log_anchor_get(l, vs_home_host(h), &a, &found) == VS_OK) {
+		rc = vs_audit_witness_check(dir, &a, found); /* etcd: key deleted? */
+		if (rc == VS_OK && found)
+			rc = vs_audit_check_anchor(dir, &a);
+		if (rc == VS_OK && found && a.form != VS_ANCHOR_PLAIN) /* etcd: what this host signed */
 			rc = check_signed_anchor(h, &a);
 		if (rc == VS_E_INTEGRITY) {
 			vs_audit_close(g_cli.audit);

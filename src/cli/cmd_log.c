@@ -309,6 +309,14 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 		rep.kind = VS_AUDIT_ANCHOR_MOVED;
 		snprintf(rep.message, sizeof rep.message, "%s", anchor_err);
 	}
+	/* etcd: the key this log was anchored in, deleted or created anew. */
+	if (rc == VS_OK && l && anchor_err[0] == 0) {
+		rc = vs_audit_witness_check(dir, &anchor, anchored);
+		if (rc == VS_E_INTEGRITY) {
+			rep.kind = VS_AUDIT_ANCHOR_MOVED;
+			snprintf(rep.message, sizeof rep.message, "%s", vs_errmsg());
+		}
+	}
 	/* etcd: the anchor is what this host's checkpoint key last wrote there. */
 	if (rc == VS_OK && anchor.form != VS_ANCHOR_PLAIN) {
 		rc = vs_log_anchor_check_signed(vs_home_host(h), &anchor,
@@ -613,6 +621,8 @@ static int do_restart(const largs *a, vs_home *h, const char *dir)
 		rc = vs_audit_tail(dir, &tail);
 	if (rc == VS_OK)
 		rc = vs_ledger_log_anchor_restart(l, vs_home_host(h), &tail, &now_anchor);
+	if (rc == VS_OK) /* the new log's etcd anchor key, from now on */
+		rc = vs_audit_witness_note(dir, l, vs_home_host(h));
 	if (rc != VS_OK)
 		return fail("restart", rc);
 	printf("started a new audit log (restart %llu of this host's log); the previous one is in "

@@ -108,9 +108,9 @@ static bool b64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size
 	return true;
 }
 
-/* A non-negative int64 as etcd's gateway writes it ("123"); plain JSON
+/* A uint64 up to max as etcd's gateway writes it ("123"); plain JSON
  * integers are accepted too. */
-static bool get_rev(json_t *o, const char *k, uint64_t *out)
+static bool get_u64(json_t *o, const char *k, uint64_t max, uint64_t *out)
 {
 	json_t *v = json_object_get(o, k);
 	if (json_is_integer(v)) {
@@ -123,18 +123,24 @@ static bool get_rev(json_t *o, const char *k, uint64_t *out)
 		return false;
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
-	if (n == 0 || n > 19 || strlen(s) != n || (n > 1 && s[0] == '0'))
+	if (n == 0 || n > 20 || strlen(s) != n || (n > 1 && s[0] == '0'))
 		return false;
 	uint64_t x = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
 			return false;
 		x = x * 10 + (uint64_t)(s[i] - '0');
 	}
-	if (x > INT64_MAX)
+	if (x > max)
 		return false;
 	*out = x;
 	return true;
+}
+
+/* A revision: a non-negative int64. */
+static bool get_rev(json_t *o, const char *k, uint64_t *out)
+{
+	return get_u64(o, k, INT64_MAX, out);
 }
 
 /* Printable ASCII excerpt of an untrusted message. */
@@ -880,6 +886,10 @@ static vs_err anchor_read(etcd_ledger *e, const char *host, const char *key, vs_
 		a->kv_create_rev = crev;
 		*exists = rc == VS_OK;
 	}
+	/* Which cluster answered: the home's witness of this key is per cluster. */
+	if (rc == VS_OK && !get_u64(json_object_get(resp, "header"), "cluster_id", UINT64_MAX,
+				    &a->kv_cluster))
+		rc = vs_fail(VS_E_INTEGRITY, "etcd sent no cluster id with %s", key);
 	json_decref(resp);
 	if (rc != VS_OK) {
 		memset(a, 0, sizeof *a);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,17 +149,82 @@ vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a)
 	return rc;
 }
 
-static vs_err sync_locked(int fd, uint64_t size, vs_ledger *l, const char *host,
+/* The witness entry of a's etcd cluster in w[0..n), or NULL. */
+static vs_anchor_witness *witness_of(vs_anchor_witness *w, size_t n, const vs_log_anchor *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].cluster == a->kv_cluster)
+			return &w[i];
+	return NULL;
+}
+
+vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool found)
+{
+	vs_anchor_witness w[VS_WITNESS_MAX];
+	size_t n;
+	if (!a->kv_cluster)
+		return VS_OK; /* not etcd: the TPM binding or nothing (docs/ledger.md) */
+	VS_TRY(vs_audit_witness_read(dir, w, VS_WITNESS_MAX, &n));
+	const vs_anchor_witness *mine = witness_of(w, n, a);
+	if (!mine)
+		return VS_OK;
+	if (!found)
+		return vs_fail(VS_E_INTEGRITY,
+			       "this host's audit anchor is gone from etcd cluster %" PRIu64 ", where "
+			       "this log was anchored (key created at revision %" PRIu64 "): deleted "
+			       "by someone holding etcd credentials",
+			       mine->cluster, mine->create_rev);
+	if (a->kv_create_rev != mine->create_rev)
+		return vs_fail(VS_E_INTEGRITY,
+			       "this host's audit anchor in etcd cluster %" PRIu64 " was deleted and "
+			       "recreated (created at revision %" PRIu64 "; this log was anchored "
+			       "in the key created at revision %" PRIu64 ")",
+			       mine->cluster, a->kv_create_rev, mine->create_rev);
+	return VS_OK;
+}
+
+/* After the first anchoring in an etcd cluster: the witness names the key. */
+vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host)
+{
+	vs_anchor_witness w[VS_WITNESS_MAX];
+	size_t n;
+	vs_log_anchor a;
+	bool found;
+	VS_TRY(vs_ledger_log_anchor_get(l, host, &a, &found));
+	if (!found || !a.kv_cluster)
+		return VS_OK;
+	VS_TRY(vs_audit_witness_read(dir, w, VS_WITNESS_MAX, &n));
+	vs_anchor_witness *mine = witness_of(w, n, &a);
+	if (mine && mine->create_rev == a.kv_create_rev)
+		return VS_OK;
+	if (!mine && n == VS_WITNESS_MAX)
+		return vs_fail(VS_E_USAGE, "this log is anchored in too many etcd clusters (%d)",
+			       VS_WITNESS_MAX);
+	if (!mine)
+		mine = &w[n++];
+	*mine = (vs_anchor_witness){ a.kv_cluster, a.kv_create_rev };
+	return vs_audit_witness_write(dir, w, n);
+}
+
+static vs_err sync_locked(const char *dir, int fd, uint64_t size, vs_ledger *l, const char *host,
 			  vs_log_anchor *out)
 {
 	vs_log_anchor cur, tail;
 	bool found;
+	vs_anchor_witness w[VS_WITNESS_MAX];
+	size_t n = 0;
 	VS_TRY(vs_ledger_log_anchor_get(l, host, &cur, &found));
+	VS_TRY(vs_audit_witness_check(dir, &cur, found));
 	if (found)
 		VS_TRY(check_fd(fd, size, &cur));
 	VS_TRY(tail_of(fd, size, &tail));
 	if (tail.size > 0)
 		VS_TRY(vs_ledger_log_anchor_advance(l, host, &tail));
+	if (cur.kv_cluster) {
+		VS_TRY(vs_audit_witness_read(dir, w, VS_WITNESS_MAX, &n));
+		if (!found || !witness_of(w, n, &cur))
+			VS_TRY(vs_audit_witness_note(dir, l, host));
+	}
 	if (out)
 		*out = tail.size ? tail : cur;
 	return VS_OK;
@@ -174,7 +240,7 @@ vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_
 	VS_TRY(open_log(dir, &fd, &size));
 	vs_err rc = vs_lock_exclusive(fd, "the audit log");
 	if (rc == VS_OK)
-		rc = fstat(fd, &st) == 0 ? sync_locked(fd, (uint64_t)st.st_size, l, host, out)
+		rc = fstat(fd, &st) == 0 ? sync_locked(dir, fd, (uint64_t)st.st_size, l, host, out)
 					 : vs_fail_errno(VS_E_ENV, "cannot stat the audit log");
 	close(fd); /* drops the flock */
 	return rc;

@@ -1,8 +1,8 @@
 /* libFuzzer target: the audit log's small text files, which an intruder on
- * the host can edit (DIR/params, DIR/key) or an operator hands over (the
- * verification seed): each parser must accept only its exact canonical form,
- * and refuse everything else as an integrity failure without crashing. The
- * first byte picks the file; the rest is its content. */
+ * the host can edit (DIR/params, DIR/key, DIR/anchor-witness) or an operator
+ * hands over (the verification seed): each parser must accept only its exact
+ * canonical form, and refuse everything else as an integrity failure without
+ * crashing. The first byte picks the file; the rest is its content. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../src/audit/audit_priv.h"
+#include "vnfsafe/fsutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	vs_err rc;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: {
 		vs_audit_params p;
 		put("params", data + 1, size - 1);
@@ -50,6 +51,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t e;
 		put("key", data + 1, size - 1);
 		rc = vs_audit_keyfile_read(dir, &e, &k);
+		break;
+	}
+	case 3: {
+		/* The anchor witness: what it accepts it writes back byte for byte. */
+		vs_anchor_witness w[VS_WITNESS_MAX];
+		size_t n;
+		put("anchor-witness", data + 1, size - 1);
+		rc = vs_audit_witness_read(dir, w, VS_WITNESS_MAX, &n);
+		if (rc == VS_OK) {
+			char path[128];
+			uint8_t *back = NULL;
+			size_t len = 0;
+			if (vs_audit_witness_write(dir, w, n) != VS_OK)
+				abort();
+			snprintf(path, sizeof path, "%s/anchor-witness", dir);
+			if (vs_read_small_file(path, 1 << 16, &back, &len) != VS_OK ||
+			    len != size - 1 || memcmp(back, data + 1, len) != 0)
+				abort(); /* accepted a form it would not write */
+			free(back);
+		}
 		break;
 	}
 	default: {

@@ -10,7 +10,7 @@
 #     token, no client certificate, another host's etcd user (curl and CLI)
 #   - a token that expires during a command is renewed (the command succeeds)
 #   - this host's own credentials moving its anchor back (an older value put
-#     back; delete and recreate) are found by 'log verify --seed' (exit 2,
+#     back; delete and recreate; delete outright, also with a fresh genesis) are found by 'log verify --seed' (exit 2,
 #     kind anchor-moved) and refused by the next audited command
 #   - a password file with mode 0644, and credentials over http://, are refused
 #   - a plain http:// cluster still works and is reported unauthenticated
@@ -172,6 +172,25 @@ pass "an anchor value that does not parse: log verify exit 2, anchor-moved"
 expect_rc 0 as_h log restart --reason "test: garbage anchor" --audit-seed "$T/seed3"
 expect_rc 0 as_h log verify --seed "$T/seed3"
 pass "log restart replaces even an anchor that does not parse; verify is clean again"
+
+# Deleted outright (etcd's RBAC cannot keep a user from deleting a key it may
+# write): the home's witness of the key says there was one.
+ctl_h del "$KEY" >/dev/null || fail "delete as $U failed"
+expect_rc 2 as_h log verify --seed "$T/seed3"
+grep -q "anchor-moved" "$ERR" && grep -q "anchor is gone" "$ERR" ||
+	fail "deleted anchor not reported: $(cat "$ERR")"
+expect_rc 2 as_h log checkpoint
+grep -q "anchor is gone" "$ERR" || fail "audited command after a delete: $(cat "$ERR")"
+pass "the anchor deleted with $U's own credentials: log verify exit 2, the next audited command refuses"
+ctl_h put "$KEY" "{\"genesis\":\"$HOST\"}" >/dev/null || fail "genesis as $U failed"
+expect_rc 2 as_h log verify --seed "$T/seed3"
+grep -q "anchor is gone" "$ERR" || fail "deleted anchor, new genesis: $(cat "$ERR")"
+pass "the anchor deleted and replaced by a fresh genesis value: log verify exit 2"
+expect_rc 0 as_h log restart --reason "test: anchor deleted" --audit-seed "$T/seed4"
+expect_rc 0 as_h log verify --seed "$T/seed4"
+expect_rc 0 as_h log checkpoint
+expect_rc 0 as_h log verify --seed "$T/seed4"
+pass "log restart after a deleted anchor: verify and audited commands clean again"
 
 # --- refused configurations -----------------------------------------------------
 cp "$T/pw/$HOST.password" "$T/open.pw" && chmod 644 "$T/open.pw"
