@@ -11,3 +11,10 @@ void vs_fault(const char *point)
 	if (want && !strcmp(want, point))
 		kill(getpid(), SIGKILL);
 }
+
+void vs_pause(const char *point)
+{
+	const char *want = getenv("VNFSAFE_PAUSE");
+	if (want && !strcmp(want, point))
+		raise(SIGSTOP);
+}
