@@ -132,4 +132,60 @@ same_tree "$S" "$P/r4" || fail "recover after the link was removed: tree differs
 pass "publish into a target swapped for a link after activation: exit 4, says ACTIVE and what recover does; recover refuses the link, then publishes"
 stop_vnf fw
 
+# --- --domain through a link; sensitive domains ----------------------------------
+D=$T/dstate
+mkdir -p "$D/real-keys" "$D/conf"
+echo key >"$D/real-keys/k.pem"
+echo conf >"$D/conf/a"
+ln -s real-keys "$D/keys"
+ln -s . "$D/conf/self"
+expect_rc 1 vs --home "$H" snapshot create --vnf fw --engine dir --source "$D" --domain keys=keys -o "$T/d1.vsnap"
+grep -q 'symbolic link' "$ERR" || fail "--domain keys=LINK: message does not say link: $(cat "$ERR")"
+one_line_stderr || fail "--domain LINK: not one line"
+[ ! -e "$T/d1.vsnap" ] || fail "--domain LINK left an output file"
+expect_rc 1 vs --home "$H" snapshot create --vnf fw --engine dir --source "$D" --domain keys=conf/self/a -o "$T/d1.vsnap"
+grep -q 'symbolic link' "$ERR" || fail "--domain through a link: message does not say link: $(cat "$ERR")"
+pass "--domain NAME=LINK and a path through a link: exit 1, no output"
+
+expect_rc 0 vs --home "$H" vnf register sens --sensitive-domain keys
+expect_rc 3 vs --home "$H" snapshot create --vnf sens --engine dir --source "$D" -o "$T/d2.vsnap"
+grep -q "sensitive domain 'keys'" "$ERR" || fail "unmapped sensitive domain: $(cat "$ERR")"
+one_line_stderr || fail "unmapped sensitive domain: not one line"
+[ ! -e "$T/d2.vsnap" ] || fail "unmapped sensitive domain left an output file"
+expect_rc 3 vs --home "$H" snapshot create --vnf sens --engine dir --source "$D" --domain other=conf -o "$T/d2.vsnap"
+expect_rc 0 vs --home "$H" snapshot create --vnf sens --engine dir --source "$D" --domain keys=real-keys -o "$T/d2.vsnap"
+pass "a registered sensitive domain without a --domain mapping: exit 3, no output; mapped: created"
+
+# --- a file changed while it is captured -------------------------------------------
+C=$T/cstate
+mkdir "$C"
+head -c 300000 /dev/urandom >"$C/data.bin"
+touch -d '2021-01-01 00:00:00 UTC' "$C/data.bin"
+# change_during_capture HOW OUT: create paused after reading data.bin, the
+# file changed (append | middle), then resumed; sets RC.
+change_during_capture() {
+	VNFSAFE_PAUSE=capture.after_file "$VS" --quiet --home "$H" snapshot create --vnf fw \
+		--engine dir --source "$C" -o "$2" >"$T/cap.out" 2>"$ERR" &
+	local pid=$!
+	wait_stopped "$pid" || fail "create did not stop at capture.after_file"
+	case $1 in
+	append) printf 'more' >>"$C/data.bin" ;;
+	middle) printf 'XXXX' | dd of="$C/data.bin" bs=1 seek=1000 conv=notrunc status=none ;;
+	esac
+	resume "$pid"
+	RC=$?
+}
+for how in append middle; do
+	change_during_capture $how "$T/c-$how.vsnap"
+	[ "$RC" = 4 ] || fail "file changed ($how) during capture: exit $RC, not 4"
+	grep -q 'data.bin changed while being captured' "$ERR" || fail "$how: message: $(cat "$ERR")"
+	one_line_stderr || fail "$how: not one line"
+	[ ! -e "$T/c-$how.vsnap" ] || fail "$how: the output file appeared"
+	ls -A "$T" | grep -q "partial" && fail "$how: a partial file is left: $(ls -A "$T")"
+done
+change_during_capture append -
+[ "$RC" = 4 ] || fail "changed file with -o -: exit $RC"
+expect_rc 2 vs --home "$H" snapshot verify - <"$T/cap.out"
+pass "a file appended or rewritten in the middle during capture: exit 4, no -o file, and the -o - stream does not verify"
+
 finish
