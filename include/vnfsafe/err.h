@@ -3,6 +3,8 @@
 #ifndef VNFSAFE_ERR_H
 #define VNFSAFE_ERR_H
 
+#include <stddef.h>
+
 typedef enum {
 	VS_OK = 0,
 	VS_E_USAGE = 1,     /* bad argument, unknown name, wrong invocation */
@@ -18,6 +20,10 @@ vs_err vs_fail_errno(vs_err code, const char *fmt, ...) __attribute__((format(pr
 /* Prefixes the current message with context ("while X: <old message>"). */
 vs_err vs_wrap(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *vs_errmsg(void);
+/* Copies in to out (cap bytes) with every control byte (< 0x20, 0x7f, C1)
+ * and every byte of invalid UTF-8 written as \xHH: one printable line.
+ * vs_fail and vs_wrap pass their formatted message through it. Returns out. */
+const char *vs_escape(const char *in, char *out, size_t cap);
 const char *vs_strerror(vs_err code);
 
 #define VS_TRY(expr)                                                           \

@@ -29,6 +29,11 @@ typedef struct {
 
 extern cli_globals g_cli;
 
+/* s escaped for the terminal (vs_escape): names and paths that come from
+ * files, the catalog, the ledger or the audit log never print raw. Eight
+ * results stay valid at once, enough for one printf. */
+const char *cli_esc(const char *s);
+
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;
 const char *cli_bad_option(char **argv, const struct option *opts);

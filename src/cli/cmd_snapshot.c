@@ -295,7 +295,7 @@ static int do_create(int argc, char **argv)
 		cli_format_bytes(res.summary.file_len, sz, sizeof sz);
 		printf("%s\n", id);
 		fprintf(stderr, "sealed snapshot %s of %s into %s (%s, %u trust domain%s)\n", id, a.vnf,
-			a.out, sz, res.header.nsections, res.header.nsections > 1 ? "s" : "");
+			cli_esc(a.out), sz, res.header.nsections, res.header.nsections > 1 ? "s" : "");
 	} else {
 		fprintf(stderr, "sealed snapshot %s of %s to standard output\n", id, a.vnf);
 	}
@@ -369,7 +369,7 @@ static int do_open(const char *verb, int argc, char **argv)
 		print_json(j);
 	} else if (restore) {
 		printf("restored snapshot %s of %s into %s; %s is ACTIVE here (%s) at generation %llu\n",
-		       id, res.header.vnf, a.to, res.header.vnf, rec.owner,
+		       id, res.header.vnf, cli_esc(a.to), res.header.vnf, cli_esc(rec.owner),
 		       (unsigned long long)rec.generation);
 	} else {
 		char sz[32];
@@ -416,7 +416,7 @@ static int do_inspect(int argc, char **argv)
 		vs_hex(hd.sections[i].key_id, VS_ID_LEN, kid);
 		printf("  %-20s key %s\n", hd.sections[i].domain, kid);
 	}
-	printf("integrity    not checked here: run 'vnfsafe snapshot verify %s'\n", a.arg);
+	printf("integrity    not checked here: run 'vnfsafe snapshot verify %s'\n", cli_esc(a.arg));
 	return 0;
 }
 
@@ -439,8 +439,8 @@ static vs_err list_one(void *ctx, const vs_catalog_entry *e)
 	} else {
 		char sz[32];
 		cli_format_bytes(e->size, sz, sizeof sz);
-		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", e->id, e->vnf, t, e->state, sz,
-		       e->domains, e->path);
+		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", cli_esc(e->id), cli_esc(e->vnf), t,
+		       cli_esc(e->state), sz, cli_esc(e->domains), cli_esc(e->path));
 	}
 	return VS_OK;
 }
