@@ -1,5 +1,6 @@
 /* Home creation and opening. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -70,34 +71,80 @@ static bool home_exists(const char *path)
 	return file_in(p, sizeof p, path, HOME_KEK) == VS_OK && lstat(p, &st) == 0;
 }
 
-vs_err vs_home_init(const char *path)
+/* path holds no home and is absent or an empty directory: checked before
+ * anything is made, and again at the rename. */
+static vs_err check_new_home(const char *path)
 {
-	char parent[4096], base[4096], stage[4096];
 	struct stat st;
 	if (home_exists(path))
 		return vs_fail(VS_E_USAGE, "a vnfsafe home already exists at %s; refusing to overwrite it", path);
 	if (lstat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode) || rmdir(path) != 0)
+		DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+		bool empty = d != NULL;
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = false;
+		if (d)
+			closedir(d);
+		if (!empty)
 			return vs_fail(VS_E_USAGE, "%s exists and is not an empty directory; "
 						   "choose another --home", path);
+	} else if (errno != ENOENT) {
+		return vs_fail_errno(VS_E_ENV, "cannot check %s", path);
 	}
+	return VS_OK;
+}
+
+vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
+{
+	char parent[4096], base[4096];
+	stage[0] = 0;
+	VS_TRY(check_new_home(path));
 	VS_TRY(vs_split_path(path, parent, sizeof parent, base, sizeof base));
 	VS_TRY(vs_mkdir_p(parent, 0755));
-	if (snprintf(stage, sizeof stage, "%s/.%s.init-XXXXXX", parent, base) >= (int)sizeof stage)
+	if (snprintf(stage, cap, "%s/.%s.init-XXXXXX", parent, base) >= (int)cap) {
+		stage[0] = 0;
 		return vs_fail(VS_E_USAGE, "home path too long");
+	}
 	/* Built in a 0700 staging directory and renamed: a crash never leaves a
 	 * half home that looks whole. */
-	if (!mkdtemp(stage))
-		return vs_fail_errno(VS_E_ENV, "cannot create %s", parent);
-	vs_err rc = populate(stage);
-	if (rc == VS_OK && vs_fsync_path(stage) == VS_OK && rename(stage, path) != 0)
-		rc = vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
-				   "cannot create home %s", path);
-	if (rc != VS_OK) {
-		vs_rm_rf(stage);
+	if (!mkdtemp(stage)) {
+		vs_err rc = vs_fail_errno(VS_E_ENV, "cannot create %s", parent);
+		stage[0] = 0;
 		return rc;
 	}
+	vs_err rc = populate(stage);
+	if (rc != VS_OK)
+		vs_home_init_abort(stage);
+	return rc;
+}
+
+vs_err vs_home_init_commit(const char *stage, const char *path)
+{
+	VS_TRY(vs_fsync_path(stage));
+	VS_TRY(check_new_home(path));
+	/* An empty directory at path is replaced, a non-empty one refused. */
+	if (rename(stage, path) != 0)
+		return vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
+				     "cannot create home %s", path);
 	return vs_fsync_dir_of(path);
+}
+
+void vs_home_init_abort(const char *stage)
+{
+	if (stage[0])
+		(void)vs_rm_rf(stage);
+}
+
+vs_err vs_home_init(const char *path)
+{
+	char stage[4096];
+	VS_TRY(vs_home_init_stage(path, stage, sizeof stage));
+	vs_err rc = vs_home_init_commit(stage, path);
+	if (rc != VS_OK)
+		vs_home_init_abort(stage);
+	return rc;
 }
 
 /* Secrets readable by others mean the home is already compromised. */
