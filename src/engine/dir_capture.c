@@ -242,13 +242,16 @@ static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 	memset(e, 0, sizeof *e);
 	memcpy(e->path, c->path, strlen(c->path) + 1);
 	vs_err rc = VS_OK;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	/* Directories and links are read through the descriptor whose fstat
+	 * they are described by, never by the name again. */
+	int pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &st) != 0) {
 		rc = vs_fail_errno(VS_E_ENV, "cannot stat %s", c->path);
 	} else if (S_ISDIR(st.st_mode)) {
 		e->type = VS_ARC_DIR;
 		fill_meta(e, &st);
 		VS_TRY_GOTO(rc, emit(c, section_for(c, c->path), e), out);
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
 			rc = vs_fail_errno(VS_E_ENV, "cannot open directory %s", c->path);
 			goto out;
@@ -260,7 +263,7 @@ static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 	} else if (S_ISLNK(st.st_mode)) {
 		e->type = VS_ARC_SYMLINK;
 		fill_meta(e, &st);
-		ssize_t n = readlinkat(dfd, name, e->target, sizeof e->target);
+		ssize_t n = readlinkat(pfd, "", e->target, sizeof e->target);
 		if (n <= 0 || (size_t)n >= sizeof e->target)
 			rc = vs_fail_errno(VS_E_ENV, "cannot read symlink %s", c->path);
 		else
@@ -270,6 +273,8 @@ static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 				       "files, directories and symlinks", c->path);
 	}
 out:
+	if (pfd >= 0)
+		close(pfd);
 	free(e);
 	return rc;
 }
