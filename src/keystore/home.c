@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,33 @@ static vs_err check_new_home(const char *path)
 	return VS_OK;
 }
 
+/* Staging homes of inits that were killed hold keys: removed on sight (our
+ * own real directories only, whose process is gone). */
+static void sweep_stale_stages(const char *parent, const char *base)
+{
+	char prefix[4200];
+	snprintf(prefix, sizeof prefix, ".%s.init-", base);
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = pfd >= 0 ? dup(pfd) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		long pid;
+		char tail[16];
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    sscanf(de->d_name + strlen(prefix), "%ld-%15s", &pid, tail) != 2 || pid <= 0 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		(void)vs_rm_own_dir_at(pfd, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (pfd >= 0)
+		close(pfd);
+}
+
 vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
 {
 	char parent[4096], base[4096];
@@ -103,7 +131,8 @@ vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
 	VS_TRY(check_new_home(path));
 	VS_TRY(vs_split_path(path, parent, sizeof parent, base, sizeof base));
 	VS_TRY(vs_mkdir_p(parent, 0755));
-	if (snprintf(stage, cap, "%s/.%s.init-XXXXXX", parent, base) >= (int)cap) {
+	sweep_stale_stages(parent, base);
+	if (snprintf(stage, cap, "%s/.%s.init-%ld-XXXXXX", parent, base, (long)getpid()) >= (int)cap) {
 		stage[0] = 0;
 		return vs_fail(VS_E_USAGE, "home path too long");
 	}

@@ -43,16 +43,17 @@ no_home || fail "a command after the refused init made a home"
 VNFSAFE_FAULT=init.before_rename "$VS" --quiet --home "$H" init --audit-seed "$T/seed-crash" >/dev/null 2>&1
 [ $? = 137 ] || fail "init was not killed at init.before_rename"
 [ ! -e "$H" ] || fail "a killed init left a home"
+ls -d "$T"/.home.init-* >/dev/null 2>&1 || fail "the killed init left no staging (the crash point moved?)"
 rm -f "$T/seed-crash"
-rm -rf "$T"/.home.init-*
 
 expect_rc 0 vs --home "$H" init --audit-seed "$T/seed"
+ls -d "$T"/.home.init-* >/dev/null 2>&1 && fail "the killed init's staging (keys) was not swept: $(ls -A "$T")"
 [ -f "$H/kek" ] && [ -d "$H/audit" ] && [ -f "$T/seed" ] || fail "good init: home or seed missing"
 [ ! -e "$H/audit-seed" ] || fail "good init with --audit-seed: a seed is also in the home"
 expect_rc 0 vs --home "$H" vnf register fw
 expect_rc 0 vs --home "$H" log verify --seed "$T/seed"
 expect_rc 1 vs --home "$H" init
 grep -q 'already exists' "$ERR" || fail "second init: $(cat "$ERR")"
-pass "after the refusals a good init works, its log verifies with the seed, and a second init is refused"
+pass "after the refusals a good init works (and sweeps the killed init's staging), its log verifies with the seed, and a second init is refused"
 
 finish
