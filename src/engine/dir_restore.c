@@ -4,8 +4,8 @@
  * a local user who can write the target's parent (/tmp) races renames. */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <limits.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -499,7 +499,6 @@ static vs_err publish_at(int rfd, const char *rbase, int tfd, const char *tbase,
 	bool set_mode = rc == VS_OK && ready_mode(rbase, &mode);
 	if (set_mode && fchmod(fd, mode) != 0)
 		rc = vs_fail_errno(VS_E_ENV, "cannot set the mode of %s", target);
-	vs_fault("restore.before_publish");
 	if (rc == VS_OK && renameat2(rfd, rbase, tfd, tbase, RENAME_NOREPLACE) != 0) {
 		rc = vs_fail_errno(VS_E_ENV, "cannot move restored state into %s", target);
 		if (set_mode)
