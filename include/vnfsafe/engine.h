@@ -80,8 +80,8 @@ vs_err vs_dir_capture(const char *src, const vs_domain_map *doms, size_t ndoms,
 
 /* --- restore --- */
 typedef struct vs_dir_restore vs_dir_restore;
-/* VS_E_USAGE unless target is absent or an empty directory, in an existing
- * parent directory. */
+/* VS_E_USAGE unless target is absent or an empty real directory (never a
+ * symlink, also not as "LINK/"), in an existing parent directory. */
 vs_err vs_dir_check_target(const char *target);
 /* target must not exist or be an empty directory; a 0700 staging directory
  * is made beside it. */
@@ -89,15 +89,18 @@ vs_err vs_dir_restore_begin(vs_dir_restore **r, const char *target, unsigned nse
 vs_err vs_dir_restore_feed(vs_dir_restore *r, unsigned section, const uint8_t *p, size_t n,
 			   bool final);
 /* Where vs_dir_restore_stage will put the complete state (beside the target),
- * known from begin on so that it can be journaled before it exists. */
-const char *vs_dir_restore_ready_path(const vs_dir_restore *r);
+ * known once the stream is decoded, so that it can be journaled before it
+ * exists; its name carries the root's recorded mode ("-mNNNN"). */
+const char *vs_dir_restore_ready_path(vs_dir_restore *r);
 /* Applies directory metadata, syncs, and renames the staging dir to the ready
  * path; from then on the caller owns it (publish or remove). */
 vs_err vs_dir_restore_stage(vs_dir_restore *r);
 /* Removes staging directories beside target left by restores whose process
- * is gone (killed mid-restore). */
+ * is gone (killed mid-restore): only real directories owned by the
+ * effective uid, acting on descriptors (no link followed, no chmod by name). */
 void vs_dir_sweep_stale(const char *target);
-/* Renames a ready directory into place (target absent or empty), syncs. */
+/* Renames a ready directory (0700 until then) into place with its recorded
+ * mode (target absent or an empty real directory), syncs. */
 vs_err vs_dir_publish(const char *ready, const char *target);
 /* Removes the staging directory and frees r (also after commit). */
 void vs_dir_restore_free(vs_dir_restore *r);

@@ -3,6 +3,8 @@
 #ifndef VNFSAFE_ERR_H
 #define VNFSAFE_ERR_H
 
+#include <stddef.h>
+
 /* A vs_err result must be used: clang warns on every ignored one (the
  * attribute on the type covers every function and function pointer
  * returning it); gcc only knows the function attribute, VS_MUST_USE, which
@@ -30,6 +32,10 @@ vs_err vs_fail_errno(vs_err code, const char *fmt, ...) __attribute__((format(pr
 /* Prefixes the current message with context ("while X: <old message>"). */
 vs_err vs_wrap(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *vs_errmsg(void);
+/* Copies in to out (cap bytes) with every control byte (< 0x20, 0x7f, C1)
+ * and every byte of invalid UTF-8 written as \xHH: one printable line.
+ * vs_fail and vs_wrap pass their formatted message through it. Returns out. */
+const char *vs_escape(const char *in, char *out, size_t cap);
 const char *vs_strerror(vs_err code);
 
 /* Explicitly drops a result (best-effort cleanup); gcc ignores (void). */

@@ -8,5 +8,8 @@
 #define VNFSAFE_FAULT_H
 
 void vs_fault(const char *point);
+/* Race-test hooks: when VNFSAFE_PAUSE names this point, the process stops
+ * itself (SIGSTOP) there; a test changes the world, then sends SIGCONT. */
+void vs_pause(const char *point);
 
 #endif

@@ -25,8 +25,12 @@ vs_err vs_lock_exclusive(int fd, const char *what);
 vs_err vs_fsync_path(const char *path);
 /* mkdir -p; created components get mode. */
 vs_err vs_mkdir_p(const char *path, mode_t mode);
-/* Removes a tree without following symlinks; only used on our own temp dirs. */
+/* Removes a tree without following symlinks; only used on our own temp dirs.
+ * A directory not owned by the effective uid is left alone (EPERM). */
 vs_err vs_rm_rf(const char *path);
+/* Removes the directory name inside dfd and its tree, only if it is a real
+ * directory (not a link) owned by the effective uid; acts on descriptors. */
+vs_err vs_rm_own_dir_at(int dfd, const char *name);
 /* Writes the directory part of path into dir (cap bytes), base name into base. */
 vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap);
 

@@ -18,6 +18,13 @@ typedef struct vs_home vs_home;
 vs_err vs_home_resolve(const char *arg, char *out, size_t cap);
 /* Creates a new home atomically; refuses an existing one. */
 vs_err vs_home_init(const char *path);
+/* The same in steps, so more can be built inside before it appears: checks
+ * path (no home, absent or an empty directory) before making anything, then
+ * builds the home in a 0700 staging directory beside it (*stage). commit
+ * renames it into place; abort removes it (stage "" is a no-op). */
+vs_err vs_home_init_stage(const char *path, char *stage, size_t cap);
+vs_err vs_home_init_commit(const char *stage, const char *path);
+void vs_home_init_abort(const char *stage);
 vs_err vs_home_open(vs_home **h, const char *path);
 void vs_home_close(vs_home *h);
 const char *vs_home_path(const vs_home *h);

@@ -90,6 +90,13 @@ vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_fil
 			  vs_delete_result *res);
 
 /* --- the home's audit log (docs/audit.md) --- */
+/* 'init', all or nothing: every check first (no home at path; seed_path, if
+ * given, absent and not a link, in an existing directory), then the home
+ * and its audit log are built in staging and renamed into place last. On
+ * failure no home and no seed are left. seed_path NULL: HOME/audit-seed.
+ * seed_out receives where the seed went. */
+vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval,
+		      char *seed_out, size_t cap);
 /* <home>/audit */
 vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap);
 /* The last complete record of DIR/log (size 0 when empty). */

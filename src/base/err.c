@@ -1,15 +1,73 @@
 #include "vnfsafe/err.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char msg[512];
+static _Thread_local char msg[1024];
 
+/* Length of the valid UTF-8 sequence at p that is printable (no C1 control,
+ * no overlong form, no surrogate), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	uint32_t cp;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if (cp < 0xa0 || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+const char *vs_escape(const char *in, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0;
+	if (cap == 0)
+		return out;
+	while (*p) {
+		char esc[5];
+		size_t n = 0, k = utf8_len(p);
+		if (k) {
+			n = k;
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+		} else {
+			n = 1;
+		}
+		const char *src = n ? (const char *)p : esc;
+		size_t len = n ? n : 4;
+		if (o + len >= cap)
+			break; /* never half an escape or half a character */
+		memcpy(out + o, src, len);
+		o += len;
+		p += n ? n : 1;
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* Every message stays one line of text whatever a caller passes (a file
+ * name with a newline or a terminal escape cannot forge output). */
 __attribute__((format(printf, 1, 0))) static void vset(const char *fmt, va_list ap)
 {
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	char raw[sizeof msg];
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	vs_escape(raw, msg, sizeof msg);
 }
 
 vs_err vs_fail(vs_err code, const char *fmt, ...)

@@ -18,3 +18,10 @@ void vs_fault(const char *point)
 	else if (!strcmp(want + n, ":abort"))
 		abort();
 }
+
+void vs_pause(const char *point)
+{
+	const char *want = getenv("VNFSAFE_PAUSE");
+	if (want && !strcmp(want, point))
+		raise(SIGSTOP);
+}

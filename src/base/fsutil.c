@@ -147,19 +147,42 @@ vs_err vs_mkdir_p(const char *path, mode_t mode)
 	return VS_OK;
 }
 
-static int rm_at(int dfd, const char *name)
+/* Opens directory name under dfd without following a link and only if the
+ * effective uid owns it; a directory restored without write permission is
+ * made 0700 through its own descriptor (O_PATH + /proc), never by name. */
+static int open_own_dir(int dfd, const char *name)
 {
+	int pfd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
 	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dfd, name, 0);
-	/* Our own temp trees may hold directories restored read-only. */
-	if (fchmodat(dfd, name, 0700, 0) != 0 && errno != EPERM)
-		return -1;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
+	int fd = -1;
+	if (fstat(pfd, &st) != 0)
+		goto out;
+	if (st.st_uid != geteuid()) {
+		errno = EPERM;
+		goto out;
+	}
+	if ((st.st_mode & 0700) != 0700) {
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+		if (chmod(proc, 0700) != 0)
+			goto out;
+	}
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+out:
+	if (pfd >= 0) {
+		int saved = errno;
+		close(pfd);
+		errno = saved;
+	}
+	return fd;
+}
+
+static int rm_at(int dfd, const char *name);
+
+static int rm_children(int fd)
+{
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -174,14 +197,50 @@ static int rm_at(int dfd, const char *name)
 			rc = -1;
 	}
 	closedir(d);
-	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0)
+	return rc;
+}
+
+/* Never looks at a name and then acts on it again: a non-directory is
+ * unlinked outright, a directory is emptied through its own descriptor, and
+ * AT_REMOVEDIR removes only an empty directory, never a link. */
+static int rm_at(int dfd, const char *name)
+{
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	int fd = open_own_dir(dfd, name);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int rc = rm_children(fd);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
 		rc = -1;
 	return rc;
 }
 
+vs_err vs_rm_own_dir_at(int dfd, const char *name)
+{
+	int fd = open_own_dir(dfd, name);
+	int rc = fd < 0 ? -1 : rm_children(fd);
+	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) != 0)
+		rc = -1;
+	if (rc != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot remove %s", name);
+	return VS_OK;
+}
+
 vs_err vs_rm_rf(const char *path)
 {
-	if (rm_at(AT_FDCWD, path) != 0)
+	char dir[4096], base[4096];
+	VS_TRY(vs_split_path(path, dir, sizeof dir, base, sizeof base));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot remove %s", path);
+	int r = rm_at(dfd, base);
+	int saved = errno;
+	close(dfd);
+	errno = saved;
+	if (r != 0)
 		return vs_fail_errno(VS_E_ENV, "cannot remove %s", path);
 	return VS_OK;
 }

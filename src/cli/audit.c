@@ -97,7 +97,7 @@ static vs_err ensure_log(vs_home *h, const char *dir)
 	vs_audit_opts o = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
 	VS_TRY(vs_audit_init(dir, seed, vs_home_signer(h), 0, &o));
 	fprintf(stderr, "vnfsafe: started the audit log of this home; its verification seed is %s: "
-			"move it off this host\n", seed);
+			"move it off this host\n", cli_esc(seed));
 	return VS_OK;
 }
 

@@ -44,6 +44,10 @@ enum { CLI_ETCD_CACERT = 0x1e0, CLI_ETCD_CERT, CLI_ETCD_KEY, CLI_ETCD_USER, CLI_
 bool cli_etcd_option(int c, const char *arg);
 /* Their --help lines. */
 extern const char cli_etcd_help[];
+/* s escaped for the terminal (vs_escape): names and paths that come from
+ * files, the catalog, the ledger or the audit log never print raw. Eight
+ * results stay valid at once, enough for one printf. */
+const char *cli_esc(const char *s);
 
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;

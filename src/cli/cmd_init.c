@@ -23,12 +23,16 @@ static const char help[] =
 	"host; 'vnfsafe log verify --seed FILE' checks every record with it. While\n"
 	"the seed stays on the host, root can forge past records.\n"
 	"\n"
-	"The home is built in a staging directory and renamed into place, so a crash\n"
-	"never leaves a half-made home. An existing home is never overwritten.\n"
+	"The home and its audit log are built in a staging directory and renamed\n"
+	"into place last: everything that can be checked (the home path, the seed\n"
+	"FILE: new, not a link, in an existing directory) is checked first, and a\n"
+	"failure or a crash leaves no home and no seed behind. An existing home is\n"
+	"never overwritten.\n"
 	"Default location: $VNFSAFE_HOME, else ~/.local/share/vnfsafe.\n"
 	"\n"
-	"Exit status: 0 created; 1 a home (or a non-empty directory) is already there;\n"
-	"4 the directory could not be written.\n";
+	"Exit status: 0 created; 1 a home (or a non-empty directory) is already there,\n"
+	"or the seed FILE exists, is a link or its directory is missing; 4 the\n"
+	"directory could not be written.\n";
 
 int cmd_init(int argc, char **argv)
 {
@@ -69,22 +73,13 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "vnfsafe init: unexpected argument '%s'\n", argv[optind]);
 		return VS_E_USAGE;
 	}
-	char path[4096], dir[4200], seedpath[4200];
+	char path[4096], seedpath[4200];
 	vs_home *h = NULL;
 	vs_err rc = vs_home_resolve(g_cli.home_arg, path, sizeof path);
 	if (rc == VS_OK)
-		rc = vs_home_init(path);
+		rc = vs_home_create(path, seed, interval, seedpath, sizeof seedpath);
 	if (rc == VS_OK)
 		rc = vs_home_open(&h, path);
-	if (rc == VS_OK)
-		rc = vs_home_audit_dir(h, dir, sizeof dir);
-	snprintf(seedpath, sizeof seedpath, "%s", seed ? seed : "");
-	if (rc == VS_OK && !seed)
-		snprintf(seedpath, sizeof seedpath, "%s/audit-seed", path);
-	if (rc == VS_OK) {
-		vs_audit_opts ao = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
-		rc = vs_audit_init(dir, seedpath, vs_home_signer(h), interval, &ao);
-	}
 	if (rc == VS_OK) {
 		g_cli.home = h;
 		cli_event("home.init");
@@ -98,8 +93,8 @@ int cmd_init(int argc, char **argv)
 	char hex[2 * VS_HASH_LEN + 1];
 	vs_home_pub(h, pub, id);
 	vs_hex(id, VS_HASH_LEN, hex);
-	printf("initialized vnfsafe home %s\nhost key id %s\n", path, hex);
-	fprintf(stderr, "audit log verification seed written to %s%s\n", seedpath,
+	printf("initialized vnfsafe home %s\nhost key id %s\n", cli_esc(path), hex);
+	fprintf(stderr, "audit log verification seed written to %s%s\n", cli_esc(seedpath),
 		seed ? "" : ": move it off this host (vnfsafe log verify --seed FILE)");
 	return 0;
 }

@@ -228,9 +228,9 @@ static int show_one(const vs_audit_record *r, void *ctx)
 		return 0;
 	}
 	printf("%-6llu %s %-9s %-18s %-16s %-36s %4llu %s%s%s\n", (unsigned long long)r->seq, t,
-	       vs_audit_outcome_name(r->outcome), r->action, r->vnf[0] ? r->vnf : "-",
-	       r->snapshot[0] ? r->snapshot : "-", (unsigned long long)r->generation, r->actor,
-	       r->reason[0] ? ": " : "", r->reason);
+	       vs_audit_outcome_name(r->outcome), cli_esc(r->action), r->vnf[0] ? cli_esc(r->vnf) : "-",
+	       r->snapshot[0] ? cli_esc(r->snapshot) : "-", (unsigned long long)r->generation,
+	       cli_esc(r->actor), r->reason[0] ? ": " : "", cli_esc(r->reason));
 	return 0;
 }
 

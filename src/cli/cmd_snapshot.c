@@ -24,7 +24,10 @@ static const char help_create[] =
 	"  --engine dir          checkpoint engine (dir: a state directory)\n"
 	"  --source DIR          the state directory to capture\n"
 	"  --domain NAME=RELPATH put RELPATH (relative to DIR) in trust domain NAME;\n"
-	"                        repeatable; the longest matching path wins\n"
+	"                        repeatable; the longest matching path wins; RELPATH\n"
+	"                        must be a real file or directory, not a symlink or\n"
+	"                        below one (exit 1: the files behind a link would\n"
+	"                        land in 'default')\n"
 	"  -o, --output FILE|-   write FILE (created atomically, never overwritten),\n"
 	"                        or stream to standard output with '-'\n"
 	"  --chunk-size BYTES    encryption chunk size (default 262144)\n"
@@ -32,16 +35,21 @@ static const char help_create[] =
 	"\n"
 	"Files, directories, symlinks, modes and mtimes are captured; ownership,\n"
 	"hard links and set-id bits are not. Sockets, FIFOs and devices are refused.\n"
-	"Quiesce the VNF first: a file that changes during capture is an error.\n"
-	"On failure no file is left under FILE and the data keys are erased.\n"
+	"Quiesce the VNF first: a file whose size, mtime or ctime changes while it\n"
+	"is read (appended, or rewritten anywhere) fails the capture with exit 4.\n"
+	"On failure no file is left under FILE (with '-', the stream ends without\n"
+	"a trailer, so it never verifies) and the data keys are erased.\n"
 	"\n"
 	"The VNF must be registered (vnfsafe vnf register). The snapshot carries its\n"
 	"lineage and generation and becomes the latest of the lineage. A VNF that is\n"
 	"live can be captured only by the host holding its fencing token; a stopped\n"
 	"one only on the host where it last ran; never while MIGRATING or RETIRED.\n"
+	"Every sensitive domain the VNF was registered with (--sensitive-domain)\n"
+	"must be mapped by a --domain, else the capture is refused (exit 3).\n"
 	"\n"
 	"Exit status: 0 sealed; 1 bad arguments or unregistered VNF; 3 refused by the\n"
-	"ledger; 4 source unreadable or output unwritable.\n";
+	"ledger, or a sensitive domain not mapped; 4 source unreadable, a file\n"
+	"changed during capture, or output unwritable.\n";
 
 static const char help_verify[] =
 	"Usage: vnfsafe snapshot verify [--json] FILE|-\n"
@@ -72,7 +80,12 @@ static const char help_restore[] =
 	"nothing is left. With --domain, only the named trust domains are decrypted\n"
 	"and restored (the others are still checked against the signature).\n"
 	"Paths cannot escape DIR: '..', absolute paths and paths through symlinks\n"
-	"are refused.\n"
+	"are refused. DIR itself must not be a symlink (also not as 'LINK/'): it is\n"
+	"checked before anything is activated. The staged tree stays 0700 until the\n"
+	"last rename gives DIR the snapshot root's mode. Every step acts on\n"
+	"directory descriptors, so a local user who can write DIR's parent (/tmp)\n"
+	"cannot redirect it; stale staging directories of killed restores are\n"
+	"removed only when they are real directories owned by the same user.\n"
 	"\n"
 	"Restoring is activating (docs/ledger.md): the VNF becomes ACTIVE on this\n"
 	"host at a new generation, and this host receives its fencing token. It is\n"
@@ -85,6 +98,9 @@ static const char help_restore[] =
 	"If the ledger cannot say whether it took the activation, the staged state\n"
 	"is kept for 'vnfsafe vnf recover NAME' (exit 4). A 'snapshot delete' of the\n"
 	"snapshot that ends before the activation makes the restore fail (exit 2).\n"
+	"If DIR is replaced after the activation (publish fails), the VNF is ACTIVE\n"
+	"here and the message says where its 0700 state waits: free DIR, then\n"
+	"'vnfsafe vnf recover NAME' moves it there (exit 4).\n"
 	"\n"
 	"  --to DIR          target directory\n"
 	"  --domain NAME     restore only this trust domain (repeatable)\n"
@@ -309,7 +325,7 @@ static int do_create(int argc, char **argv)
 		cli_format_bytes(res.summary.file_len, sz, sizeof sz);
 		printf("%s\n", id);
 		fprintf(stderr, "sealed snapshot %s of %s into %s (%s, %u trust domain%s)\n", id, a.vnf,
-			a.out, sz, res.header.nsections, res.header.nsections > 1 ? "s" : "");
+			cli_esc(a.out), sz, res.header.nsections, res.header.nsections > 1 ? "s" : "");
 	} else {
 		fprintf(stderr, "sealed snapshot %s of %s to standard output\n", id, a.vnf);
 	}
@@ -383,7 +399,7 @@ static int do_open(const char *verb, int argc, char **argv)
 		print_json(j);
 	} else if (restore) {
 		printf("restored snapshot %s of %s into %s; %s is ACTIVE here (%s) at generation %llu\n",
-		       id, res.header.vnf, a.to, res.header.vnf, rec.owner,
+		       id, res.header.vnf, cli_esc(a.to), res.header.vnf, cli_esc(rec.owner),
 		       (unsigned long long)rec.generation);
 	} else {
 		char sz[32];
@@ -430,7 +446,7 @@ static int do_inspect(int argc, char **argv)
 		vs_hex(hd.sections[i].key_id, VS_ID_LEN, kid);
 		printf("  %-20s key %s\n", hd.sections[i].domain, kid);
 	}
-	printf("integrity    not checked here: run 'vnfsafe snapshot verify %s'\n", a.arg);
+	printf("integrity    not checked here: run 'vnfsafe snapshot verify %s'\n", cli_esc(a.arg));
 	return 0;
 }
 
@@ -453,8 +469,8 @@ static vs_err list_one(void *ctx, const vs_catalog_entry *e)
 	} else {
 		char sz[32];
 		cli_format_bytes(e->size, sz, sizeof sz);
-		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", e->id, e->vnf, t, e->state, sz,
-		       e->domains, e->path);
+		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", cli_esc(e->id), cli_esc(e->vnf), t,
+		       cli_esc(e->state), sz, cli_esc(e->domains), cli_esc(e->path));
 	}
 	return VS_OK;
 }

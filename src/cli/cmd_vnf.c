@@ -108,9 +108,10 @@ static void print_record(const vs_vnf_record *r, bool json, const char *host,
 	printf("vnf          %s\nstate        %s%s%s\nhost         %s%s\ngeneration   %llu\n"
 	       "lineage      %s\nlatest       %s\nsensitive    %s\n", r->name,
 	       vs_vnf_state_name(r->state), r->state == VS_VNF_MIGRATING ? " -> " : "",
-	       r->state == VS_VNF_MIGRATING ? r->target : "", r->owner[0] ? r->owner : "-",
-	       !strcmp(r->owner, host) ? " (this host)" : "", (unsigned long long)r->generation,
-	       lin, snap, r->sensitive[0] ? r->sensitive : "-");
+	       r->state == VS_VNF_MIGRATING ? cli_esc(r->target) : "",
+	       r->owner[0] ? cli_esc(r->owner) : "-", !strcmp(r->owner, host) ? " (this host)" : "",
+	       (unsigned long long)r->generation, lin, snap,
+	       r->sensitive[0] ? cli_esc(r->sensitive) : "-");
 	if (anchor)
 		printf("anti-rollback %s\n", anchor);
 	if (auth)
@@ -128,8 +129,8 @@ static vs_err list_one(void *ctx, const vs_vnf_record *r)
 	if (c->json)
 		json_array_append_new(c->arr, record_json(r));
 	else
-		printf("%-24s %-11s %6llu  %s\n", r->name, vs_vnf_state_name(r->state),
-		       (unsigned long long)r->generation, r->owner[0] ? r->owner : "-");
+		printf("%-24s %-11s %6llu  %s\n", cli_esc(r->name), vs_vnf_state_name(r->state),
+		       (unsigned long long)r->generation, r->owner[0] ? cli_esc(r->owner) : "-");
 	return VS_OK;
 }
 

@@ -240,3 +240,11 @@ int main(int argc, char **argv)
 	vs_home_close(g_cli.home);
 	return rc;
 }
+
+const char *cli_esc(const char *s)
+{
+	static char bufs[8][4 * 4096 + 1];
+	static unsigned next;
+	char *out = bufs[next++ % 8];
+	return vs_escape(s, out, sizeof bufs[0]);
+}

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "vnfsafe/engine.h"
+#include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
+#include "vnfsafe/snapshot.h"
 
 #define MAX_DEPTH 256
 
@@ -19,6 +21,7 @@ typedef struct {
 	size_t ndoms;
 	const vs_section_sink *sink; /* NULL when only measuring */
 	uint64_t bytes;
+	size_t matched[VS_SNAP_MAX_SECTIONS]; /* entries captured into each domain */
 	char path[VS_PATH_MAX];
 	uint8_t hdr[VS_ARC_HDR_MAX];
 } capture;
@@ -77,6 +80,12 @@ static vs_err put(capture *c, unsigned sec, const uint8_t *p, size_t n)
 
 static vs_err emit(capture *c, unsigned sec, const vs_arc_entry *e)
 {
+	if (sec > 0 && e->type == VS_ARC_SYMLINK && !strcmp(e->path, c->doms[sec - 1].relpath))
+		return vs_fail(VS_E_USAGE, "--domain %s: '%s' is a symbolic link; name the real "
+					   "directory (the files behind a link would not be in the domain)",
+			       c->doms[sec - 1].name, e->path);
+	if (e->type != VS_ARC_SYMLINK && sec < VS_SNAP_MAX_SECTIONS)
+		c->matched[sec]++;
 	if (!c->sink)
 		return VS_OK;
 	size_t n = vs_arc_encode(e, c->hdr, sizeof c->hdr);
@@ -119,6 +128,27 @@ static vs_err stream_file(capture *c, unsigned sec, int fd, uint64_t size)
 	return VS_OK;
 }
 
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Size, mtime and ctime on the same descriptor before and after the read: a
+ * writer that appended or rewrote any part in between is caught (unless it
+ * wrote within the file system's timestamp granularity of the first fstat
+ * and kept the size: quiescing stays the caller's duty). */
+static vs_err same_file_after(int fd, const struct stat *before, const char *path)
+{
+	struct stat after;
+	if (fstat(fd, &after) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot stat %s", path);
+	if (after.st_size != before->st_size || !same_time(&after.st_mtim, &before->st_mtim) ||
+	    !same_time(&after.st_ctim, &before->st_ctim))
+		return vs_fail(VS_E_ENV, "%s changed while being captured (quiesce the VNF first)",
+			       path);
+	return VS_OK;
+}
+
 static vs_err capture_file(capture *c, int dfd, const char *name, const struct stat *st,
 			   vs_arc_entry *e)
 {
@@ -142,7 +172,9 @@ static vs_err capture_file(capture *c, int dfd, const char *name, const struct s
 	e->size = (uint64_t)st2.st_size;
 	unsigned sec = section_for(c, c->path);
 	VS_TRY_GOTO(rc, emit(c, sec, e), out);
-	rc = stream_file(c, sec, fd, e->size);
+	VS_TRY_GOTO(rc, stream_file(c, sec, fd, e->size), out);
+	vs_pause("capture.after_file");
+	rc = same_file_after(fd, &st2, c->path);
 out:
 	close(fd);
 	return rc;
@@ -210,13 +242,16 @@ static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 	memset(e, 0, sizeof *e);
 	memcpy(e->path, c->path, strlen(c->path) + 1);
 	vs_err rc = VS_OK;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	/* Directories and links are read through the descriptor whose fstat
+	 * they are described by, never by the name again. */
+	int pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &st) != 0) {
 		rc = vs_fail_errno(VS_E_ENV, "cannot stat %s", c->path);
 	} else if (S_ISDIR(st.st_mode)) {
 		e->type = VS_ARC_DIR;
 		fill_meta(e, &st);
 		VS_TRY_GOTO(rc, emit(c, section_for(c, c->path), e), out);
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
 			rc = vs_fail_errno(VS_E_ENV, "cannot open directory %s", c->path);
 			goto out;
@@ -228,7 +263,7 @@ static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 	} else if (S_ISLNK(st.st_mode)) {
 		e->type = VS_ARC_SYMLINK;
 		fill_meta(e, &st);
-		ssize_t n = readlinkat(dfd, name, e->target, sizeof e->target);
+		ssize_t n = readlinkat(pfd, "", e->target, sizeof e->target);
 		if (n <= 0 || (size_t)n >= sizeof e->target)
 			rc = vs_fail_errno(VS_E_ENV, "cannot read symlink %s", c->path);
 		else
@@ -238,6 +273,8 @@ static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 				       "files, directories and symlinks", c->path);
 	}
 out:
+	if (pfd >= 0)
+		close(pfd);
 	free(e);
 	return rc;
 }
@@ -266,7 +303,8 @@ static vs_err walk(capture *c, int dfd, int depth)
 	return rc;
 }
 
-/* A domain path must name something in the tree, reached without symlinks. */
+/* A domain path must name a real file or directory in the tree, reached
+ * without symlinks: a link would put the files behind it in 'default'. */
 static vs_err check_domain(int root, const vs_domain_map *m)
 {
 	char tmp[VS_PATH_MAX];
@@ -274,26 +312,41 @@ static vs_err check_domain(int root, const vs_domain_map *m)
 	int dfd = dup(root);
 	char *save, *comp = strtok_r(tmp, "/", &save);
 	vs_err rc = VS_OK;
-	while (comp && dfd >= 0) {
+	while (comp && dfd >= 0 && rc == VS_OK) {
 		char *next = strtok_r(NULL, "/", &save);
 		struct stat st;
-		if (!next) {
-			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0)
-				rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is not in the state directory",
-					     m->name, m->relpath);
+		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is not in the state directory",
+				     m->name, m->relpath);
+		else if (S_ISLNK(st.st_mode))
+			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is or passes through a symbolic link; "
+						 "name the real directory (the files behind a link would "
+						 "not be in the domain)", m->name, m->relpath);
+		else if (next && !S_ISDIR(st.st_mode))
+			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is not in the state directory",
+				     m->name, m->relpath);
+		if (rc != VS_OK || !next)
 			break;
-		}
 		int fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(dfd);
 		dfd = fd;
 		if (fd < 0)
-			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is not in the state directory",
-				     m->name, m->relpath);
+			rc = vs_fail_errno(VS_E_ENV, "--domain %s: cannot open '%s'", m->name, m->relpath);
 		comp = next;
 	}
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
+}
+
+/* Checked on what was captured, so a path swapped after check_domain fails too. */
+static vs_err check_matched(const capture *c)
+{
+	for (size_t i = 0; c->sink && i < c->ndoms; i++)
+		if (c->matched[i + 1] == 0)
+			return vs_fail(VS_E_USAGE, "--domain %s: '%s' matched nothing in the state "
+						   "directory", c->doms[i].name, c->doms[i].relpath);
+	return VS_OK;
 }
 
 static vs_err run(capture *c, const char *src)
@@ -322,6 +375,8 @@ static vs_err run(capture *c, const char *src)
 	}
 	if (rc == VS_OK)
 		rc = walk(c, root, 0);
+	if (rc == VS_OK)
+		rc = check_matched(c);
 	close(root);
 	return rc;
 }

@@ -1,8 +1,11 @@
 /* dir engine, restore side: decode into a 0700 staging directory beside the
- * target, never following a symlink, and rename it into place on commit. */
+ * target, never following a symlink, and rename it into place on commit.
+ * Every step acts on directory descriptors, never on a name checked before:
+ * a local user who can write the target's parent (/tmp) races renames. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +43,10 @@ struct vs_dir_restore {
 	char target[VS_PATH_MAX];
 	char stage[VS_PATH_MAX];
 	char ready[VS_PATH_MAX];
+	char stage_name[NAME_MAX + 1];
+	char ready_name[NAME_MAX + 1];
+	char ready_id[17];
+	int parent_fd;
 	int stage_fd;
 	unsigned nsections;
 	sec_ctx sec[VS_SNAP_MAX_SECTIONS];
@@ -207,12 +214,17 @@ static vs_err on_file_end(void *ctx)
 	return rc;
 }
 
-/* Staging directories of restores that were killed are removed on sight. */
-static void sweep_stale(const char *parent)
+/* Staging directories of restores that were killed are removed on sight:
+ * only real directories (no link is followed) owned by the effective uid. */
+static void sweep_stale_at(int pfd)
 {
-	DIR *d = opendir(parent);
-	if (!d)
+	int fd = dup(pfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		long pid;
@@ -222,82 +234,134 @@ static void sweep_stale(const char *parent)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		char path[VS_PATH_MAX];
-		if (snprintf(path, sizeof path, "%s/%s", parent, de->d_name) < (int)sizeof path)
-			vs_ignore(vs_rm_rf(path));
+		vs_pause("restore.sweep_entry");
+		vs_ignore(vs_rm_own_dir_at(pfd, de->d_name)); /* not ours, or gone: left alone */
 	}
 	closedir(d);
 }
 
+static int open_parent(const char *target, char *base, size_t bcap)
+{
+	char parent[VS_PATH_MAX];
+	if (vs_split_path(target, parent, sizeof parent, base, bcap) != VS_OK)
+		return -1;
+	return open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 void vs_dir_sweep_stale(const char *target)
 {
-	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
-	if (vs_split_path(target, parent, sizeof parent, base, sizeof base) == VS_OK)
-		sweep_stale(parent);
+	char base[VS_PATH_MAX];
+	int pfd = open_parent(target, base, sizeof base);
+	if (pfd >= 0) {
+		sweep_stale_at(pfd);
+		close(pfd);
+	}
+}
+
+/* The target, named inside its parent's descriptor, is absent or an empty
+ * real directory; a symlink (also as "LINK/") is refused, never followed. */
+static vs_err check_target_at(int pfd, const char *base, const char *target)
+{
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
+		return vs_fail(VS_E_USAGE, "--to %s: name a new or empty directory", target);
+	int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		struct stat st;
+		if (errno == ENOENT)
+			return VS_OK;
+		if (errno != ELOOP && errno != ENOTDIR)
+			return vs_fail_errno(VS_E_ENV, "cannot check %s", target);
+		if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			return vs_fail(VS_E_USAGE, "--to %s is a symbolic link: restore into a new or "
+						   "empty directory, never through a link", target);
+		return vs_fail(VS_E_USAGE, "--to %s exists and is not an empty directory; "
+					   "restore into a new or empty directory", target);
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return vs_fail_errno(VS_E_ENV, "cannot check %s", target);
+	}
+	bool empty = true;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = false;
+	closedir(d);
+	if (!empty)
+		return vs_fail(VS_E_USAGE, "--to %s exists and is not an empty directory; "
+					   "restore into a new or empty directory", target);
+	return VS_OK;
 }
 
 vs_err vs_dir_check_target(const char *target)
 {
-	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
-	struct stat st;
+	char base[VS_PATH_MAX], parent[VS_PATH_MAX];
 	VS_TRY(vs_split_path(target, parent, sizeof parent, base, sizeof base));
-	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
-		return vs_fail(VS_E_USAGE, "--to %s: name a new or empty directory", target);
-	if (lstat(target, &st) == 0) {
-		DIR *d = S_ISDIR(st.st_mode) ? opendir(target) : NULL;
-		bool empty = d != NULL;
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				empty = false;
-		if (d)
-			closedir(d);
-		if (!empty)
-			return vs_fail(VS_E_USAGE, "--to %s exists and is not an empty directory; "
-						   "restore into a new or empty directory", target);
-	} else if (errno != ENOENT) {
-		return vs_fail_errno(VS_E_ENV, "cannot check %s", target);
-	}
-	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
 		return vs_fail(VS_E_ENV, "parent directory %s of --to does not exist", parent);
+	vs_err rc = check_target_at(pfd, base, target);
+	close(pfd);
+	return rc;
+}
+
+/* A fresh 0700 directory of ours inside the parent, opened without a link. */
+static vs_err make_stage(vs_dir_restore *r, const char *parent)
+{
+	for (int tries = 0;; tries++) {
+		uint8_t rnd[8];
+		char hex[17];
+		VS_TRY(vs_random(rnd, sizeof rnd));
+		vs_hex(rnd, sizeof rnd, hex);
+		snprintf(r->stage_name, sizeof r->stage_name, STAGE_PREFIX "%ld-%s", (long)getpid(), hex);
+		if (mkdirat(r->parent_fd, r->stage_name, 0700) == 0)
+			break;
+		r->stage_name[0] = 0;
+		if (errno != EEXIST || tries == 16)
+			return vs_fail_errno(VS_E_ENV, "cannot create a staging directory in %s", parent);
+	}
+	if (snprintf(r->stage, sizeof r->stage, "%s/%s", parent, r->stage_name) >= (int)sizeof r->stage)
+		return vs_fail(VS_E_USAGE, "--to path too long");
+	r->stage_fd = openat(r->parent_fd, r->stage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (r->stage_fd < 0 || fstat(r->stage_fd, &st) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot open %s", r->stage);
+	if (st.st_uid != geteuid() || (st.st_mode & 077))
+		return vs_fail(VS_E_ENV, "staging directory %s was replaced: refused", r->stage);
 	return VS_OK;
 }
 
 vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned nsections)
 {
 	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
-	VS_TRY(vs_dir_check_target(target));
 	VS_TRY(vs_split_path(target, parent, sizeof parent, base, sizeof base));
-	sweep_stale(parent);
-
 	vs_dir_restore *r = calloc(1, sizeof *r);
 	if (!r)
 		return vs_fail(VS_E_ENV, "out of memory");
 	r->stage_fd = r->cache_fd = -1;
 	r->nsections = nsections;
 	snprintf(r->target, sizeof r->target, "%s", target);
-	if (snprintf(r->stage, sizeof r->stage, "%s/" STAGE_PREFIX "%ld-XXXXXX", parent,
-		     (long)getpid()) >= (int)sizeof r->stage || !mkdtemp(r->stage)) {
-		vs_err rc = vs_fail_errno(VS_E_ENV, "cannot create a staging directory in %s", parent);
-		free(r);
-		return rc;
+	r->parent_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	vs_err rc = r->parent_fd < 0
+			    ? vs_fail(VS_E_ENV, "parent directory %s of --to does not exist", parent)
+			    : check_target_at(r->parent_fd, base, target);
+	if (rc == VS_OK) {
+		sweep_stale_at(r->parent_fd);
+		rc = make_stage(r, parent);
 	}
 	uint8_t rnd[8];
-	char hex[17];
-	vs_err rrc = vs_random(rnd, sizeof rnd);
-	if (rrc != VS_OK) {
-		vs_dir_restore_free(r);
-		return rrc;
+	if (rc == VS_OK)
+		rc = vs_random(rnd, sizeof rnd);
+	if (rc == VS_OK) {
+		vs_hex(rnd, sizeof rnd, r->ready_id);
+		/* Room for the "-mNNNN" that vs_dir_restore_ready_path appends. */
+		snprintf(r->ready_name, sizeof r->ready_name, READY_PREFIX "%s-m0700", r->ready_id);
+		if (snprintf(r->ready, sizeof r->ready, "%s/%s", parent, r->ready_name) >=
+		    (int)sizeof r->ready)
+			rc = vs_fail(VS_E_USAGE, "--to path too long");
 	}
-	vs_hex(rnd, sizeof rnd, hex);
-	if (snprintf(r->ready, sizeof r->ready, "%s/" READY_PREFIX "%s", parent, hex) >=
-	    (int)sizeof r->ready) {
-		vs_dir_restore_free(r);
-		return vs_fail(VS_E_USAGE, "--to path too long");
-	}
-	r->stage_fd = open(r->stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->stage_fd < 0) {
-		vs_err rc = vs_fail_errno(VS_E_ENV, "cannot open %s", r->stage);
+	if (rc != VS_OK) {
 		vs_dir_restore_free(r);
 		return rc;
 	}
@@ -333,6 +397,9 @@ static int by_depth_desc(const void *a, const void *b)
 	return y->depth - x->depth;
 }
 
+/* The root keeps 0700 until the very last rename (vs_dir_publish): its
+ * recorded mode travels in the ready directory's name, so recovery, which
+ * knows only that name, publishes with the same mode. */
 static vs_err apply_dir_meta(vs_dir_restore *r)
 {
 	qsort(r->dirs, r->ndirs, sizeof *r->dirs, by_depth_desc);
@@ -348,16 +415,26 @@ static vs_err apply_dir_meta(vs_dir_restore *r)
 		else
 			VS_TRY(open_dir(r, m->path, false, &fd));
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, m->mtime };
-		int bad = fchmod(fd, safe_mode(m->mode)) != 0 || futimens(fd, ts) != 0;
-		close(fd);
+		int bad = fd < 0 || (m->depth && fchmod(fd, safe_mode(m->mode)) != 0) ||
+			  futimens(fd, ts) != 0;
+		if (fd >= 0)
+			close(fd);
 		if (bad)
 			return vs_fail_errno(VS_E_ENV, "cannot set metadata of directory %s", m->path);
 	}
 	return VS_OK;
 }
 
-const char *vs_dir_restore_ready_path(const vs_dir_restore *r)
+const char *vs_dir_restore_ready_path(vs_dir_restore *r)
 {
+	char *slash = strrchr(r->ready, '/');
+	for (size_t i = 0; slash && i < r->ndirs; i++)
+		if (r->dirs[i].depth == 0) {
+			snprintf(r->ready_name, sizeof r->ready_name, READY_PREFIX "%s-m%04o", r->ready_id,
+				 (unsigned)safe_mode(r->dirs[i].mode));
+			snprintf(slash + 1, sizeof r->ready - (size_t)(slash + 1 - r->ready), "%s",
+				 r->ready_name);
+		}
 	return r->ready;
 }
 
@@ -367,20 +444,85 @@ vs_err vs_dir_restore_stage(vs_dir_restore *r)
 		if (r->sec[i].fed && !r->sec[i].done)
 			return vs_fail(VS_E_INTEGRITY, "section %u ended early", i);
 	VS_TRY(apply_dir_meta(r));
+	vs_dir_restore_ready_path(r);
 	if (syncfs(r->stage_fd) != 0)
 		return vs_fail_errno(VS_E_ENV, "cannot sync restored files");
 	vs_fault("restore.before_ready");
-	if (rename(r->stage, r->ready) != 0)
+	if (renameat2(r->parent_fd, r->stage_name, r->parent_fd, r->ready_name, RENAME_NOREPLACE) != 0)
 		return vs_fail_errno(VS_E_ENV, "cannot rename the staging directory");
 	r->committed = true;
-	return vs_fsync_dir_of(r->ready);
+	if (fsync(r->parent_fd) != 0)
+		return vs_fail_errno(VS_E_ENV, "cannot sync %s", r->ready);
+	return VS_OK;
+}
+
+/* The mode recorded in a ready directory's name ("-mNNNN"), if any. */
+static bool ready_mode(const char *base, mode_t *mode)
+{
+	const char *m = strrchr(base, '-');
+	unsigned v;
+	char end;
+	if (!m || m[1] != 'm' || sscanf(m + 2, "%4o%c", &v, &end) != 1 || v > 01777)
+		return false;
+	*mode = (mode_t)v;
+	return true;
+}
+
+/* Frees the target's name: absent is fine, an empty real directory is
+ * removed (AT_REMOVEDIR never removes a link or a non-empty directory). */
+static vs_err clear_target(int pfd, const char *base, const char *target)
+{
+	if (unlinkat(pfd, base, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return VS_OK;
+	if (errno == ENOTDIR)
+		return vs_fail(VS_E_ENV, "%s is now a symbolic link or a file", target);
+	if (errno == ENOTEMPTY || errno == EEXIST)
+		return vs_fail(VS_E_ENV, "%s is no longer empty", target);
+	return vs_fail_errno(VS_E_ENV, "cannot replace %s", target);
+}
+
+static vs_err publish_at(int rfd, const char *rbase, int tfd, const char *tbase, const char *target)
+{
+	int fd = openat(rfd, rbase, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		vs_err rc = vs_fail_errno(VS_E_ENV, "cannot open the restored state %s", rbase);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	vs_err rc = st.st_uid == geteuid() ? VS_OK
+					   : vs_fail(VS_E_ENV, "restored state %s is not ours", rbase);
+	if (rc == VS_OK)
+		rc = clear_target(tfd, tbase, target);
+	mode_t mode;
+	bool set_mode = rc == VS_OK && ready_mode(rbase, &mode);
+	if (set_mode && fchmod(fd, mode) != 0)
+		rc = vs_fail_errno(VS_E_ENV, "cannot set the mode of %s", target);
+	if (rc == VS_OK && renameat2(rfd, rbase, tfd, tbase, RENAME_NOREPLACE) != 0) {
+		rc = vs_fail_errno(VS_E_ENV, "cannot move restored state into %s", target);
+		if (set_mode)
+			(void)fchmod(fd, 0700); /* plaintext stays private until published */
+	}
+	close(fd);
+	if (rc == VS_OK && fsync(tfd) != 0)
+		rc = vs_fail_errno(VS_E_ENV, "cannot sync the directory of %s", target);
+	return rc;
 }
 
 vs_err vs_dir_publish(const char *ready, const char *target)
 {
-	if (rename(ready, target) != 0)
-		return vs_fail_errno(VS_E_ENV, "cannot move restored state into %s", target);
-	return vs_fsync_dir_of(target);
+	char rbase[VS_PATH_MAX], tbase[VS_PATH_MAX];
+	int rfd = open_parent(ready, rbase, sizeof rbase);
+	int tfd = open_parent(target, tbase, sizeof tbase);
+	vs_err rc = rfd < 0 || tfd < 0
+			    ? vs_fail_errno(VS_E_ENV, "cannot open the directory of %s", target)
+			    : publish_at(rfd, rbase, tfd, tbase, target);
+	if (rfd >= 0)
+		close(rfd);
+	if (tfd >= 0)
+		close(tfd);
+	return rc;
 }
 
 void vs_dir_restore_free(vs_dir_restore *r)
@@ -396,8 +538,10 @@ void vs_dir_restore_free(vs_dir_restore *r)
 		close(r->cache_fd);
 	if (r->stage_fd >= 0)
 		close(r->stage_fd);
-	if (!r->committed && r->stage[0])
-		vs_ignore(vs_rm_rf(r->stage));
+	if (!r->committed && r->stage_name[0])
+		vs_ignore(vs_rm_own_dir_at(r->parent_fd, r->stage_name));
+	if (r->parent_fd >= 0)
+		close(r->parent_fd);
 	for (size_t i = 0; i < r->ndirs; i++)
 		free(r->dirs[i].path);
 	free(r->dirs);

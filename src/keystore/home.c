@@ -1,7 +1,9 @@
 /* Home creation and opening. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,34 +73,108 @@ static bool home_exists(const char *path)
 	return file_in(p, sizeof p, path, HOME_KEK) == VS_OK && lstat(p, &st) == 0;
 }
 
-vs_err vs_home_init(const char *path)
+/* path holds no home and is absent or an empty directory: checked before
+ * anything is made, and again at the rename. */
+static vs_err check_new_home(const char *path)
 {
-	char parent[4096], base[4096], stage[4096];
 	struct stat st;
 	if (home_exists(path))
 		return vs_fail(VS_E_USAGE, "a vnfsafe home already exists at %s; refusing to overwrite it", path);
 	if (lstat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode) || rmdir(path) != 0)
+		DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+		bool empty = d != NULL;
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = false;
+		if (d)
+			closedir(d);
+		if (!empty)
 			return vs_fail(VS_E_USAGE, "%s exists and is not an empty directory; "
 						   "choose another --home", path);
+	} else if (errno != ENOENT) {
+		return vs_fail_errno(VS_E_ENV, "cannot check %s", path);
 	}
+	return VS_OK;
+}
+
+/* Staging homes of inits that were killed hold keys: removed on sight (our
+ * own real directories only, whose process is gone). */
+static void sweep_stale_stages(const char *parent, const char *base)
+{
+	char prefix[4200];
+	snprintf(prefix, sizeof prefix, ".%s.init-", base);
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = pfd >= 0 ? dup(pfd) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		long pid;
+		char tail[16];
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    sscanf(de->d_name + strlen(prefix), "%ld-%15s", &pid, tail) != 2 || pid <= 0 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		vs_ignore(vs_rm_own_dir_at(pfd, de->d_name));
+	}
+	if (d)
+		closedir(d);
+	if (pfd >= 0)
+		close(pfd);
+}
+
+vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
+{
+	char parent[4096], base[4096];
+	stage[0] = 0;
+	VS_TRY(check_new_home(path));
 	VS_TRY(vs_split_path(path, parent, sizeof parent, base, sizeof base));
 	VS_TRY(vs_mkdir_p(parent, 0755));
-	if (snprintf(stage, sizeof stage, "%s/.%s.init-XXXXXX", parent, base) >= (int)sizeof stage)
+	sweep_stale_stages(parent, base);
+	if (snprintf(stage, cap, "%s/.%s.init-%ld-XXXXXX", parent, base, (long)getpid()) >= (int)cap) {
+		stage[0] = 0;
 		return vs_fail(VS_E_USAGE, "home path too long");
+	}
 	/* Built in a 0700 staging directory and renamed: a crash never leaves a
 	 * half home that looks whole. */
-	if (!mkdtemp(stage))
-		return vs_fail_errno(VS_E_ENV, "cannot create %s", parent);
-	vs_err rc = populate(stage);
-	if (rc == VS_OK && vs_fsync_path(stage) == VS_OK && rename(stage, path) != 0)
-		rc = vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
-				   "cannot create home %s", path);
-	if (rc != VS_OK) {
-		vs_ignore(vs_rm_rf(stage));
+	if (!mkdtemp(stage)) {
+		vs_err rc = vs_fail_errno(VS_E_ENV, "cannot create %s", parent);
+		stage[0] = 0;
 		return rc;
 	}
+	vs_err rc = populate(stage);
+	if (rc != VS_OK)
+		vs_home_init_abort(stage);
+	return rc;
+}
+
+vs_err vs_home_init_commit(const char *stage, const char *path)
+{
+	VS_TRY(vs_fsync_path(stage));
+	VS_TRY(check_new_home(path));
+	/* An empty directory at path is replaced, a non-empty one refused. */
+	if (rename(stage, path) != 0)
+		return vs_fail_errno(errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE : VS_E_ENV,
+				     "cannot create home %s", path);
 	return vs_fsync_dir_of(path);
+}
+
+void vs_home_init_abort(const char *stage)
+{
+	if (stage[0])
+		vs_ignore(vs_rm_rf(stage));
+}
+
+vs_err vs_home_init(const char *path)
+{
+	char stage[4096];
+	VS_TRY(vs_home_init_stage(path, stage, sizeof stage));
+	vs_err rc = vs_home_init_commit(stage, path);
+	if (rc != VS_OK)
+		vs_home_init_abort(stage);
+	return rc;
 }
 
 /* Secrets readable by others mean the home is already compromised. */

@@ -13,12 +13,73 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
 vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap)
 {
 	if ((size_t)snprintf(out, cap, "%s/audit", vs_home_path(h)) >= cap)
+		return vs_fail(VS_E_USAGE, "home path too long");
+	return VS_OK;
+}
+
+static vs_err check_seed_path(const char *seed)
+{
+	char dir[4096], base[4096];
+	struct stat st;
+	VS_TRY(vs_split_path(seed, dir, sizeof dir, base, sizeof base));
+	if (lstat(seed, &st) == 0)
+		return vs_fail(VS_E_USAGE, "--audit-seed %s already exists%s; name a new file", seed,
+			       S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+	if (errno != ENOENT && errno != ENOTDIR)
+		return vs_fail_errno(VS_E_ENV, "cannot check --audit-seed %s", seed);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return vs_fail(VS_E_USAGE, "--audit-seed %s: directory %s does not exist", seed, dir);
+	return VS_OK;
+}
+
+static vs_err build_log(const char *stage, const char *seed, uint64_t interval)
+{
+	vs_home *h;
+	char dir[4200];
+	VS_TRY(vs_home_open(&h, stage));
+	vs_err rc = vs_home_audit_dir(h, dir, sizeof dir);
+	if (rc == VS_OK) {
+		vs_audit_opts ao = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
+		rc = vs_audit_init(dir, seed, vs_home_signer(h), interval, &ao);
+	}
+	vs_home_close(h);
+	return rc;
+}
+
+vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval,
+		      char *seed_out, size_t cap)
+{
+	char stage[4096], seed[4200];
+	if (seed_path)
+		VS_TRY(check_seed_path(seed_path));
+	VS_TRY(vs_home_init_stage(path, stage, sizeof stage));
+	vs_err rc = VS_OK;
+	if ((size_t)snprintf(seed, sizeof seed, "%s", seed_path ? seed_path : "") >= sizeof seed ||
+	    (!seed_path && (size_t)snprintf(seed, sizeof seed, "%s/audit-seed", stage) >= sizeof seed))
+		rc = vs_fail(VS_E_USAGE, "home path too long");
+	if (rc == VS_OK)
+		rc = build_log(stage, seed, interval);
+	vs_fault("init.before_rename");
+	if (rc == VS_OK)
+		rc = vs_home_init_commit(stage, path);
+	if (rc != VS_OK) {
+		struct stat st;
+		/* The seed was absent when checked: a file of ours there now is the one just written. */
+		if (seed_path && lstat(seed_path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid())
+			unlink(seed_path);
+		vs_home_init_abort(stage);
+		return rc;
+	}
+	if ((size_t)snprintf(seed_out, cap, "%s", seed_path ? seed_path : "") >= cap ||
+	    (!seed_path && (size_t)snprintf(seed_out, cap, "%s/audit-seed", path) >= cap))
 		return vs_fail(VS_E_USAGE, "home path too long");
 	return VS_OK;
 }

@@ -68,6 +68,25 @@ static vs_err check_opts(const vs_create_opts *o)
 	return VS_OK;
 }
 
+/* Every sensitive domain the VNF was registered with must be mapped: its
+ * files would otherwise land, unprotected, in 'default' (R3, R6). */
+static vs_err check_sensitive(const vs_create_opts *o, const vs_vnf_record *rec)
+{
+	char list[sizeof rec->sensitive];
+	snprintf(list, sizeof list, "%s", rec->sensitive);
+	char *save, *d;
+	for (d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
+		bool mapped = false;
+		for (size_t i = 0; i < o->ndomains; i++)
+			mapped |= !strcmp(o->domains[i].name, d);
+		if (!mapped)
+			return vs_fail(VS_E_POLICY, "VNF '%s' was registered with sensitive domain '%s', "
+						    "but no --domain %s=PATH maps it: refused (its files "
+						    "would go into 'default')", o->vnf, d, d);
+	}
+	return VS_OK;
+}
+
 static void fill_header(vs_home *h, const vs_create_opts *o, const vs_vnf_record *rec,
 			vs_snap_header *hd)
 {
@@ -173,6 +192,7 @@ static vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result 
 	/* Refuse early (unregistered, live elsewhere, migrating) before any work. */
 	VS_TRY(vs_ledger_check_snapshot(o->ledger, o->vnf, vs_home_host(h), have_tok ? &tok : NULL,
 					&rec));
+	VS_TRY(check_sensitive(o, &rec));
 	fill_header(h, o, &rec, hd);
 	if (o->progress)
 		VS_TRY(vs_dir_measure(o->source, &cc.total));

@@ -151,6 +151,8 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 {
 	vs_pending p;
 	vs_fence tok;
+	/* Checked again just before anything is journaled or activated. */
+	VS_TRY(vs_dir_check_target(c->o->to));
 	memset(&p, 0, sizeof p);
 	snprintf(p.vnf, sizeof p.vnf, "%s", hd->vnf);
 	p.kind = VS_PENDING_RESTORE;
@@ -183,7 +185,17 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 		return rc;
 	}
 	vs_fault("restore.after_cas");
-	VS_TRY(vs_dir_publish(p.staging, p.target));
+	vs_pause("restore.before_publish");
+	rc = vs_dir_publish(p.staging, p.target);
+	if (rc != VS_OK) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "%s", vs_errmsg());
+		return vs_fail(rc, "%s; VNF '%s' is now ACTIVE on this host (generation %llu) from this "
+				   "snapshot and its restored state waits, private (0700), in %s: make %s "
+				   "absent or an empty directory, then `vnfsafe vnf recover %s` moves it there",
+			       msg, hd->vnf, (unsigned long long)rec->generation, p.staging, p.target,
+			       hd->vnf);
+	}
 	vs_fault("restore.after_publish");
 	return vs_home_token_keep(h, hd->vnf, &tok);
 }

@@ -115,11 +115,13 @@ vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *ho
 __attribute__((format(printf, 3, 4))) static void note(char *buf, size_t cap, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
+	char raw[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	if (n < cap)
-		vsnprintf(buf + n, cap - n, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap); /* one escaped line per action */
 	va_end(ap);
+	if (n < cap)
+		vs_escape(raw, buf + n, cap - n);
 	n = strlen(buf);
 	if (n + 1 < cap)
 		strcat(buf, "\n");

@@ -179,17 +179,21 @@ run vs --home "$C" log verify --seed "$SEED"
 	fail "the seed did not catch the forgery: rc $RC: $(cat "$ERR")"
 pass "with the seed it fails at record 4: the key of that epoch is gone from the host, the forger used a later one"
 
-# init killed while it made the audit log: the next command starts it.
+# init killed while it made the audit log: init is all or nothing, so no
+# home is there and a new init succeeds.
 C=$T/init-crash
 VNFSAFE_FAULT=audit.init_before_rename "$VS" --quiet --home "$C" init >/dev/null 2>&1
 [ $? = 137 ] || fail "init was not killed at audit.init_before_rename"
-[ ! -e "$C/audit" ] || fail "a half-made audit directory is in place"
+[ ! -e "$C" ] || fail "a half-made home is in place"
+expect_rc 4 vs --home "$C" vnf register after-crash
+grep -q 'no vnfsafe home' "$ERR" || fail "a command after the crash did not say there is no home: $(cat "$ERR")"
+[ ! -e "$C" ] || fail "a command after the crash made a home"
+expect_rc 0 vs --home "$C" init
 expect_rc 0 vs --home "$C" vnf register after-crash
-grep -q 'started the audit log' "$ERR" || fail "no notice of the new log: $(cat "$ERR")"
 expect_rc 0 vs --home "$C" log verify --seed "$C/audit-seed"
 expect_rc 0 vs --home "$C" log show
-grep -q 'vnf.register' "$OUT" || fail "the command after the crash is not recorded"
-pass "init killed while making the audit log: nothing half-made; the next command starts the log and is recorded"
+grep -q 'vnf.register' "$OUT" || fail "the command after the new init is not recorded"
+pass "init killed while making the audit log: no home left; a new init works and records"
 
 # The whole audit directory deleted: not silently started anew.
 C=$T/atk-rmdir

@@ -6,7 +6,7 @@
 # exit), vs (runs $VS with --quiet), run, expect_rc, fail, soft_fail, pass,
 # check, finish, make_state, tree_listing, same_tree, no_leftovers,
 # one_line_stderr, byte_at, be_uint, put_byte, flip_bit, copy_range,
-# file_size, sha_of, register, stop_vnf, vnf_state.
+# file_size, sha_of, register, stop_vnf, vnf_state, wait_stopped, resume.
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -243,4 +243,32 @@ same_tree() {
 # no_leftovers DIR: DIR is empty (no target, no .vsrestore-* staging dir).
 no_leftovers() {
 	[ -z "$(ls -A "$1")" ] || { echo "left in $1: $(ls -A "$1")" >&2; return 1; }
+}
+
+# wait_stopped PID: waits (bounded, about 60 s) until PID has stopped itself
+# at a VNFSAFE_PAUSE point (state T); fails if it exits first or never stops.
+wait_stopped() {
+	local i st
+	for ((i = 0; i < 1200; i++)); do
+		st=$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) ||
+			{ echo "process $1 is gone" >&2; return 1; }
+		[ -n "$st" ] || { echo "process $1 is gone" >&2; return 1; }
+		[ "$st" = T ] && return 0
+		[ "$st" = Z ] && { echo "process $1 exited before its pause point" >&2; return 1; }
+		sleep 0.05
+	done
+	echo "process $1 never reached its pause point" >&2
+	return 1
+}
+
+# resume PID: continues a process stopped at a pause point (again if it
+# stops again) and returns its exit status.
+resume() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		kill -CONT "$1" 2>/dev/null || break
+		[ "$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" = T ] || break
+		sleep 0.05
+	done
+	wait "$1"
 }
