@@ -48,13 +48,13 @@ typedef struct vs_anchor vs_anchor;
  * absent; a counter never incremented has no value, so it is incremented
  * once). Errors: VS_E_USAGE for a bad index; every later error talking to
  * the configured TPM is VS_E_ENV with the TSS return code decoded. */
-vs_err vs_anchor_open(vs_anchor **a);
+VS_MUST_USE vs_err vs_anchor_open(vs_anchor **a);
 /* The same with explicit settings (tcti: a TCTI string, not "none"). */
-vs_err vs_anchor_open_config(vs_anchor **a, const char *tcti, uint32_t nv_index);
+VS_MUST_USE vs_err vs_anchor_open_config(vs_anchor **a, const char *tcti, uint32_t nv_index);
 /* The counter's current value (connects if needed). */
-vs_err vs_anchor_read(vs_anchor *a, uint64_t *value);
+VS_MUST_USE vs_err vs_anchor_read(vs_anchor *a, uint64_t *value);
 /* Adds one to the counter: one NV write (connects if needed). */
-vs_err vs_anchor_increment(vs_anchor *a);
+VS_MUST_USE vs_err vs_anchor_increment(vs_anchor *a);
 /* Drops the TPM connection; the next read or increment reconnects. */
 void vs_anchor_disconnect(vs_anchor *a);
 uint32_t vs_anchor_index(const vs_anchor *a);
@@ -63,7 +63,7 @@ uint32_t vs_anchor_index(const vs_anchor *a);
  * over domain || NUL || NV index || counter || head. Only code that can use
  * this TPM can compute it; a copied or edited file cannot carry a valid one
  * for content or a counter it was not computed for. */
-vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
+VS_MUST_USE vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
 		     const uint8_t head[32], uint8_t mac[32]);
 /* This handle had to define the index: it did not exist before. */
 bool vs_anchor_defined_here(const vs_anchor *a);
@@ -75,7 +75,7 @@ void vs_anchor_close(vs_anchor *a);
 const char *vs_anchor_status(const vs_anchor *a);
 
 /* Parses VNFSAFE_TPM_NV_INDEX (or the default when unset). */
-vs_err vs_anchor_env_index(uint32_t *index);
+VS_MUST_USE vs_err vs_anchor_env_index(uint32_t *index);
 
 /* --- binding a database's content to the counter (src/ledger/tpm_bind.c) ---
  * The database keeps one row (counter, head, index, mac): head is SHA-256
@@ -108,18 +108,18 @@ typedef struct {
  * *write_row: store the row). empty: the database holds no content yet.
  * VS_E_INTEGRITY names what differs: old copy, content edited, anchor row
  * edited, TPM ahead or behind. */
-vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], bool empty,
+VS_MUST_USE vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], bool empty,
 		      uint64_t *n, bool *write_row);
 /* The row for a write on top of counter n: (n + 1, head, MAC). */
-vs_err vs_bind_next(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32]);
+VS_MUST_USE vs_err vs_bind_next(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32]);
 /* After the commit of a row from vs_bind_next: one NV increment; then the
  * fault point fault_after (or NULL). */
-vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_after);
+VS_MUST_USE vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_after);
 
 /* The keystore's counter: VNFSAFE_TPM_KEYSTORE_NV_INDEX, default the
  * ledger's index + 1 (two homes on one TPM need distinct indices for both).
  * *a = NULL without a TPM. */
-vs_err vs_anchor_open_keystore(vs_anchor **a);
+VS_MUST_USE vs_err vs_anchor_open_keystore(vs_anchor **a);
 
 /* One-line anti-rollback status of a sqlite ledger, e.g.
  *   "TPM NV counter 0x01800100 = 42, ledger head bound: content MAC'd by

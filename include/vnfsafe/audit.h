@@ -68,22 +68,22 @@ const char *vs_audit_outcome_name(vs_audit_outcome o);
 /* Strict parser: line is n bytes without the '\n'. Accepts only the exact
  * canonical form that vs_audit_record_format writes; anything else is
  * VS_E_INTEGRITY and leaves *r zeroed. */
-vs_err vs_audit_record_parse(const char *line, size_t n, vs_audit_record *r);
+VS_MUST_USE vs_err vs_audit_record_parse(const char *line, size_t n, vs_audit_record *r);
 /* Writes the canonical line (with the '\n') into out; *len excludes the NUL.
  * VS_E_USAGE when a field is invalid or out does not hold it. */
-vs_err vs_audit_record_format(const vs_audit_record *r, char *out, size_t cap, size_t *len);
+VS_MUST_USE vs_err vs_audit_record_format(const vs_audit_record *r, char *out, size_t cap, size_t *len);
 /* Number of bytes of a line (without '\n') covered by the MAC: everything
  * before ,"mac":" . 0 when the line does not end in a mac field. */
 size_t vs_audit_mac_span(const char *line, size_t n);
 /* HMAC-SHA-256 of line[0..vs_audit_mac_span) under key. */
-vs_err vs_audit_record_mac(const vs_key *key, const char *line, size_t n,
+VS_MUST_USE vs_err vs_audit_record_mac(const vs_key *key, const char *line, size_t n,
 			   uint8_t mac[VS_HASH_LEN]);
 
 /* --- RFC 6962 Merkle tree (leaf index 0-based; record seq = index + 1) --- */
 
 /* SHA-256(0x00 || data) and SHA-256(0x01 || left || right). */
-vs_err vs_merkle_leaf_hash(const void *data, size_t n, uint8_t out[VS_HASH_LEN]);
-vs_err vs_merkle_node_hash(const uint8_t left[VS_HASH_LEN], const uint8_t right[VS_HASH_LEN],
+VS_MUST_USE vs_err vs_merkle_leaf_hash(const void *data, size_t n, uint8_t out[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_merkle_node_hash(const uint8_t left[VS_HASH_LEN], const uint8_t right[VS_HASH_LEN],
 			   uint8_t out[VS_HASH_LEN]);
 
 /* Streaming tree head: O(log n) memory. */
@@ -93,26 +93,26 @@ typedef struct {
 	uint8_t stack[64][VS_HASH_LEN];
 	void *md; /* EVP_MD_CTX, reused */
 } vs_merkle;
-vs_err vs_merkle_init(vs_merkle *m);
+VS_MUST_USE vs_err vs_merkle_init(vs_merkle *m);
 void vs_merkle_free(vs_merkle *m);
-vs_err vs_merkle_add(vs_merkle *m, const uint8_t leaf[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_merkle_add(vs_merkle *m, const uint8_t leaf[VS_HASH_LEN]);
 /* MTH of the leaves added so far; SHA-256("") for none. */
-vs_err vs_merkle_root(vs_merkle *m, uint8_t root[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_merkle_root(vs_merkle *m, uint8_t root[VS_HASH_LEN]);
 void vs_merkle_copy(vs_merkle *dst, const vs_merkle *src);
 
 /* Proofs over n leaf hashes; out holds cap hashes, *len gets the count
  * (at most 64 for any n). */
-vs_err vs_merkle_inclusion_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t n, uint64_t index,
+VS_MUST_USE vs_err vs_merkle_inclusion_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t n, uint64_t index,
 				 uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len);
-vs_err vs_merkle_consistency_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t m, uint64_t n,
+VS_MUST_USE vs_err vs_merkle_consistency_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t m, uint64_t n,
 				   uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len);
 /* Verifiers (RFC 9162 2.1.3.2 / 2.1.4.2): pure functions over untrusted
  * bytes; proof is proof_len bytes (a multiple of 32). VS_OK or
  * VS_E_INTEGRITY. */
-vs_err vs_merkle_verify_inclusion(const uint8_t leaf[VS_HASH_LEN], uint64_t index, uint64_t size,
+VS_MUST_USE vs_err vs_merkle_verify_inclusion(const uint8_t leaf[VS_HASH_LEN], uint64_t index, uint64_t size,
 				  const uint8_t *proof, size_t proof_len,
 				  const uint8_t root[VS_HASH_LEN]);
-vs_err vs_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t *proof,
+VS_MUST_USE vs_err vs_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t *proof,
 				    size_t proof_len, const uint8_t root_m[VS_HASH_LEN],
 				    const uint8_t root_n[VS_HASH_LEN]);
 
@@ -126,7 +126,7 @@ typedef struct {
 	uint64_t interval; /* seconds per epoch */
 	uint8_t pub[VS_PUB_LEN]; /* checkpoint signer */
 } vs_audit_seed;
-vs_err vs_audit_seed_load(const char *path, vs_audit_seed *s);
+VS_MUST_USE vs_err vs_audit_seed_load(const char *path, vs_audit_seed *s);
 
 /* DIR/anchor-witness (src/audit/witness.c): the etcd anchor keys of this
  * log, so that a deleted or re-created key is seen as such. */
@@ -136,16 +136,16 @@ typedef struct {
 	uint64_t create_rev; /* create_revision of this host's anchor key there */
 } vs_anchor_witness;
 /* *n = 0 when the file does not exist; VS_E_INTEGRITY unless canonical. */
-vs_err vs_audit_witness_read(const char *dir, vs_anchor_witness *w, size_t cap, size_t *n);
-vs_err vs_audit_witness_parse(const char *text, size_t len, vs_anchor_witness *w, size_t cap,
+VS_MUST_USE vs_err vs_audit_witness_read(const char *dir, vs_anchor_witness *w, size_t cap, size_t *n);
+VS_MUST_USE vs_err vs_audit_witness_parse(const char *text, size_t len, vs_anchor_witness *w, size_t cap,
 			      size_t *n);
 /* Sorts w and replaces the file atomically. */
-vs_err vs_audit_witness_write(const char *dir, vs_anchor_witness *w, size_t n);
+VS_MUST_USE vs_err vs_audit_witness_write(const char *dir, vs_anchor_witness *w, size_t n);
 void vs_audit_seed_wipe(vs_audit_seed *s);
 /* k_{e+1} = HMAC-SHA-256(k_e, "vnfsafe-audit-evolve"). out may equal in. */
-vs_err vs_audit_key_evolve(const vs_key *in, vs_key *out);
+VS_MUST_USE vs_err vs_audit_key_evolve(const vs_key *in, vs_key *out);
 /* The epoch of a time, or VS_E_INTEGRITY before t0. */
-vs_err vs_audit_epoch_of(int64_t t0, uint64_t interval, int64_t time_us, uint64_t *epoch);
+VS_MUST_USE vs_err vs_audit_epoch_of(int64_t t0, uint64_t interval, int64_t time_us, uint64_t *epoch);
 
 /* --- writer --- */
 
@@ -162,25 +162,25 @@ typedef struct {
 /* Creates DIR/{log,key,params,checkpoints} (DIR made 0700 if missing) and
  * the seed file seed_path (0600, O_EXCL; keep it elsewhere). interval 0 is
  * the default. Refuses an existing log. */
-vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *signer,
+VS_MUST_USE vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *signer,
 		     uint64_t interval, const vs_audit_opts *opts);
 
 typedef struct vs_audit vs_audit;
 /* Opens the log for appending; repairs a torn tail (moves the bytes to
  * DIR/log.torn-<offset> and appends an "audit.torn_tail" record). Open it
  * again in each process after fork(). */
-vs_err vs_audit_open(vs_audit **a, const char *dir, const vs_audit_opts *opts);
+VS_MUST_USE vs_err vs_audit_open(vs_audit **a, const char *dir, const vs_audit_opts *opts);
 void vs_audit_close(vs_audit *a);
 /* Returns once the record is on disk; thread-safe (group commit). */
-vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq);
+VS_MUST_USE vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq);
 /* n records (1..VS_AUDIT_MANY_MAX) with consecutive seqs from *seq, in the
  * same group commit: for a caller with many events at once (an agent),
  * one wake-up instead of n. All are checked before any is written. */
 #define VS_AUDIT_MANY_MAX 4096
-vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uint64_t *seq);
+VS_MUST_USE vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uint64_t *seq);
 /* Evolves the key to the current epoch without writing a record (call it on
  * a timer so an idle log does not keep an old key). */
-vs_err vs_audit_evolve(vs_audit *a);
+VS_MUST_USE vs_err vs_audit_evolve(vs_audit *a);
 
 typedef struct {
 	uint64_t size;
@@ -190,31 +190,31 @@ typedef struct {
 	uint8_t sig[VS_SIG_LEN];
 } vs_audit_checkpoint;
 /* Signs and appends a checkpoint over the whole log now. */
-vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp);
+VS_MUST_USE vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp);
 /* The last line of DIR/checkpoints (signature not checked here);
  * VS_E_USAGE when there is none. */
-vs_err vs_audit_latest_checkpoint(const char *dir, vs_audit_checkpoint *cp);
+VS_MUST_USE vs_err vs_audit_latest_checkpoint(const char *dir, vs_audit_checkpoint *cp);
 /* The canonical checkpoint line (without '\n'; *len excludes the NUL). */
-vs_err vs_audit_checkpoint_format(const vs_audit_checkpoint *cp, char *out, size_t cap,
+VS_MUST_USE vs_err vs_audit_checkpoint_format(const vs_audit_checkpoint *cp, char *out, size_t cap,
 				  size_t *len);
 /* Strict parser of one checkpoint line (without '\n'), and its signature. */
-vs_err vs_audit_checkpoint_parse(const char *line, size_t n, vs_audit_checkpoint *cp);
-vs_err vs_audit_checkpoint_verify(const vs_audit_checkpoint *cp, const uint8_t pub[VS_PUB_LEN]);
+VS_MUST_USE vs_err vs_audit_checkpoint_parse(const char *line, size_t n, vs_audit_checkpoint *cp);
+VS_MUST_USE vs_err vs_audit_checkpoint_verify(const vs_audit_checkpoint *cp, const uint8_t pub[VS_PUB_LEN]);
 
 /* --- reading --- */
 
 /* Calls fn for each record in order; stops at the first malformed line
  * (VS_E_INTEGRITY) or when fn returns non-zero. */
 typedef int (*vs_audit_each_fn)(const vs_audit_record *r, void *ctx);
-vs_err vs_audit_read(const char *dir, vs_audit_each_fn fn, void *ctx);
+VS_MUST_USE vs_err vs_audit_read(const char *dir, vs_audit_each_fn fn, void *ctx);
 
 /* Inclusion proof of record seq in the tree of the first size records
  * (0: the whole log). path holds 64 hashes. */
-vs_err vs_audit_prove_inclusion(const char *dir, uint64_t seq, uint64_t size,
+VS_MUST_USE vs_err vs_audit_prove_inclusion(const char *dir, uint64_t seq, uint64_t size,
 				uint8_t leaf[VS_HASH_LEN], uint8_t root[VS_HASH_LEN],
 				uint8_t (*path)[VS_HASH_LEN], size_t *path_len);
 /* Consistency proof between the trees of the first m and n records. */
-vs_err vs_audit_prove_consistency(const char *dir, uint64_t m, uint64_t n,
+VS_MUST_USE vs_err vs_audit_prove_consistency(const char *dir, uint64_t m, uint64_t n,
 				  uint8_t (*proof)[VS_HASH_LEN], size_t *proof_len);
 
 /* --- verification --- */
@@ -256,6 +256,6 @@ typedef struct {
 
 /* VS_OK when intact; VS_E_INTEGRITY with rep filled (and the message set)
  * at the first damage; VS_E_ENV / VS_E_USAGE when it cannot run. */
-vs_err vs_audit_verify(const char *dir, const vs_audit_verify_opts *o, vs_audit_report *rep);
+VS_MUST_USE vs_err vs_audit_verify(const char *dir, const vs_audit_verify_opts *o, vs_audit_report *rep);
 
 #endif

@@ -22,57 +22,57 @@ typedef struct {
 void vs_key_wipe(vs_key *k);
 /* Wipes memory that held secrets or plaintext (not optimized away). */
 void vs_wipe(void *p, size_t n);
-vs_err vs_random(void *buf, size_t n);
-vs_err vs_key_generate(vs_key *k);
+VS_MUST_USE vs_err vs_random(void *buf, size_t n);
+VS_MUST_USE vs_err vs_key_generate(vs_key *k);
 
-vs_err vs_sha256(const void *data, size_t n, uint8_t out[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_sha256(const void *data, size_t n, uint8_t out[VS_HASH_LEN]);
 
 typedef struct vs_hash vs_hash;
-vs_err vs_hash_new(vs_hash **h);
-vs_err vs_hash_update(vs_hash *h, const void *data, size_t n);
-vs_err vs_hash_final(vs_hash *h, uint8_t out[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_hash_new(vs_hash **h);
+VS_MUST_USE vs_err vs_hash_update(vs_hash *h, const void *data, size_t n);
+VS_MUST_USE vs_err vs_hash_final(vs_hash *h, uint8_t out[VS_HASH_LEN]);
 void vs_hash_free(vs_hash *h);
 
 /* An AES-256-GCM context bound to one key; nonces are supplied per call by
  * the snapshot layer, which derives them so that they never repeat. */
 typedef struct vs_aead vs_aead;
-vs_err vs_aead_new(vs_aead **a, const vs_key *key);
+VS_MUST_USE vs_err vs_aead_new(vs_aead **a, const vs_key *key);
 void vs_aead_free(vs_aead *a);
 /* out may equal in. */
-vs_err vs_aead_seal(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
+VS_MUST_USE vs_err vs_aead_seal(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
 		    size_t aad_len, const uint8_t *in, size_t n, uint8_t *out,
 		    uint8_t tag[VS_TAG_LEN]);
 /* Returns VS_E_INTEGRITY when the tag does not verify; out is then garbage. */
-vs_err vs_aead_open(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
+VS_MUST_USE vs_err vs_aead_open(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
 		    size_t aad_len, const uint8_t *in, size_t n, uint8_t *out,
 		    const uint8_t tag[VS_TAG_LEN]);
 
 /* Key wrap: AES-256-GCM under a key-encryption key with a random nonce.
  * wrapped = nonce || ciphertext || tag. */
 #define VS_WRAPPED_LEN (VS_NONCE_LEN + VS_KEY_LEN + VS_TAG_LEN)
-vs_err vs_key_wrap(const vs_key *kek, const vs_key *dek, const uint8_t *aad, size_t aad_len,
+VS_MUST_USE vs_err vs_key_wrap(const vs_key *kek, const vs_key *dek, const uint8_t *aad, size_t aad_len,
 		   uint8_t out[VS_WRAPPED_LEN]);
-vs_err vs_key_unwrap(const vs_key *kek, const uint8_t in[VS_WRAPPED_LEN], const uint8_t *aad,
+VS_MUST_USE vs_err vs_key_unwrap(const vs_key *kek, const uint8_t in[VS_WRAPPED_LEN], const uint8_t *aad,
 		     size_t aad_len, vs_key *dek);
 
 /* Ed25519 signing keys. */
 typedef struct vs_signer vs_signer;
-vs_err vs_signer_generate(vs_signer **s);
-vs_err vs_signer_load_pem(vs_signer **s, const char *path);
-vs_err vs_signer_save_pem(const vs_signer *s, const char *priv_path, const char *pub_path);
-vs_err vs_signer_public(const vs_signer *s, uint8_t pub[VS_PUB_LEN]);
-vs_err vs_sign(const vs_signer *s, const void *msg, size_t n, uint8_t sig[VS_SIG_LEN]);
+VS_MUST_USE vs_err vs_signer_generate(vs_signer **s);
+VS_MUST_USE vs_err vs_signer_load_pem(vs_signer **s, const char *path);
+VS_MUST_USE vs_err vs_signer_save_pem(const vs_signer *s, const char *priv_path, const char *pub_path);
+VS_MUST_USE vs_err vs_signer_public(const vs_signer *s, uint8_t pub[VS_PUB_LEN]);
+VS_MUST_USE vs_err vs_sign(const vs_signer *s, const void *msg, size_t n, uint8_t sig[VS_SIG_LEN]);
 void vs_signer_free(vs_signer *s);
 /* Reads a public key written by vs_signer_save_pem. */
-vs_err vs_pub_load_pem(const char *path, uint8_t pub[VS_PUB_LEN]);
-vs_err vs_verify(const uint8_t pub[VS_PUB_LEN], const void *msg, size_t n,
+VS_MUST_USE vs_err vs_pub_load_pem(const char *path, uint8_t pub[VS_PUB_LEN]);
+VS_MUST_USE vs_err vs_verify(const uint8_t pub[VS_PUB_LEN], const void *msg, size_t n,
 		 const uint8_t sig[VS_SIG_LEN]);
 /* Key id of a public key: SHA-256 over "vnfsafe-ed25519" || pub. */
-vs_err vs_pub_keyid(const uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_pub_keyid(const uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN]);
 
 /* Lowercase hex; out needs 2n+1 bytes. */
 void vs_hex(const uint8_t *in, size_t n, char *out);
 /* Parses exactly 2n hex digits. */
-vs_err vs_unhex(const char *in, uint8_t *out, size_t n);
+VS_MUST_USE vs_err vs_unhex(const char *in, uint8_t *out, size_t n);
 
 #endif

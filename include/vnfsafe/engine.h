@@ -51,9 +51,9 @@ typedef struct {
 } vs_arc_dec;
 
 void vs_arc_dec_init(vs_arc_dec *d, const vs_arc_ops *ops);
-vs_err vs_arc_dec_feed(vs_arc_dec *d, const uint8_t *p, size_t n);
+VS_MUST_USE vs_err vs_arc_dec_feed(vs_arc_dec *d, const uint8_t *p, size_t n);
 /* The stream must end on an entry boundary. */
-vs_err vs_arc_dec_finish(vs_arc_dec *d);
+VS_MUST_USE vs_err vs_arc_dec_finish(vs_arc_dec *d);
 
 /* --- capture --- */
 typedef struct {
@@ -70,23 +70,23 @@ typedef struct {
 } vs_domain_map;
 
 /* Normalizes "NAME=RELPATH" into m; VS_E_USAGE with a clear message if bad. */
-vs_err vs_domain_map_parse(const char *spec, vs_domain_map *m);
+VS_MUST_USE vs_err vs_domain_map_parse(const char *spec, vs_domain_map *m);
 /* Sums the bytes of regular files (for progress); fails like capture would. */
-vs_err vs_dir_measure(const char *src, uint64_t *bytes);
+VS_MUST_USE vs_err vs_dir_measure(const char *src, uint64_t *bytes);
 /* Walks src in sorted order; entries under doms[i].relpath go to section
  * i+1 (longest match), everything else to section 0. */
-vs_err vs_dir_capture(const char *src, const vs_domain_map *doms, size_t ndoms,
+VS_MUST_USE vs_err vs_dir_capture(const char *src, const vs_domain_map *doms, size_t ndoms,
 		      const vs_section_sink *sink);
 
 /* --- restore --- */
 typedef struct vs_dir_restore vs_dir_restore;
 /* VS_E_USAGE unless target is absent or an empty real directory (never a
  * symlink, also not as "LINK/"), in an existing parent directory. */
-vs_err vs_dir_check_target(const char *target);
+VS_MUST_USE vs_err vs_dir_check_target(const char *target);
 /* target must not exist or be an empty directory; a 0700 staging directory
  * is made beside it. */
-vs_err vs_dir_restore_begin(vs_dir_restore **r, const char *target, unsigned nsections);
-vs_err vs_dir_restore_feed(vs_dir_restore *r, unsigned section, const uint8_t *p, size_t n,
+VS_MUST_USE vs_err vs_dir_restore_begin(vs_dir_restore **r, const char *target, unsigned nsections);
+VS_MUST_USE vs_err vs_dir_restore_feed(vs_dir_restore *r, unsigned section, const uint8_t *p, size_t n,
 			   bool final);
 /* Where vs_dir_restore_stage will put the complete state (beside the target),
  * known once the stream is decoded, so that it can be journaled before it
@@ -94,14 +94,14 @@ vs_err vs_dir_restore_feed(vs_dir_restore *r, unsigned section, const uint8_t *p
 const char *vs_dir_restore_ready_path(vs_dir_restore *r);
 /* Applies directory metadata, syncs, and renames the staging dir to the ready
  * path; from then on the caller owns it (publish or remove). */
-vs_err vs_dir_restore_stage(vs_dir_restore *r);
+VS_MUST_USE vs_err vs_dir_restore_stage(vs_dir_restore *r);
 /* Removes staging directories beside target left by restores whose process
  * is gone (killed mid-restore): only real directories owned by the
  * effective uid, acting on descriptors (no link followed, no chmod by name). */
 void vs_dir_sweep_stale(const char *target);
 /* Renames a ready directory (0700 until then) into place with its recorded
  * mode (target absent or an empty real directory), syncs. */
-vs_err vs_dir_publish(const char *ready, const char *target);
+VS_MUST_USE vs_err vs_dir_publish(const char *ready, const char *target);
 /* Removes the staging directory and frees r (also after commit). */
 void vs_dir_restore_free(vs_dir_restore *r);
 

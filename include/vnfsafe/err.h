@@ -26,11 +26,11 @@ typedef enum VS_ERR_TYPE_ATTR {
 } vs_err;
 
 /* Records a message for the current thread and returns code. Never pass secrets. */
-vs_err vs_fail(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+VS_MUST_USE vs_err vs_fail(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like vs_fail, appending ": strerror(errno)". */
-vs_err vs_fail_errno(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+VS_MUST_USE vs_err vs_fail_errno(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes the current message with context ("while X: <old message>"). */
-vs_err vs_wrap(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+VS_MUST_USE vs_err vs_wrap(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *vs_errmsg(void);
 /* Copies in to out (cap bytes) with every control byte (< 0x20, 0x7f, C1)
  * and every byte of invalid UTF-8 written as \xHH: one printable line.

@@ -57,25 +57,25 @@ void vs_forward_cfg_init(vs_forward_cfg *cfg);
 /* Strict key=value parser of forward.conf text ('#' comments and blank lines
  * allowed): an unknown or repeated key, a bad value or a missing required
  * key is one VS_E_USAGE error naming the line. */
-vs_err vs_forward_cfg_parse(const char *text, size_t len, vs_forward_cfg *cfg);
+VS_MUST_USE vs_err vs_forward_cfg_parse(const char *text, size_t len, vs_forward_cfg *cfg);
 /* The forward.conf text of cfg (caller frees); parses back to cfg. */
-vs_err vs_forward_cfg_format(const vs_forward_cfg *cfg, char **out);
+VS_MUST_USE vs_err vs_forward_cfg_format(const vs_forward_cfg *cfg, char **out);
 /* DIR/forward.conf. *present is false (and cfg untouched) when there is none. */
-vs_err vs_forward_cfg_load(const char *dir, vs_forward_cfg *cfg, bool *present);
+VS_MUST_USE vs_err vs_forward_cfg_load(const char *dir, vs_forward_cfg *cfg, bool *present);
 /* Replaces DIR/forward.conf atomically (mode 0600, fsync, rename, fsync dir). */
-vs_err vs_forward_cfg_save(const char *dir, const vs_forward_cfg *cfg);
+VS_MUST_USE vs_err vs_forward_cfg_save(const char *dir, const vs_forward_cfg *cfg);
 
 /* "offset=N\nseq=N\n" exactly; anything else is VS_E_INTEGRITY. */
-vs_err vs_forward_cursor_parse(const char *text, size_t len, vs_forward_cursor *cur);
+VS_MUST_USE vs_err vs_forward_cursor_parse(const char *text, size_t len, vs_forward_cursor *cur);
 /* DIR/forward.cursor, or {0, 0} when there is none. */
-vs_err vs_forward_cursor_load(const char *dir, vs_forward_cursor *cur);
+VS_MUST_USE vs_err vs_forward_cursor_load(const char *dir, vs_forward_cursor *cur);
 
 /* The RFC 5424 message for one record line (without its '\n'), not framed:
  * <PRI>1 TIME HOST vnfsafe - MSGID [vnfsafe@32473 seq=".." prev=".." mac=".."] JSON
  * PRI is authpriv (10) with notice for outcome "ok", warning otherwise.
  * A line that is not a record object with a positive "seq" first is
  * VS_E_INTEGRITY. *seq receives the record's seq. Caller frees *out. */
-vs_err vs_forward_format(const char *line, size_t len, char **out, size_t *out_len,
+VS_MUST_USE vs_err vs_forward_format(const char *line, size_t len, char **out, size_t *out_len,
 			 uint64_t *seq);
 
 /* Sends every complete record of DIR/log after the cursor over one TLS
@@ -84,6 +84,6 @@ vs_err vs_forward_format(const char *line, size_t len, char **out, size_t *out_l
  * trusted (CA, name): VS_E_INTEGRITY, nothing sent. A cursor that does not
  * match the log, or a damaged record after it: VS_E_INTEGRITY (records
  * before the damage are still forwarded). st may be NULL. */
-vs_err vs_forward_pending(const char *dir, const vs_forward_cfg *cfg, vs_forward_stats *st);
+VS_MUST_USE vs_err vs_forward_pending(const char *dir, const vs_forward_cfg *cfg, vs_forward_stats *st);
 
 #endif

@@ -13,25 +13,25 @@
 extern volatile sig_atomic_t vs_interrupted;
 
 /* Reads exactly n bytes unless EOF comes first; *got says how many. */
-vs_err vs_read_full(int fd, void *buf, size_t n, size_t *got);
-vs_err vs_write_full(int fd, const void *buf, size_t n);
+VS_MUST_USE vs_err vs_read_full(int fd, void *buf, size_t n, size_t *got);
+VS_MUST_USE vs_err vs_write_full(int fd, const void *buf, size_t n);
 /* Creates path with mode (O_EXCL|O_NOFOLLOW), writes data, fsyncs. */
-vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mode);
+VS_MUST_USE vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mode);
 /* Reads a whole small file (at most max bytes); caller frees *out. */
-vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len);
-vs_err vs_fsync_dir_of(const char *path);
+VS_MUST_USE vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len);
+VS_MUST_USE vs_err vs_fsync_dir_of(const char *path);
 /* flock(fd, LOCK_EX), waiting through signals; what names the file in errors. */
-vs_err vs_lock_exclusive(int fd, const char *what);
-vs_err vs_fsync_path(const char *path);
+VS_MUST_USE vs_err vs_lock_exclusive(int fd, const char *what);
+VS_MUST_USE vs_err vs_fsync_path(const char *path);
 /* mkdir -p; created components get mode. */
-vs_err vs_mkdir_p(const char *path, mode_t mode);
+VS_MUST_USE vs_err vs_mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without following symlinks; only used on our own temp dirs.
  * A directory not owned by the effective uid is left alone (EPERM). */
-vs_err vs_rm_rf(const char *path);
+VS_MUST_USE vs_err vs_rm_rf(const char *path);
 /* Removes the directory name inside dfd and its tree, only if it is a real
  * directory (not a link) owned by the effective uid; acts on descriptors. */
-vs_err vs_rm_own_dir_at(int dfd, const char *name);
+VS_MUST_USE vs_err vs_rm_own_dir_at(int dfd, const char *name);
 /* Writes the directory part of path into dir (cap bytes), base name into base. */
-vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap);
+VS_MUST_USE vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap);
 
 #endif

@@ -76,12 +76,12 @@ typedef struct {
 	uint8_t id[VS_ID_LEN];
 	uint8_t secret[VS_TOKEN_SECRET_LEN];
 } vs_activation;
-vs_err vs_activation_new(vs_activation *a);
+VS_MUST_USE vs_err vs_activation_new(vs_activation *a);
 /* The token of the activation that made r, for the holder of its secret. */
 void vs_fence_make(const vs_vnf_record *r, const uint8_t secret[VS_TOKEN_SECRET_LEN],
 		   vs_fence *tok);
 /* token_hash := SHA-256("vnfsafe fencing token v1" || secret). */
-vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN]);
 
 typedef enum {
 	VS_ANCHOR_PLAIN = 0, /* a backend that keeps the fields itself (sqlite) */
@@ -165,31 +165,31 @@ typedef struct {
 
 /* uri: "sqlite:PATH" or "etcd:https://HOST:PORT[,HOST:PORT...]" (http://
  * for local tests; a bare HOST:PORT takes the first endpoint's scheme). */
-vs_err vs_ledger_open(vs_ledger **l, const char *uri);
+VS_MUST_USE vs_err vs_ledger_open(vs_ledger **l, const char *uri);
 /* The same, with etcd transport and credentials (NULL: none). Setting any
  * of them for an sqlite: ledger is a usage error. */
-vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_etcd_opts *etcd);
+VS_MUST_USE vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_etcd_opts *etcd);
 /* One line for status output: NULL for local backends; for etcd, whether
  * and as whom requests are authenticated. Valid while l is open. */
 const char *vs_ledger_auth_status(const vs_ledger *l);
 void vs_ledger_close(vs_ledger *l);
 
 /* Backends (used by vs_ledger_open). */
-vs_err vs_ledger_sqlite_open(vs_ledger **l, const char *path);
-vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints);
-vs_err vs_ledger_etcd_open_opts(vs_ledger **l, const char *endpoints, const vs_etcd_opts *o);
+VS_MUST_USE vs_err vs_ledger_sqlite_open(vs_ledger **l, const char *path);
+VS_MUST_USE vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints);
+VS_MUST_USE vs_err vs_ledger_etcd_open_opts(vs_ledger **l, const char *endpoints, const vs_etcd_opts *o);
 
 /* Record encoding shared by backends that store bytes (etcd): canonical JSON. */
 char *vs_vnf_record_to_json(const vs_vnf_record *r); /* caller frees */
-vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r);
+VS_MUST_USE vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r);
 /* {"size":N,"offset":N,"head":"<64 hex>","restarts":N}, canonical, strict. */
 char *vs_log_anchor_to_json(const vs_log_anchor *a); /* caller frees */
-vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a);
+VS_MUST_USE vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a);
 /* The etcd value of host's anchor (docs/audit.md): the unsigned form above,
  * {"genesis":HOST}, or the signed form {"host","size","offset","head",
  * "restarts","count","create_rev","sig"}; canonical and strict. Sets
  * a->form; the signature is not checked here. */
-vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
+VS_MUST_USE vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
 				 vs_log_anchor *a);
 /* The etcd value of a in its form (what vs_log_anchor_value_parse read). */
 char *vs_log_anchor_value_json(const char *host, const vs_log_anchor *a);
@@ -201,69 +201,69 @@ char *vs_log_anchor_genesis_json(const char *host);
  * valid signature whose count equals the key's version and whose create_rev
  * equals its create_revision (or a genesis value at version 1);
  * VS_E_INTEGRITY naming the kind of damage otherwise. */
-vs_err vs_log_anchor_check_signed(const char *host, const vs_log_anchor *a,
+VS_MUST_USE vs_err vs_log_anchor_check_signed(const char *host, const vs_log_anchor *a,
 				  const uint8_t pub[VS_PUB_LEN]);
 
 /* --- transitions (docs/ledger.md): read, check, CAS, retry on conflict --- */
-vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
+VS_MUST_USE vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
 			  vs_vnf_record *out);
-vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out);
-vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
+VS_MUST_USE vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx);
 /* Activations take an activation (NULL: a fresh random one). A caller that
  * journals it first can recognise its own activation later and still holds
  * the token's secret. A start refuses to discard a final latest snapshot
  * recorded by another host (docs/ledger.md) unless discard_latest. */
-vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
 		       const vs_activation *act, bool discard_latest, vs_fence *tok,
 		       vs_vnf_record *out);
 /* Read-only pre-check of a restore (refuses early, before any decryption). */
-vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
+VS_MUST_USE vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
 			       const uint8_t snap[VS_ID_LEN], bool allow_rollback);
-vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
 			 bool allow_rollback, const vs_activation *act, vs_fence *tok,
 			 vs_vnf_record *out);
-vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
-vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
-vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out);
 /* May host snapshot the VNF now? tok is host's token or NULL. *out gives the
  * lineage and generation to put in the snapshot header. */
-vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
 				const vs_fence *tok, vs_vnf_record *out);
 /* Records snap as the latest of the lineage; re-checks like check_snapshot
  * and that the generation is still `gen`. */
-vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *host,
 				 const vs_fence *tok, const uint8_t snap[VS_ID_LEN], uint64_t gen);
-vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
+VS_MUST_USE vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
 			       const char *target);
 /* The target made its own secret and sent only its hash: the commit writes
  * that hash; the target makes its token with vs_fence_make from *out. */
-vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
+VS_MUST_USE vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
 				const uint8_t target_token_hash[VS_HASH_LEN], vs_vnf_record *out);
-vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name);
+VS_MUST_USE vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name);
 /* Operator: host is dead; fence it (generation + 1) and stop the VNF.
  * Refused when caller_tok (the caller's own token, or NULL) is valid: a
  * host that holds the live token stops its VNF instead. */
-vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host,
 			 const vs_fence *caller_tok, vs_vnf_record *out);
-vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out);
 /* The record-level part of recovery: an interrupted migration is aborted. */
-vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out);
 /* A CAS that changes nothing but the version, on the record as it is now:
  * afterwards no request sent earlier (by a crashed or timed-out process)
  * can still apply. *out is the record after it. Recovery decides only
  * after this (docs/ledger.md, gap 2). */
-vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out);
+VS_MUST_USE vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out);
 /* The audit-log anchor of host (*found false when none). */
-vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a, bool *found);
+VS_MUST_USE vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a, bool *found);
 /* Moves host's anchor forward to a. VS_E_INTEGRITY when a is behind the
  * anchor (fewer records), or at the same size with another head: the log
  * was truncated, replaced or rolled back. The caller checks, before, that
  * its log still holds the anchored record at the anchored offset. */
-vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a);
+VS_MUST_USE vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a);
 /* An operator started host's log anew ('vnfsafe log restart'): the anchor
  * becomes a (any size) and its restart count goes up by one, for good. */
-vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
+VS_MUST_USE vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				    vs_log_anchor *out);
 /* True when tok is valid for the record right now (lineage, generation,
  * owner, live, and its secret hashes to the record's token_hash). */

@@ -7,6 +7,6 @@
 /* Makes this process non-dumpable (prctl PR_SET_DUMPABLE 0): no core dump
  * or crash report of it holds the KEK, the host key or a data key, OpenSSL's
  * own copies included. Called before any key is loaded. */
-vs_err vs_no_core_dumps(void);
+VS_MUST_USE vs_err vs_no_core_dumps(void);
 
 #endif

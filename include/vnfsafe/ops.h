@@ -29,7 +29,7 @@ typedef struct {
 	vs_snap_summary summary;
 } vs_snap_result;
 
-vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res);
+VS_MUST_USE vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res);
 
 typedef struct {
 	const char *in; /* path, or "-" for standard input */
@@ -45,29 +45,29 @@ typedef struct {
 /* Verifies everything before anything becomes visible at o->to. A restore
  * also activates the VNF in the ledger (docs/ledger.md); *rec and *tok then
  * hold the new record and this host's fencing token. */
-vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
+VS_MUST_USE vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 			vs_vnf_record *rec);
 
 /* --- VNF lifecycle on this host (tokens kept in the home) --- */
 /* discard_latest: the operator accepts that a final latest snapshot taken on
  * another host is discarded (docs/ledger.md); refused (VS_E_POLICY) without. */
-vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
+VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
 		    vs_vnf_record *rec);
-vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
-vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
-vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+VS_MUST_USE vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+VS_MUST_USE vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
+VS_MUST_USE vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 /* Operator: host is dead; fence it and stop the VNF. Refused (VS_E_POLICY)
  * when this home holds the VNF's valid token (it runs here: stop it). */
-vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
 		      vs_vnf_record *rec);
 
 /* Resolves whatever an interrupted operation left (docs/ledger.md,
  * "Recovery"); actions describes what was done, one per line. */
-vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+VS_MUST_USE vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
 		      char *actions, size_t cap);
 
 /* Header only, no keys, no verification. h may be NULL. */
-vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size);
+VS_MUST_USE vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size);
 
 typedef struct {
 	char vnf[VS_NAME_MAX]; /* the snapshot's VNF, as soon as the catalog named it */
@@ -82,11 +82,11 @@ typedef struct {
  * registered, RETIRED, another latest snapshot), else VS_E_ENV (no answer)
  * or VS_E_INTEGRITY (a damaged ledger) and nothing is erased. l may be NULL
  * only with force. */
-vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN], bool force,
+VS_MUST_USE vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN], bool force,
 			 bool keep_file, vs_delete_result *res);
 /* The erase alone, no check and no lock: for a caller that holds the VNF's
  * exclusive lock and has decided (recovery). */
-vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
+VS_MUST_USE vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
 			  vs_delete_result *res);
 
 /* --- the home's audit log (docs/audit.md) --- */
@@ -95,23 +95,23 @@ vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_fil
  * and its audit log are built in staging and renamed into place last. On
  * failure no home and no seed are left. seed_path NULL: HOME/audit-seed.
  * seed_out receives where the seed went. */
-vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval,
+VS_MUST_USE vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval,
 		      char *seed_out, size_t cap);
 /* <home>/audit */
-vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap);
+VS_MUST_USE vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap);
 /* The last complete record of DIR/log (size 0 when empty). */
-vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail);
+VS_MUST_USE vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail);
 /* VS_E_INTEGRITY unless the record anchored in a ends exactly at a->offset
  * with seq a->size and leaf hash a->head. */
-vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a);
+VS_MUST_USE vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a);
 /* Checks the log against host's anchor in the ledger, then moves the anchor
  * to the log's last record (under the log's lock). *out: the new anchor. */
-vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out);
+VS_MUST_USE vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out);
 /* etcd: VS_E_INTEGRITY when the home's witness (DIR/anchor-witness) says
  * this log was anchored in a's cluster and the key is gone (!found) or was
  * created anew; a and found as vs_ledger_log_anchor_get gave them. */
-vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool found);
+VS_MUST_USE vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool found);
 /* Records host's etcd anchor key, as it is now, in DIR/anchor-witness. */
-vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host);
+VS_MUST_USE vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host);
 
 #endif

@@ -15,12 +15,12 @@
 typedef vs_err (*vs_pipe_fn)(void *ctx, const uint8_t *buf, size_t len, unsigned tag, bool flag);
 
 typedef struct vs_pipe vs_pipe;
-vs_err vs_pipe_new(vs_pipe **p, unsigned depth, size_t slot_size, vs_pipe_fn fn, void *ctx);
+VS_MUST_USE vs_err vs_pipe_new(vs_pipe **p, unsigned depth, size_t slot_size, vs_pipe_fn fn, void *ctx);
 /* Waits for a free slot and returns it; it stays the caller's until submit. */
-vs_err vs_pipe_acquire(vs_pipe *p, uint8_t **buf);
+VS_MUST_USE vs_err vs_pipe_acquire(vs_pipe *p, uint8_t **buf);
 void vs_pipe_submit(vs_pipe *p, size_t len, unsigned tag, bool flag);
 /* Waits until every submitted slot has been handled. */
-vs_err vs_pipe_drain(vs_pipe *p);
+VS_MUST_USE vs_err vs_pipe_drain(vs_pipe *p);
 void vs_pipe_free(vs_pipe *p);
 
 #endif

@@ -67,29 +67,29 @@ typedef struct {
 bool vs_name_ok(const char *s);
 /* Snapshot ids are printed as UUIDs (8-4-4-4-12 lowercase hex). */
 void vs_id_format(const uint8_t id[VS_ID_LEN], char out[37]);
-vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN]);
+VS_MUST_USE vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN]);
 
 /* Encodes prefix (magic, version, length) and body; fills h->header_len and
  * h->digest (SHA-256 over prefix and body). */
-vs_err vs_snap_header_encode(vs_snap_header *h, vs_wr *out);
+VS_MUST_USE vs_err vs_snap_header_encode(vs_snap_header *h, vs_wr *out);
 /* Parses prefix and body from p; *consumed is the total length. */
-vs_err vs_snap_header_parse(const uint8_t *p, size_t n, vs_snap_header *h, size_t *consumed);
+VS_MUST_USE vs_err vs_snap_header_parse(const uint8_t *p, size_t n, vs_snap_header *h, size_t *consumed);
 /* Reads and parses the header from a stream. */
-vs_err vs_snap_header_read(vs_source *src, vs_snap_header *h);
+VS_MUST_USE vs_err vs_snap_header_read(vs_source *src, vs_snap_header *h);
 
 /* --- sealing --- */
 typedef struct vs_sealer vs_sealer;
 /* h: everything but header_len/digest set by the caller; keys[i] is section
  * i's data key. Writes the header at once. Keys are copied into contexts and
  * may be wiped by the caller after this returns. */
-vs_err vs_sealer_new(vs_sealer **s, vs_snap_header *h, const vs_key *keys,
+VS_MUST_USE vs_err vs_sealer_new(vs_sealer **s, vs_snap_header *h, const vs_key *keys,
 		     const vs_signer *signer, vs_sink *out);
 /* Gives a writable window into section's current chunk (flushing a full one). */
-vs_err vs_sealer_reserve(vs_sealer *s, unsigned section, uint8_t **p, size_t *avail);
+VS_MUST_USE vs_err vs_sealer_reserve(vs_sealer *s, unsigned section, uint8_t **p, size_t *avail);
 void vs_sealer_commit(vs_sealer *s, unsigned section, size_t n);
-vs_err vs_sealer_write(vs_sealer *s, unsigned section, const void *p, size_t n);
+VS_MUST_USE vs_err vs_sealer_write(vs_sealer *s, unsigned section, const void *p, size_t n);
 /* Writes every section's final chunk and the signed trailer. */
-vs_err vs_sealer_finish(vs_sealer *s, vs_snap_summary *sum);
+VS_MUST_USE vs_err vs_sealer_finish(vs_sealer *s, vs_snap_summary *sum);
 uint64_t vs_sealer_bytes_out(const vs_sealer *s);
 void vs_sealer_free(vs_sealer *s);
 
@@ -109,7 +109,7 @@ typedef struct {
 	void (*progress)(void *ctx, uint64_t bytes_in);
 } vs_unseal_ops;
 
-vs_err vs_unseal(vs_source *src, const vs_unseal_ops *ops, vs_snap_header *h,
+VS_MUST_USE vs_err vs_unseal(vs_source *src, const vs_unseal_ops *ops, vs_snap_header *h,
 		 vs_snap_summary *sum);
 
 #endif

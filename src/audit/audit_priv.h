@@ -21,10 +21,10 @@ bool vs_audit_time_parse(const char *s, int64_t *t);
 bool vs_audit_text_ok(const char *s, size_t max);
 bool vs_audit_action_ok(const char *s);
 bool vs_audit_uuid_ok(const char *s);
-vs_err vs_audit_fields_check(const vs_audit_record *r);
+VS_MUST_USE vs_err vs_audit_fields_check(const vs_audit_record *r);
 
 /* SHA-256(prefix || a || b) on a reusable EVP_MD_CTX (NULL: a fresh one). */
-vs_err vs_audit_hash2(void *mdctx, uint8_t prefix, const void *a, size_t an, const void *b,
+VS_MUST_USE vs_err vs_audit_hash2(void *mdctx, uint8_t prefix, const void *a, size_t an, const void *b,
 		      size_t bn, uint8_t out[VS_HASH_LEN]);
 
 /* HMAC-SHA-256 under one key, initialised once and reused per message. */
@@ -32,9 +32,9 @@ typedef struct {
 	EVP_MAC_CTX *ctx;
 	bool fresh;
 } vs_audit_mac;
-vs_err vs_audit_mac_new(vs_audit_mac *m, const vs_key *key);
+VS_MUST_USE vs_err vs_audit_mac_new(vs_audit_mac *m, const vs_key *key);
 void vs_audit_mac_free(vs_audit_mac *m);
-vs_err vs_audit_mac_run(vs_audit_mac *m, const void *data, size_t n, uint8_t out[VS_HASH_LEN]);
+VS_MUST_USE vs_err vs_audit_mac_run(vs_audit_mac *m, const void *data, size_t n, uint8_t out[VS_HASH_LEN]);
 
 /* DIR/params: the public epoch clock and checkpoint key. */
 typedef struct {
@@ -43,12 +43,12 @@ typedef struct {
 	uint8_t pub[VS_PUB_LEN];
 	bool has_pub;
 } vs_audit_params;
-vs_err vs_audit_params_write(const char *dir, const vs_audit_params *p);
-vs_err vs_audit_params_read(const char *dir, vs_audit_params *p);
-vs_err vs_audit_seed_write(const char *path, const vs_audit_seed *s);
+VS_MUST_USE vs_err vs_audit_params_write(const char *dir, const vs_audit_params *p);
+VS_MUST_USE vs_err vs_audit_params_read(const char *dir, vs_audit_params *p);
+VS_MUST_USE vs_err vs_audit_seed_write(const char *path, const vs_audit_seed *s);
 /* DIR/key: the current epoch and its key; replaced atomically. */
-vs_err vs_audit_keyfile_write(const char *dir, uint64_t epoch, const vs_key *k);
-vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_key *k);
+VS_MUST_USE vs_err vs_audit_keyfile_write(const char *dir, uint64_t epoch, const vs_key *k);
+VS_MUST_USE vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_key *k);
 
 size_t vs_audit_checkpoint_sig_span(const char *line, size_t n);
 
@@ -57,7 +57,7 @@ typedef struct {
 	const char *p;
 	size_t len;
 } vs_audit_map;
-vs_err vs_audit_map_open(const char *path, vs_audit_map *m);
+VS_MUST_USE vs_err vs_audit_map_open(const char *path, vs_audit_map *m);
 void vs_audit_map_close(vs_audit_map *m);
 
 #endif

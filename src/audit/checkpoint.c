@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-vs_err vs_audit_checkpoint_format(const vs_audit_checkpoint *cp, char *out, size_t cap,
+VS_MUST_USE vs_err vs_audit_checkpoint_format(const vs_audit_checkpoint *cp, char *out, size_t cap,
 				  size_t *len)
 {
 	char t[VS_AUDIT_TIME_LEN + 1], root[2 * VS_HASH_LEN + 1], key[2 * VS_HASH_LEN + 1],
@@ -35,7 +35,7 @@ size_t vs_audit_checkpoint_sig_span(const char *line, size_t n)
 	return n - tail;
 }
 
-vs_err vs_audit_checkpoint_parse(const char *line, size_t n, vs_audit_checkpoint *cp)
+VS_MUST_USE vs_err vs_audit_checkpoint_parse(const char *line, size_t n, vs_audit_checkpoint *cp)
 {
 	char again[VS_AUDIT_CP_LINE_MAX], buf[VS_AUDIT_CP_LINE_MAX];
 	char root[2 * VS_HASH_LEN + 1], t[VS_AUDIT_TIME_LEN + 1], key[2 * VS_HASH_LEN + 1],
@@ -68,7 +68,7 @@ bad:
 	return vs_fail(VS_E_INTEGRITY, "not a canonical checkpoint line");
 }
 
-vs_err vs_audit_checkpoint_verify(const vs_audit_checkpoint *cp, const uint8_t pub[VS_PUB_LEN])
+VS_MUST_USE vs_err vs_audit_checkpoint_verify(const vs_audit_checkpoint *cp, const uint8_t pub[VS_PUB_LEN])
 {
 	char line[VS_AUDIT_CP_LINE_MAX];
 	size_t n;
@@ -84,7 +84,7 @@ vs_err vs_audit_checkpoint_verify(const vs_audit_checkpoint *cp, const uint8_t p
 	return VS_OK;
 }
 
-vs_err vs_audit_latest_checkpoint(const char *dir, vs_audit_checkpoint *cp)
+VS_MUST_USE vs_err vs_audit_latest_checkpoint(const char *dir, vs_audit_checkpoint *cp)
 {
 	char path[4096];
 	vs_audit_map m;

@@ -37,7 +37,7 @@ typedef struct {
 	bool eof;
 } line_reader;
 
-static vs_err lr_init(line_reader *lr, int fd, uint64_t off)
+static VS_MUST_USE vs_err lr_init(line_reader *lr, int fd, uint64_t off)
 {
 	memset(lr, 0, sizeof *lr);
 	lr->fd = fd;
@@ -49,7 +49,7 @@ static vs_err lr_init(line_reader *lr, int fd, uint64_t off)
 
 /* 1: a line (without '\n') at *off; 0: no further complete line (*torn when
  * bytes without '\n' follow). */
-static vs_err lr_next(line_reader *lr, const char **line, size_t *n, uint64_t *off, int *got,
+static VS_MUST_USE vs_err lr_next(line_reader *lr, const char **line, size_t *n, uint64_t *off, int *got,
 		      bool *torn)
 {
 	for (;;) {
@@ -89,7 +89,7 @@ static vs_err lr_next(line_reader *lr, const char **line, size_t *n, uint64_t *o
 }
 
 /* Complete records from off to EOF, and whether a torn tail follows. */
-static vs_err count_queued(int fd, uint64_t off, uint64_t *n, bool *torn)
+static VS_MUST_USE vs_err count_queued(int fd, uint64_t off, uint64_t *n, bool *torn)
 {
 	char buf[65536];
 	uint64_t count = 0;
@@ -113,7 +113,7 @@ static vs_err count_queued(int fd, uint64_t off, uint64_t *n, bool *torn)
 }
 
 /* The record ending just before the cursor must be the one it names. */
-static vs_err check_cursor(int fd, const char *logpath, uint64_t size,
+static VS_MUST_USE vs_err check_cursor(int fd, const char *logpath, uint64_t size,
 			   const vs_forward_cursor *cur)
 {
 	if (cur->offset > size)
@@ -207,7 +207,7 @@ typedef struct {
 
 /* "collector H:P unreachable: <why>; N records queued" (or "certificate
  * refused") around the current message. */
-static vs_err collector_error(flush_ctx *f, vs_err rc)
+static VS_MUST_USE vs_err collector_error(flush_ctx *f, vs_err rc)
 {
 	uint64_t queued = 0;
 	bool torn = false;
@@ -231,7 +231,7 @@ static void note_damage(flush_ctx *f, vs_err rc, uint64_t off)
 
 /* One connection: up to BATCH_* records after f->cur; *more when it stopped
  * at the batch limit. Moves the cursor only after the collector confirms. */
-static vs_err flush_batch(flush_ctx *f, bool *more)
+static VS_MUST_USE vs_err flush_batch(flush_ctx *f, bool *more)
 {
 	line_reader lr;
 	VS_TRY(lr_init(&lr, f->fd, f->cur.offset));
@@ -330,7 +330,7 @@ out:
 	return rc;
 }
 
-static vs_err lock_dir(const char *dir, int *fd)
+static VS_MUST_USE vs_err lock_dir(const char *dir, int *fd)
 {
 	char path[4200];
 	if ((size_t)snprintf(path, sizeof path, "%s/forward.lock", dir) >= sizeof path)
@@ -349,7 +349,7 @@ static vs_err lock_dir(const char *dir, int *fd)
 	return VS_OK;
 }
 
-static vs_err flush_all(flush_ctx *f)
+static VS_MUST_USE vs_err flush_all(flush_ctx *f)
 {
 	if ((size_t)snprintf(f->logpath, sizeof f->logpath, "%s/log", f->dir) >= sizeof f->logpath)
 		return vs_fail(VS_E_USAGE, "path too long: %s", f->dir);
@@ -387,7 +387,7 @@ static vs_err flush_all(flush_ctx *f)
 	return VS_OK;
 }
 
-vs_err vs_forward_pending(const char *dir, const vs_forward_cfg *cfg, vs_forward_stats *st)
+VS_MUST_USE vs_err vs_forward_pending(const char *dir, const vs_forward_cfg *cfg, vs_forward_stats *st)
 {
 	vs_forward_stats local;
 	if (!st)

@@ -97,7 +97,7 @@ enum { K_HOST, K_PORT, K_CA, K_CERT, K_KEY, K_SERVER_NAME, K_TIMEOUT, K_COUNT };
 static const char *const key_names[K_COUNT] = { "host", "port", "ca", "cert", "key",
 						"server_name", "timeout_ms" };
 
-static vs_err set_value(vs_forward_cfg *c, int k, const char *v, size_t n, unsigned line)
+static VS_MUST_USE vs_err set_value(vs_forward_cfg *c, int k, const char *v, size_t n, unsigned line)
 {
 	uint64_t num;
 	switch (k) {
@@ -134,7 +134,7 @@ static vs_err set_value(vs_forward_cfg *c, int k, const char *v, size_t n, unsig
 	}
 }
 
-static vs_err parse_line(vs_forward_cfg *c, bool seen[K_COUNT], const char *s, size_t n,
+static VS_MUST_USE vs_err parse_line(vs_forward_cfg *c, bool seen[K_COUNT], const char *s, size_t n,
 			 unsigned line)
 {
 	while (n > 0 && is_blank(s[0])) {
@@ -172,7 +172,7 @@ static vs_err parse_line(vs_forward_cfg *c, bool seen[K_COUNT], const char *s, s
 	return set_value(c, k, v, vn, line);
 }
 
-vs_err vs_forward_cfg_parse(const char *text, size_t len, vs_forward_cfg *cfg)
+VS_MUST_USE vs_err vs_forward_cfg_parse(const char *text, size_t len, vs_forward_cfg *cfg)
 {
 	if (len > CONF_MAX)
 		return vs_fail(VS_E_USAGE, "forward.conf is larger than %d bytes", CONF_MAX);
@@ -205,7 +205,7 @@ vs_err vs_forward_cfg_parse(const char *text, size_t len, vs_forward_cfg *cfg)
 	return VS_OK;
 }
 
-vs_err vs_forward_cfg_format(const vs_forward_cfg *cfg, char **out)
+VS_MUST_USE vs_err vs_forward_cfg_format(const vs_forward_cfg *cfg, char **out)
 {
 	if (!host_ok(cfg->host, strnlen(cfg->host, sizeof cfg->host)) ||
 	    !path_ok(cfg->ca_file, strnlen(cfg->ca_file, sizeof cfg->ca_file), sizeof cfg->ca_file))
@@ -234,7 +234,7 @@ vs_err vs_forward_cfg_format(const vs_forward_cfg *cfg, char **out)
 	return VS_OK;
 }
 
-static vs_err dir_file(char *out, size_t cap, const char *dir, const char *name)
+static VS_MUST_USE vs_err dir_file(char *out, size_t cap, const char *dir, const char *name)
 {
 	if ((size_t)snprintf(out, cap, "%s/%s", dir, name) >= cap)
 		return vs_fail(VS_E_USAGE, "path too long: %s/%s", dir, name);
@@ -242,7 +242,7 @@ static vs_err dir_file(char *out, size_t cap, const char *dir, const char *name)
 }
 
 /* Writes DIR/NAME through DIR/NAME.tmp: fsync, rename, fsync the directory. */
-static vs_err replace_file(const char *dir, const char *name, const char *data, size_t n)
+static VS_MUST_USE vs_err replace_file(const char *dir, const char *name, const char *data, size_t n)
 {
 	char path[4200], tmp[4300];
 	VS_TRY(dir_file(path, sizeof path, dir, name));
@@ -259,7 +259,7 @@ static vs_err replace_file(const char *dir, const char *name, const char *data, 
 	return vs_fsync_dir_of(path);
 }
 
-vs_err vs_forward_cfg_save(const char *dir, const vs_forward_cfg *cfg)
+VS_MUST_USE vs_err vs_forward_cfg_save(const char *dir, const vs_forward_cfg *cfg)
 {
 	char *text;
 	VS_TRY(vs_forward_cfg_format(cfg, &text));
@@ -269,7 +269,7 @@ vs_err vs_forward_cfg_save(const char *dir, const vs_forward_cfg *cfg)
 }
 
 /* Reads DIR/NAME (no symlink, not group/other-writable); *present false if absent. */
-static vs_err read_own_file(const char *dir, const char *name, size_t max, vs_err big_rc,
+static VS_MUST_USE vs_err read_own_file(const char *dir, const char *name, size_t max, vs_err big_rc,
 			    char **out, size_t *len, bool *present)
 {
 	char path[4200];
@@ -309,7 +309,7 @@ static vs_err read_own_file(const char *dir, const char *name, size_t max, vs_er
 	return VS_OK;
 }
 
-vs_err vs_forward_cfg_load(const char *dir, vs_forward_cfg *cfg, bool *present)
+VS_MUST_USE vs_err vs_forward_cfg_load(const char *dir, vs_forward_cfg *cfg, bool *present)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -323,7 +323,7 @@ vs_err vs_forward_cfg_load(const char *dir, vs_forward_cfg *cfg, bool *present)
 	return VS_OK;
 }
 
-vs_err vs_forward_cursor_parse(const char *text, size_t len, vs_forward_cursor *cur)
+VS_MUST_USE vs_err vs_forward_cursor_parse(const char *text, size_t len, vs_forward_cursor *cur)
 {
 	static const char k_off[] = "offset=", k_seq[] = "seq=";
 	vs_rd r = vs_rd_init(text, len);
@@ -350,7 +350,7 @@ vs_err vs_forward_cursor_parse(const char *text, size_t len, vs_forward_cursor *
 	return VS_OK;
 }
 
-vs_err vs_forward_cursor_load(const char *dir, vs_forward_cursor *cur)
+VS_MUST_USE vs_err vs_forward_cursor_load(const char *dir, vs_forward_cursor *cur)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -368,7 +368,7 @@ vs_err vs_forward_cursor_load(const char *dir, vs_forward_cursor *cur)
 	return VS_OK;
 }
 
-vs_err vs_forward__cursor_save(const char *dir, const vs_forward_cursor *cur)
+VS_MUST_USE vs_err vs_forward__cursor_save(const char *dir, const vs_forward_cursor *cur)
 {
 	char text[CURSOR_MAX];
 	int n = snprintf(text, sizeof text, "offset=%llu\nseq=%llu\n",

@@ -105,7 +105,7 @@ static const char *str_field(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-vs_err vs_forward_format(const char *line, size_t len, char **out, size_t *out_len,
+VS_MUST_USE vs_err vs_forward_format(const char *line, size_t len, char **out, size_t *out_len,
 			 uint64_t *seq)
 {
 	static const char head[] = "{\"seq\":";

@@ -47,7 +47,7 @@ static const char *tls_reason(SSL *ssl, int ret, char *buf, size_t cap)
 	return "connection closed by the collector";
 }
 
-static vs_err tcp_connect(const vs_forward_cfg *cfg, int *out)
+static VS_MUST_USE vs_err tcp_connect(const vs_forward_cfg *cfg, int *out)
 {
 	char port[8];
 	snprintf(port, sizeof port, "%u", (unsigned)cfg->port);
@@ -101,7 +101,7 @@ static vs_err tcp_connect(const vs_forward_cfg *cfg, int *out)
 	return vs_fail_errno(VS_E_ENV, "cannot connect");
 }
 
-vs_err vs_fwd_tls_context(const vs_forward_cfg *cfg, SSL_CTX **out)
+VS_MUST_USE vs_err vs_fwd_tls_context(const vs_forward_cfg *cfg, SSL_CTX **out)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
@@ -134,7 +134,7 @@ static bool is_ip_literal(const char *s)
 }
 
 /* Server name checks on the certificate, and SNI unless name is an address. */
-static vs_err tls_expect_name(SSL *ssl, const char *name)
+static VS_MUST_USE vs_err tls_expect_name(SSL *ssl, const char *name)
 {
 	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -159,7 +159,7 @@ void vs_fwd_conn_close(vs_fwd_conn *c)
 
 /* TCP + TLS handshake with the collector's certificate verified. Failures:
  * VS_E_ENV (message: the reason only), VS_E_INTEGRITY (not trusted). */
-vs_err vs_fwd_conn_open(const vs_forward_cfg *cfg, SSL_CTX *ctx, vs_fwd_conn *c)
+VS_MUST_USE vs_err vs_fwd_conn_open(const vs_forward_cfg *cfg, SSL_CTX *ctx, vs_fwd_conn *c)
 {
 	const char *name = cfg->server_name[0] ? cfg->server_name : cfg->host;
 	VS_TRY(tcp_connect(cfg, &c->fd));
@@ -183,7 +183,7 @@ vs_err vs_fwd_conn_open(const vs_forward_cfg *cfg, SSL_CTX *ctx, vs_fwd_conn *c)
 	return VS_OK;
 }
 
-vs_err vs_fwd_conn_write(vs_fwd_conn *c, const void *p, size_t n)
+VS_MUST_USE vs_err vs_fwd_conn_write(vs_fwd_conn *c, const void *p, size_t n)
 {
 	while (n > 0) {
 		size_t done = 0;
@@ -205,7 +205,7 @@ vs_err vs_fwd_conn_write(vs_fwd_conn *c, const void *p, size_t n)
  * 4.4 makes the answer a MUST): a collector that answers has read every byte
  * we sent before it. A bare EOF is not an answer: a receiver that drops a
  * session on an error closes the socket the same way. */
-vs_err vs_fwd_conn_confirm(vs_fwd_conn *c)
+VS_MUST_USE vs_err vs_fwd_conn_confirm(vs_fwd_conn *c)
 {
 	ERR_clear_error();
 	int ret = SSL_shutdown(c->ssl);

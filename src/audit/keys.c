@@ -15,7 +15,7 @@
 #include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 
-vs_err vs_audit_key_evolve(const vs_key *in, vs_key *out)
+VS_MUST_USE vs_err vs_audit_key_evolve(const vs_key *in, vs_key *out)
 {
 	static const char label[] = VS_AUDIT_EVOLVE_LABEL;
 	vs_audit_mac m;
@@ -29,7 +29,7 @@ vs_err vs_audit_key_evolve(const vs_key *in, vs_key *out)
 	return rc;
 }
 
-vs_err vs_audit_epoch_of(int64_t t0, uint64_t interval, int64_t time_us, uint64_t *epoch)
+VS_MUST_USE vs_err vs_audit_epoch_of(int64_t t0, uint64_t interval, int64_t time_us, uint64_t *epoch)
 {
 	if (interval == 0 || interval > VS_AUDIT_INTERVAL_MAX || t0 < 0 ||
 	    t0 > INT64_MAX / 1000000 || time_us < t0 * 1000000)
@@ -40,7 +40,7 @@ vs_err vs_audit_epoch_of(int64_t t0, uint64_t interval, int64_t time_us, uint64_
 
 /* --- small text files: written canonically, read back by re-formatting --- */
 
-static vs_err read_exact_text(const char *path, char *buf, size_t cap, size_t *len)
+static VS_MUST_USE vs_err read_exact_text(const char *path, char *buf, size_t cap, size_t *len)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
@@ -86,7 +86,7 @@ static size_t parse_params(const char *buf, size_t n, const char *magic, int64_t
 	return (size_t)k;
 }
 
-vs_err vs_audit_params_write(const char *dir, const vs_audit_params *p)
+VS_MUST_USE vs_err vs_audit_params_write(const char *dir, const vs_audit_params *p)
 {
 	char path[4096], buf[512], hex[2 * VS_PUB_LEN + 1];
 	vs_hex(p->pub, VS_PUB_LEN, hex);
@@ -95,7 +95,7 @@ vs_err vs_audit_params_write(const char *dir, const vs_audit_params *p)
 	return vs_write_new_file(path, buf, (size_t)k, 0644);
 }
 
-vs_err vs_audit_params_read(const char *dir, vs_audit_params *p)
+VS_MUST_USE vs_err vs_audit_params_read(const char *dir, vs_audit_params *p)
 {
 	char path[4096], buf[512];
 	size_t n;
@@ -108,7 +108,7 @@ vs_err vs_audit_params_read(const char *dir, vs_audit_params *p)
 	return VS_OK;
 }
 
-vs_err vs_audit_seed_write(const char *path, const vs_audit_seed *s)
+VS_MUST_USE vs_err vs_audit_seed_write(const char *path, const vs_audit_seed *s)
 {
 	char buf[512], hex[2 * VS_PUB_LEN + 1], khex[2 * VS_KEY_LEN + 1];
 	vs_hex(s->pub, VS_PUB_LEN, hex);
@@ -121,7 +121,7 @@ vs_err vs_audit_seed_write(const char *path, const vs_audit_seed *s)
 	return rc;
 }
 
-vs_err vs_audit_seed_load(const char *path, vs_audit_seed *s)
+VS_MUST_USE vs_err vs_audit_seed_load(const char *path, vs_audit_seed *s)
 {
 	char buf[512], khex[2 * VS_KEY_LEN + 2];
 	size_t n;
@@ -150,7 +150,7 @@ void vs_audit_seed_wipe(vs_audit_seed *s)
 	vs_wipe(s, sizeof *s);
 }
 
-vs_err vs_audit_keyfile_write(const char *dir, uint64_t epoch, const vs_key *k)
+VS_MUST_USE vs_err vs_audit_keyfile_write(const char *dir, uint64_t epoch, const vs_key *k)
 {
 	char tmp[4096], path[4096], buf[160], khex[2 * VS_KEY_LEN + 1];
 	snprintf(tmp, sizeof tmp, "%s/key.tmp", dir);
@@ -175,7 +175,7 @@ vs_err vs_audit_keyfile_write(const char *dir, uint64_t epoch, const vs_key *k)
 	return vs_fsync_path(dir);
 }
 
-vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_key *k)
+VS_MUST_USE vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_key *k)
 {
 	char path[4096], buf[160], again[160], khex[2 * VS_KEY_LEN + 1] = { 0 };
 	unsigned long long e;
@@ -198,7 +198,7 @@ vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_key *k)
 
 /* --- file maps --- */
 
-vs_err vs_audit_map_open(const char *path, vs_audit_map *m)
+VS_MUST_USE vs_err vs_audit_map_open(const char *path, vs_audit_map *m)
 {
 	m->p = NULL;
 	m->len = 0;

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-static vs_err md_fail(void)
+static VS_MUST_USE vs_err md_fail(void)
 {
 	ERR_clear_error();
 	return vs_fail(VS_E_ENV, "SHA-256 failed");
@@ -24,7 +24,7 @@ static void fetch_sha256(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-vs_err vs_audit_hash2(void *mdctx, uint8_t prefix, const void *a, size_t an, const void *b,
+VS_MUST_USE vs_err vs_audit_hash2(void *mdctx, uint8_t prefix, const void *a, size_t an, const void *b,
 		      size_t bn, uint8_t out[VS_HASH_LEN])
 {
 	EVP_MD_CTX *ctx = mdctx, *own = NULL;
@@ -42,18 +42,18 @@ vs_err vs_audit_hash2(void *mdctx, uint8_t prefix, const void *a, size_t an, con
 	return ok ? VS_OK : md_fail();
 }
 
-vs_err vs_merkle_leaf_hash(const void *data, size_t n, uint8_t out[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_merkle_leaf_hash(const void *data, size_t n, uint8_t out[VS_HASH_LEN])
 {
 	return vs_audit_hash2(NULL, 0x00, data, n, NULL, 0, out);
 }
 
-vs_err vs_merkle_node_hash(const uint8_t left[VS_HASH_LEN], const uint8_t right[VS_HASH_LEN],
+VS_MUST_USE vs_err vs_merkle_node_hash(const uint8_t left[VS_HASH_LEN], const uint8_t right[VS_HASH_LEN],
 			   uint8_t out[VS_HASH_LEN])
 {
 	return vs_audit_hash2(NULL, 0x01, left, VS_HASH_LEN, right, VS_HASH_LEN, out);
 }
 
-vs_err vs_merkle_init(vs_merkle *m)
+VS_MUST_USE vs_err vs_merkle_init(vs_merkle *m)
 {
 	memset(m, 0, sizeof *m);
 	m->md = EVP_MD_CTX_new();
@@ -77,7 +77,7 @@ void vs_merkle_copy(vs_merkle *dst, const vs_merkle *src)
 
 /* The stack holds the roots of the complete subtrees, one per set bit of
  * size, largest (leftmost) first. */
-vs_err vs_merkle_add(vs_merkle *m, const uint8_t leaf[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_merkle_add(vs_merkle *m, const uint8_t leaf[VS_HASH_LEN])
 {
 	if (m->depth >= 64)
 		return vs_fail(VS_E_USAGE, "Merkle tree full");
@@ -91,7 +91,7 @@ vs_err vs_merkle_add(vs_merkle *m, const uint8_t leaf[VS_HASH_LEN])
 	return VS_OK;
 }
 
-vs_err vs_merkle_root(vs_merkle *m, uint8_t root[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_merkle_root(vs_merkle *m, uint8_t root[VS_HASH_LEN])
 {
 	if (m->depth == 0)
 		return vs_sha256("", 0, root);
@@ -104,7 +104,7 @@ vs_err vs_merkle_root(vs_merkle *m, uint8_t root[VS_HASH_LEN])
 }
 
 /* MTH(D[lo:hi]). */
-static vs_err mth(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi,
+static VS_MUST_USE vs_err mth(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi,
 		  uint8_t out[VS_HASH_LEN])
 {
 	vs_merkle m;
@@ -126,7 +126,7 @@ static uint64_t split_point(uint64_t n)
 	return k;
 }
 
-static vs_err push(uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len,
+static VS_MUST_USE vs_err push(uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len,
 		   const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi)
 {
 	if (*len >= cap)
@@ -135,7 +135,7 @@ static vs_err push(uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len,
 }
 
 /* PATH(m, D[lo:hi]) of RFC 6962 2.1.1, leaf to root. */
-static vs_err path(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi, uint64_t m,
+static VS_MUST_USE vs_err path(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi, uint64_t m,
 		   uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len)
 {
 	uint64_t n = hi - lo;
@@ -150,7 +150,7 @@ static vs_err path(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t h
 	return push(out, cap, len, leaves, lo, lo + k);
 }
 
-vs_err vs_merkle_inclusion_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t n, uint64_t index,
+VS_MUST_USE vs_err vs_merkle_inclusion_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t n, uint64_t index,
 				 uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len)
 {
 	*len = 0;
@@ -161,7 +161,7 @@ vs_err vs_merkle_inclusion_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t 
 }
 
 /* SUBPROOF(m, D[lo:hi], b) of RFC 6962 2.1.2. */
-static vs_err subproof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi, uint64_t m,
+static VS_MUST_USE vs_err subproof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64_t hi, uint64_t m,
 		       bool complete, uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len)
 {
 	uint64_t n = hi - lo;
@@ -176,7 +176,7 @@ static vs_err subproof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t lo, uint64
 	return push(out, cap, len, leaves, lo, lo + k);
 }
 
-vs_err vs_merkle_consistency_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t m, uint64_t n,
+VS_MUST_USE vs_err vs_merkle_consistency_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_t m, uint64_t n,
 				   uint8_t (*out)[VS_HASH_LEN], size_t cap, size_t *len)
 {
 	*len = 0;
@@ -188,12 +188,12 @@ vs_err vs_merkle_consistency_proof(const uint8_t (*leaves)[VS_HASH_LEN], uint64_
 	return subproof(leaves, 0, n, m, true, out, cap, len);
 }
 
-static vs_err bad_proof(const char *what)
+static VS_MUST_USE vs_err bad_proof(const char *what)
 {
 	return vs_fail(VS_E_INTEGRITY, "%s proof does not verify", what);
 }
 
-vs_err vs_merkle_verify_inclusion(const uint8_t leaf[VS_HASH_LEN], uint64_t index, uint64_t size,
+VS_MUST_USE vs_err vs_merkle_verify_inclusion(const uint8_t leaf[VS_HASH_LEN], uint64_t index, uint64_t size,
 				  const uint8_t *proof, size_t proof_len,
 				  const uint8_t root[VS_HASH_LEN])
 {
@@ -223,7 +223,7 @@ vs_err vs_merkle_verify_inclusion(const uint8_t leaf[VS_HASH_LEN], uint64_t inde
 	return VS_OK;
 }
 
-vs_err vs_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t *proof,
+VS_MUST_USE vs_err vs_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t *proof,
 				    size_t proof_len, const uint8_t root_m[VS_HASH_LEN],
 				    const uint8_t root_n[VS_HASH_LEN])
 {

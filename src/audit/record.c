@@ -238,7 +238,7 @@ static void put_key(outbuf *o, const char *key)
 	puts_(o, key);
 }
 
-vs_err vs_audit_fields_check(const vs_audit_record *r)
+VS_MUST_USE vs_err vs_audit_fields_check(const vs_audit_record *r)
 {
 	if (r->seq == 0)
 		return vs_fail(VS_E_USAGE, "audit record: seq must be at least 1");
@@ -266,7 +266,7 @@ vs_err vs_audit_fields_check(const vs_audit_record *r)
 	return VS_OK;
 }
 
-vs_err vs_audit_record_format(const vs_audit_record *r, char *out, size_t cap, size_t *len)
+VS_MUST_USE vs_err vs_audit_record_format(const vs_audit_record *r, char *out, size_t cap, size_t *len)
 {
 	VS_TRY(vs_audit_fields_check(r));
 	char t[VS_AUDIT_TIME_LEN + 1];
@@ -469,7 +469,7 @@ static bool parse_body(vs_rd *r, vs_audit_record *o)
 	return false;
 }
 
-vs_err vs_audit_record_parse(const char *line, size_t n, vs_audit_record *o)
+VS_MUST_USE vs_err vs_audit_record_parse(const char *line, size_t n, vs_audit_record *o)
 {
 	vs_rd r = vs_rd_init(line, n);
 	memset(o, 0, sizeof *o);
@@ -492,7 +492,7 @@ size_t vs_audit_mac_span(const char *line, size_t n)
 	return n - tail;
 }
 
-vs_err vs_audit_mac_new(vs_audit_mac *m, const vs_key *key)
+VS_MUST_USE vs_err vs_audit_mac_new(vs_audit_mac *m, const vs_key *key)
 {
 	memset(m, 0, sizeof *m);
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -516,7 +516,7 @@ void vs_audit_mac_free(vs_audit_mac *m)
 	m->ctx = NULL;
 }
 
-vs_err vs_audit_mac_run(vs_audit_mac *m, const void *data, size_t n, uint8_t out[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_audit_mac_run(vs_audit_mac *m, const void *data, size_t n, uint8_t out[VS_HASH_LEN])
 {
 	size_t len = 0;
 	/* A NULL key re-initialises from the stored key (no re-keying cost). */
@@ -531,7 +531,7 @@ vs_err vs_audit_mac_run(vs_audit_mac *m, const void *data, size_t n, uint8_t out
 	return VS_OK;
 }
 
-vs_err vs_audit_record_mac(const vs_key *key, const char *line, size_t n,
+VS_MUST_USE vs_err vs_audit_record_mac(const vs_key *key, const char *line, size_t n,
 			   uint8_t mac[VS_HASH_LEN])
 {
 	size_t span = vs_audit_mac_span(line, n);

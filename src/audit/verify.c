@@ -53,7 +53,7 @@ typedef struct {
 	size_t n;
 } cp_list;
 
-static vs_err load_checkpoints(const char *dir, const uint8_t pub[VS_PUB_LEN], cp_list *l,
+static VS_MUST_USE vs_err load_checkpoints(const char *dir, const uint8_t pub[VS_PUB_LEN], cp_list *l,
 			       vs_audit_report *rep)
 {
 	char path[4200];
@@ -113,7 +113,7 @@ typedef struct {
 
 enum { MAC_UNKNOWN, MAC_OK, MAC_BAD };
 
-static vs_err key_for(walk *w, uint64_t epoch)
+static VS_MUST_USE vs_err key_for(walk *w, uint64_t epoch)
 {
 	if (w->have_mac && epoch == w->key_epoch)
 		return VS_OK;
@@ -131,7 +131,7 @@ static vs_err key_for(walk *w, uint64_t epoch)
 }
 
 /* Checkpoints and the anchor at tree size w->tree.size. */
-static vs_err check_heads(walk *w, uint64_t line, uint64_t off)
+static VS_MUST_USE vs_err check_heads(walk *w, uint64_t line, uint64_t off)
 {
 	uint64_t size = w->tree.size;
 	uint8_t root[VS_HASH_LEN];
@@ -155,7 +155,7 @@ static vs_err check_heads(walk *w, uint64_t line, uint64_t off)
 	return VS_OK;
 }
 
-static vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64_t off,
+static VS_MUST_USE vs_err check_line(walk *w, const char *p, size_t n, uint64_t line, uint64_t off,
 			 const uint8_t leaf[VS_HASH_LEN], uint8_t mac_flag)
 {
 	vs_audit_record *r = &w->rec;
@@ -289,7 +289,7 @@ static uint8_t mac_line(hasher *h, const char *p, size_t n)
 										     : MAC_BAD;
 }
 
-static vs_err hash_chunk(hasher *h, EVP_MD_CTX *ctx, chunk *c)
+static VS_MUST_USE vs_err hash_chunk(hasher *h, EVP_MD_CTX *ctx, chunk *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		const char *p = h->base + c->off[i];
@@ -336,7 +336,7 @@ static void submit(hasher *h, chunk *c)
 	pthread_mutex_unlock(&h->mu);
 }
 
-static vs_err wait_done(hasher *h, chunk *c)
+static VS_MUST_USE vs_err wait_done(hasher *h, chunk *c)
 {
 	pthread_mutex_lock(&h->mu);
 	while (h->busy)
@@ -363,7 +363,7 @@ static void cut(const vs_audit_map *m, uint64_t *off, chunk *c, bool *torn)
 	}
 }
 
-static vs_err walk_chunks(walk *w, const vs_audit_map *m, hasher *h, chunk *bufs,
+static VS_MUST_USE vs_err walk_chunks(walk *w, const vs_audit_map *m, hasher *h, chunk *bufs,
 			  uint64_t *line, uint64_t *end)
 {
 	uint64_t off = 0;
@@ -402,7 +402,7 @@ static vs_err walk_chunks(walk *w, const vs_audit_map *m, hasher *h, chunk *bufs
 	return rc;
 }
 
-static vs_err walk_log(walk *w, const char *dir)
+static VS_MUST_USE vs_err walk_log(walk *w, const char *dir)
 {
 	char path[4200];
 	vs_audit_map m;
@@ -446,7 +446,7 @@ static vs_err walk_log(walk *w, const char *dir)
 	return rc;
 }
 
-vs_err vs_audit_verify(const char *dir, const vs_audit_verify_opts *o, vs_audit_report *rep)
+VS_MUST_USE vs_err vs_audit_verify(const char *dir, const vs_audit_verify_opts *o, vs_audit_report *rep)
 {
 	static const vs_audit_verify_opts none;
 	walk *w = calloc(1, sizeof *w);
@@ -501,7 +501,7 @@ vs_err vs_audit_verify(const char *dir, const vs_audit_verify_opts *o, vs_audit_
 
 typedef vs_err (*line_fn)(const char *p, size_t n, void *ctx);
 
-static vs_err each_line(const char *dir, line_fn fn, void *ctx)
+static VS_MUST_USE vs_err each_line(const char *dir, line_fn fn, void *ctx)
 {
 	char path[4200];
 	vs_audit_map m;
@@ -528,7 +528,7 @@ typedef struct {
 	bool stop;
 } read_ctx;
 
-static vs_err read_one(const char *p, size_t n, void *ctx)
+static VS_MUST_USE vs_err read_one(const char *p, size_t n, void *ctx)
 {
 	read_ctx *c = ctx;
 	if (c->stop)
@@ -540,7 +540,7 @@ static vs_err read_one(const char *p, size_t n, void *ctx)
 	return VS_OK;
 }
 
-vs_err vs_audit_read(const char *dir, vs_audit_each_fn fn, void *ctx)
+VS_MUST_USE vs_err vs_audit_read(const char *dir, vs_audit_each_fn fn, void *ctx)
 {
 	read_ctx *c = calloc(1, sizeof *c);
 	if (!c)
@@ -558,7 +558,7 @@ typedef struct {
 	uint64_t n, cap;
 } leaf_list;
 
-static vs_err add_leaf(const char *p, size_t n, void *ctx)
+static VS_MUST_USE vs_err add_leaf(const char *p, size_t n, void *ctx)
 {
 	leaf_list *l = ctx;
 	if (l->n == l->cap) {
@@ -572,7 +572,7 @@ static vs_err add_leaf(const char *p, size_t n, void *ctx)
 	return vs_merkle_leaf_hash(p, n, l->v[l->n++]);
 }
 
-vs_err vs_audit_prove_inclusion(const char *dir, uint64_t seq, uint64_t size,
+VS_MUST_USE vs_err vs_audit_prove_inclusion(const char *dir, uint64_t seq, uint64_t size,
 				uint8_t leaf[VS_HASH_LEN], uint8_t root[VS_HASH_LEN],
 				uint8_t (*path)[VS_HASH_LEN], size_t *path_len)
 {
@@ -601,7 +601,7 @@ vs_err vs_audit_prove_inclusion(const char *dir, uint64_t seq, uint64_t size,
 	return rc;
 }
 
-vs_err vs_audit_prove_consistency(const char *dir, uint64_t m, uint64_t n,
+VS_MUST_USE vs_err vs_audit_prove_consistency(const char *dir, uint64_t m, uint64_t n,
 				  uint8_t (*proof)[VS_HASH_LEN], size_t *proof_len)
 {
 	leaf_list l = { 0 };

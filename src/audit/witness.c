@@ -66,7 +66,7 @@ static bool parse_u64(const char **p, char end, uint64_t *out)
 	return true;
 }
 
-vs_err vs_audit_witness_parse(const char *text, size_t len, vs_anchor_witness *w, size_t cap,
+VS_MUST_USE vs_err vs_audit_witness_parse(const char *text, size_t len, vs_anchor_witness *w, size_t cap,
 			      size_t *n)
 {
 	*n = 0;
@@ -90,7 +90,7 @@ vs_err vs_audit_witness_parse(const char *text, size_t len, vs_anchor_witness *w
 	return same ? VS_OK : vs_fail(VS_E_INTEGRITY, "anchor witness file is not canonical");
 }
 
-vs_err vs_audit_witness_read(const char *dir, vs_anchor_witness *w, size_t cap, size_t *n)
+VS_MUST_USE vs_err vs_audit_witness_read(const char *dir, vs_anchor_witness *w, size_t cap, size_t *n)
 {
 	char path[4200];
 	uint8_t *p = NULL;
@@ -115,7 +115,7 @@ vs_err vs_audit_witness_read(const char *dir, vs_anchor_witness *w, size_t cap, 
 }
 
 /* Written to a temporary file, synced, renamed over the old one. */
-vs_err vs_audit_witness_write(const char *dir, vs_anchor_witness *w, size_t n)
+VS_MUST_USE vs_err vs_audit_witness_write(const char *dir, vs_anchor_witness *w, size_t n)
 {
 	char tmp[4200], path[4200];
 	qsort(w, n, sizeof *w, cmp);

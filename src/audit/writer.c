@@ -83,14 +83,14 @@ static int64_t now_us(const vs_audit *a)
 
 /* --- init --- */
 
-static vs_err create_empty(const char *dir, const char *name, mode_t mode)
+static VS_MUST_USE vs_err create_empty(const char *dir, const char *name, mode_t mode)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	return vs_write_new_file(path, "", 0, mode);
 }
 
-vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *signer,
+VS_MUST_USE vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *signer,
 		     uint64_t interval, const vs_audit_opts *opts)
 {
 	char path[4200];
@@ -159,7 +159,7 @@ vs_err vs_audit_init(const char *dir, const char *seed_path, const vs_signer *si
 
 /* --- keys --- */
 
-static vs_err set_key(vs_audit *a, uint64_t epoch, const vs_key *k)
+static VS_MUST_USE vs_err set_key(vs_audit *a, uint64_t epoch, const vs_key *k)
 {
 	vs_audit_mac_free(&a->mac);
 	a->key = *k;
@@ -167,7 +167,7 @@ static vs_err set_key(vs_audit *a, uint64_t epoch, const vs_key *k)
 	return vs_audit_mac_new(&a->mac, &a->key);
 }
 
-static vs_err stat_key(vs_audit *a, struct stat *st)
+static VS_MUST_USE vs_err stat_key(vs_audit *a, struct stat *st)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/key", a->dir);
@@ -177,7 +177,7 @@ static vs_err stat_key(vs_audit *a, struct stat *st)
 }
 
 /* Another process may have evolved the key: take the newer one. */
-static vs_err refresh_key(vs_audit *a)
+static VS_MUST_USE vs_err refresh_key(vs_audit *a)
 {
 	struct stat st;
 	VS_TRY(stat_key(a, &st));
@@ -195,7 +195,7 @@ static vs_err refresh_key(vs_audit *a)
 }
 
 /* Evolves to epoch e, stores the new key durably, then forgets the old. */
-static vs_err evolve_to(vs_audit *a, uint64_t e)
+static VS_MUST_USE vs_err evolve_to(vs_audit *a, uint64_t e)
 {
 	if (e <= a->key_epoch)
 		return VS_OK;
@@ -219,7 +219,7 @@ static vs_err evolve_to(vs_audit *a, uint64_t e)
 
 /* --- reading the tail --- */
 
-static vs_err take_line(vs_audit *a, const char *line, size_t n, uint64_t off)
+static VS_MUST_USE vs_err take_line(vs_audit *a, const char *line, size_t n, uint64_t off)
 {
 	vs_audit_record *r = malloc(sizeof *r);
 	if (!r)
@@ -249,7 +249,7 @@ static vs_err take_line(vs_audit *a, const char *line, size_t n, uint64_t off)
 
 /* Reads what other writers appended since we last looked; *torn_off/len
  * describe a partial last line (a writer died mid-write; we hold the lock). */
-static vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn_len)
+static VS_MUST_USE vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn_len)
 {
 	struct stat st;
 	*torn_len = 0;
@@ -285,7 +285,7 @@ static vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn_len)
 
 /* Copies len bytes at off of the log into a new file (chunked: a torn tail
  * can be as long as a whole batch, or whatever an intruder appended). */
-static vs_err copy_tail(vs_audit *a, uint64_t off, uint64_t len, const char *path)
+static VS_MUST_USE vs_err copy_tail(vs_audit *a, uint64_t off, uint64_t len, const char *path)
 {
 	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
@@ -310,7 +310,7 @@ static vs_err copy_tail(vs_audit *a, uint64_t off, uint64_t len, const char *pat
 }
 
 /* Moves the partial bytes aside and cuts them off the log. */
-static vs_err move_torn(vs_audit *a, uint64_t off, uint64_t len, char *name, size_t cap)
+static VS_MUST_USE vs_err move_torn(vs_audit *a, uint64_t off, uint64_t len, char *name, size_t cap)
 {
 	char path[4300];
 	vs_err rc = VS_OK;
@@ -337,7 +337,7 @@ static vs_err move_torn(vs_audit *a, uint64_t off, uint64_t len, char *name, siz
 
 /* --- writing --- */
 
-static vs_err grow(vs_audit *a, size_t need)
+static VS_MUST_USE vs_err grow(vs_audit *a, size_t need)
 {
 	if (need <= a->cap)
 		return VS_OK;
@@ -358,7 +358,7 @@ static void copy_str(char *dst, size_t cap, const char *s)
 }
 
 /* Formats, MACs and hashes one record at the end of a->buf. */
-static vs_err add_record(vs_audit *a, const vs_audit_event *ev, size_t *used,
+static VS_MUST_USE vs_err add_record(vs_audit *a, const vs_audit_event *ev, size_t *used,
 			 vs_audit_record *r)
 {
 	int64_t t = now_us(a);
@@ -404,7 +404,7 @@ static vs_err add_record(vs_audit *a, const vs_audit_event *ev, size_t *used,
 	return VS_OK;
 }
 
-static vs_err write_log(vs_audit *a, const char *p, size_t n)
+static VS_MUST_USE vs_err write_log(vs_audit *a, const char *p, size_t n)
 {
 	/* Split in two when a crash test asks for a kill between the halves. */
 	size_t first = getenv("VNFSAFE_FAULT") ? n / 2 : n;
@@ -422,7 +422,7 @@ static vs_err write_log(vs_audit *a, const char *p, size_t n)
 }
 
 /* Cuts a torn last line off DIR/checkpoints (a checkpoint can be redone). */
-static vs_err cut_torn_checkpoint(int fd)
+static VS_MUST_USE vs_err cut_torn_checkpoint(int fd)
 {
 	struct stat st;
 	char tail[VS_AUDIT_CP_LINE_MAX];
@@ -444,7 +444,7 @@ static vs_err cut_torn_checkpoint(int fd)
 	return VS_OK;
 }
 
-static vs_err write_checkpoint(vs_audit *a, vs_audit_checkpoint *cp)
+static VS_MUST_USE vs_err write_checkpoint(vs_audit *a, vs_audit_checkpoint *cp)
 {
 	char path[4200], line[VS_AUDIT_CP_LINE_MAX];
 	size_t n;
@@ -519,7 +519,7 @@ static void restore_tail(vs_audit *a, const tail_state *s)
 }
 
 /* Under the flock: catch up, repair, write the batch, sync, checkpoint. */
-static vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
+static VS_MUST_USE vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
 {
 	uint64_t torn_off = 0, torn_len = 0;
 	char torn_name[64], reason[160];
@@ -576,7 +576,7 @@ static vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_
 	return rc;
 }
 
-static vs_err commit(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
+static VS_MUST_USE vs_err commit(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
 {
 	if (a->broken)
 		return vs_fail(VS_E_ENV, "audit log %s had a failed sync: reopen it", a->log_path);
@@ -592,7 +592,7 @@ static vs_err commit(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
 
 /* --- public --- */
 
-vs_err vs_audit_open(vs_audit **out, const char *dir, const vs_audit_opts *opts)
+VS_MUST_USE vs_err vs_audit_open(vs_audit **out, const char *dir, const vs_audit_opts *opts)
 {
 	*out = NULL;
 	if (strlen(dir) >= 4000)
@@ -669,7 +669,7 @@ void vs_audit_close(vs_audit *a)
 	free(a);
 }
 
-static vs_err event_check(const vs_audit_event *ev)
+static VS_MUST_USE vs_err event_check(const vs_audit_event *ev)
 {
 	if (!vs_audit_text_ok(ev->actor ? ev->actor : "", VS_AUDIT_ACTOR_MAX))
 		return vs_fail(VS_E_USAGE, "audit actor longer than %d bytes or not UTF-8",
@@ -690,12 +690,12 @@ static vs_err event_check(const vs_audit_event *ev)
 	return VS_OK;
 }
 
-vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq)
+VS_MUST_USE vs_err vs_audit_append(vs_audit *a, const vs_audit_event *ev, uint64_t *seq)
 {
 	return vs_audit_append_many(a, ev, 1, seq);
 }
 
-vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uint64_t *seq)
+VS_MUST_USE vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uint64_t *seq)
 {
 	if (n == 0 || n > VS_AUDIT_MANY_MAX)
 		return vs_fail(VS_E_USAGE, "append 1 to %d audit records at once", VS_AUDIT_MANY_MAX);
@@ -744,13 +744,13 @@ vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, size_t n, uin
 	return VS_OK;
 }
 
-vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp)
+VS_MUST_USE vs_err vs_audit_checkpoint_now(vs_audit *a, vs_audit_checkpoint *cp)
 {
 	vs_audit_checkpoint tmp;
 	return commit(a, NULL, cp ? cp : &tmp);
 }
 
-vs_err vs_audit_evolve(vs_audit *a)
+VS_MUST_USE vs_err vs_audit_evolve(vs_audit *a)
 {
 	pthread_mutex_lock(&a->io);
 	vs_err rc = vs_lock_exclusive(a->fd, a->log_path);

@@ -70,7 +70,7 @@ __attribute__((format(printf, 1, 0))) static void vset(const char *fmt, va_list 
 	vs_escape(raw, msg, sizeof msg);
 }
 
-vs_err vs_fail(vs_err code, const char *fmt, ...)
+VS_MUST_USE vs_err vs_fail(vs_err code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -79,7 +79,7 @@ vs_err vs_fail(vs_err code, const char *fmt, ...)
 	return code;
 }
 
-vs_err vs_fail_errno(vs_err code, const char *fmt, ...)
+VS_MUST_USE vs_err vs_fail_errno(vs_err code, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
@@ -91,7 +91,7 @@ vs_err vs_fail_errno(vs_err code, const char *fmt, ...)
 	return code;
 }
 
-vs_err vs_wrap(vs_err code, const char *fmt, ...)
+VS_MUST_USE vs_err vs_wrap(vs_err code, const char *fmt, ...)
 {
 	char old[sizeof msg];
 	memcpy(old, msg, sizeof old);

@@ -13,7 +13,7 @@
 
 volatile sig_atomic_t vs_interrupted;
 
-vs_err vs_read_full(int fd, void *buf, size_t n, size_t *got)
+VS_MUST_USE vs_err vs_read_full(int fd, void *buf, size_t n, size_t *got)
 {
 	size_t done = 0;
 	while (done < n) {
@@ -31,7 +31,7 @@ vs_err vs_read_full(int fd, void *buf, size_t n, size_t *got)
 	return VS_OK;
 }
 
-vs_err vs_write_full(int fd, const void *buf, size_t n)
+VS_MUST_USE vs_err vs_write_full(int fd, const void *buf, size_t n)
 {
 	size_t done = 0;
 	while (done < n) {
@@ -46,7 +46,7 @@ vs_err vs_write_full(int fd, const void *buf, size_t n)
 	return VS_OK;
 }
 
-vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mode)
+VS_MUST_USE vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
@@ -60,7 +60,7 @@ vs_err vs_write_new_file(const char *path, const void *data, size_t n, mode_t mo
 	return rc;
 }
 
-vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len)
+VS_MUST_USE vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -84,7 +84,7 @@ vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *l
 	return VS_OK;
 }
 
-vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap)
+VS_MUST_USE vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap)
 {
 	char tmp[4096];
 	size_t n = strlen(path);
@@ -107,7 +107,7 @@ vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_
 	return VS_OK;
 }
 
-vs_err vs_fsync_path(const char *path)
+VS_MUST_USE vs_err vs_fsync_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -119,14 +119,14 @@ vs_err vs_fsync_path(const char *path)
 	return VS_OK;
 }
 
-vs_err vs_fsync_dir_of(const char *path)
+VS_MUST_USE vs_err vs_fsync_dir_of(const char *path)
 {
 	char dir[4096], base[4096];
 	VS_TRY(vs_split_path(path, dir, sizeof dir, base, sizeof base));
 	return vs_fsync_path(dir);
 }
 
-vs_err vs_mkdir_p(const char *path, mode_t mode)
+VS_MUST_USE vs_err vs_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[4096];
 	size_t n = strlen(path);
@@ -218,7 +218,7 @@ static int rm_at(int dfd, const char *name)
 	return rc;
 }
 
-vs_err vs_rm_own_dir_at(int dfd, const char *name)
+VS_MUST_USE vs_err vs_rm_own_dir_at(int dfd, const char *name)
 {
 	int fd = open_own_dir(dfd, name);
 	int rc = fd < 0 ? -1 : rm_children(fd);
@@ -229,7 +229,7 @@ vs_err vs_rm_own_dir_at(int dfd, const char *name)
 	return VS_OK;
 }
 
-vs_err vs_rm_rf(const char *path)
+VS_MUST_USE vs_err vs_rm_rf(const char *path)
 {
 	char dir[4096], base[4096];
 	VS_TRY(vs_split_path(path, dir, sizeof dir, base, sizeof base));
@@ -245,7 +245,7 @@ vs_err vs_rm_rf(const char *path)
 	return VS_OK;
 }
 
-vs_err vs_lock_exclusive(int fd, const char *what)
+VS_MUST_USE vs_err vs_lock_exclusive(int fd, const char *what)
 {
 	while (flock(fd, LOCK_EX) != 0)
 		if (errno != EINTR)

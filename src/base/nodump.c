@@ -7,7 +7,7 @@
 
 #include "vnfsafe/nodump.h"
 
-vs_err vs_no_core_dumps(void)
+VS_MUST_USE vs_err vs_no_core_dumps(void)
 {
 #ifdef VS_TEST_HOOKS
 	/* The positive control of integration.coredump. */

@@ -56,7 +56,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-vs_err vs_pipe_new(vs_pipe **out, unsigned depth, size_t slot_size, vs_pipe_fn fn, void *ctx)
+VS_MUST_USE vs_err vs_pipe_new(vs_pipe **out, unsigned depth, size_t slot_size, vs_pipe_fn fn, void *ctx)
 {
 	vs_pipe *p = calloc(1, sizeof *p);
 	if (!p || !(p->slots = calloc(depth, sizeof *p->slots))) {
@@ -84,12 +84,12 @@ vs_err vs_pipe_new(vs_pipe **out, unsigned depth, size_t slot_size, vs_pipe_fn f
 	return VS_OK;
 }
 
-static vs_err take_error(vs_pipe *p)
+static VS_MUST_USE vs_err take_error(vs_pipe *p)
 {
 	return p->err == VS_OK ? VS_OK : vs_fail(p->err, "%s", p->msg);
 }
 
-vs_err vs_pipe_acquire(vs_pipe *p, uint8_t **buf)
+VS_MUST_USE vs_err vs_pipe_acquire(vs_pipe *p, uint8_t **buf)
 {
 	pthread_mutex_lock(&p->mu);
 	while (p->count == p->depth && p->err == VS_OK)
@@ -113,7 +113,7 @@ void vs_pipe_submit(vs_pipe *p, size_t len, unsigned tag, bool flag)
 	pthread_mutex_unlock(&p->mu);
 }
 
-vs_err vs_pipe_drain(vs_pipe *p)
+VS_MUST_USE vs_err vs_pipe_drain(vs_pipe *p)
 {
 	pthread_mutex_lock(&p->mu);
 	while (p->count > 0)

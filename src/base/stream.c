@@ -4,12 +4,12 @@
 
 #include "vnfsafe/fsutil.h"
 
-static vs_err fd_read(void *ctx, void *buf, size_t n, size_t *got)
+static VS_MUST_USE vs_err fd_read(void *ctx, void *buf, size_t n, size_t *got)
 {
 	return vs_read_full(*(int *)ctx, buf, n, got);
 }
 
-static vs_err fd_write(void *ctx, const void *buf, size_t n)
+static VS_MUST_USE vs_err fd_write(void *ctx, const void *buf, size_t n)
 {
 	return vs_write_full(*(int *)ctx, buf, n);
 }
@@ -26,7 +26,7 @@ vs_sink vs_sink_fd(int *fd)
 	return s;
 }
 
-static vs_err mem_read(void *ctx, void *buf, size_t n, size_t *got)
+static VS_MUST_USE vs_err mem_read(void *ctx, void *buf, size_t n, size_t *got)
 {
 	vs_membuf *m = ctx;
 	size_t left = m->len - m->off;

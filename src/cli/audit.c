@@ -68,7 +68,7 @@ static bool exists(const char *path)
 
 /* A home made before the audit log existed gets one now; its seed stays in
  * the home until the operator moves it (said once, here). */
-static vs_err ensure_log(vs_home *h, const char *dir)
+static VS_MUST_USE vs_err ensure_log(vs_home *h, const char *dir)
 {
 	char params[4300], seed[4300];
 	snprintf(params, sizeof params, "%s/params", dir);
@@ -101,14 +101,14 @@ static vs_err ensure_log(vs_home *h, const char *dir)
 	return VS_OK;
 }
 
-static vs_err check_signed_anchor(vs_home *h, const vs_log_anchor *a)
+static VS_MUST_USE vs_err check_signed_anchor(vs_home *h, const vs_log_anchor *a)
 {
 	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
 	vs_home_pub(h, pub, id);
 	return vs_log_anchor_check_signed(vs_home_host(h), a, pub);
 }
 
-vs_err cli_audit_open(vs_home *h)
+VS_MUST_USE vs_err cli_audit_open(vs_home *h)
 {
 	if (!g_cli.ev.action || g_cli.audit)
 		return VS_OK;

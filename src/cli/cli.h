@@ -57,9 +57,9 @@ const char *cli_not_for_verb(const struct option *opts, int c, const char *verb)
 
 /* Opens the resolved home (once per process) or fails with a clear message;
  * for an audited command, also its audit log (cli_audit_open). */
-vs_err cli_open_home(vs_home **h);
+VS_MUST_USE vs_err cli_open_home(vs_home **h);
 /* Opens --ledger, $VNFSAFE_LEDGER, or the home's embedded ledger (once). */
-vs_err cli_open_ledger(vs_home *h, vs_ledger **l);
+VS_MUST_USE vs_err cli_open_ledger(vs_home *h, vs_ledger **l);
 
 /* The audit record of this command (cli/audit.c). Set the action before the
  * home is opened; the rest as it becomes known. */
@@ -70,7 +70,7 @@ void cli_event_generation(uint64_t g);
 /* The operator's --reason TEXT for the command (release, start
  * --discard-latest): recorded whether the command succeeds or not. */
 void cli_event_reason(const char *reason);
-vs_err cli_audit_open(vs_home *h);
+VS_MUST_USE vs_err cli_audit_open(vs_home *h);
 /* "uid:N(name)": who runs this command. */
 void cli_actor(char *out, size_t cap);
 int cli_audit_finish(int rc);

@@ -464,7 +464,7 @@ static int do_proof(const largs *a, vs_home *h, const char *dir)
 }
 
 /* forward.conf wants absolute paths (a later command runs elsewhere). */
-static vs_err absolute(const char *path, char out[4096])
+static VS_MUST_USE vs_err absolute(const char *path, char out[4096])
 {
 	out[0] = 0;
 	if (!path)
@@ -476,7 +476,7 @@ static vs_err absolute(const char *path, char out[4096])
 
 /* The forward.conf text of the options, parsed by the library's strict
  * parser (one source of truth for what a valid setting is). */
-static vs_err cfg_from_args(const largs *a, vs_forward_cfg *cfg)
+static VS_MUST_USE vs_err cfg_from_args(const largs *a, vs_forward_cfg *cfg)
 {
 	char host[300], text[16384];
 	const char *port = NULL;

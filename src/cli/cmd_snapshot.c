@@ -455,7 +455,7 @@ typedef struct {
 	json_t *arr;
 } list_ctx;
 
-static vs_err list_one(void *ctx, const vs_catalog_entry *e)
+static VS_MUST_USE vs_err list_one(void *ctx, const vs_catalog_entry *e)
 {
 	list_ctx *l = ctx;
 	char t[32];

@@ -123,7 +123,7 @@ typedef struct {
 	json_t *arr;
 } list_ctx;
 
-static vs_err list_one(void *ctx, const vs_vnf_record *r)
+static VS_MUST_USE vs_err list_one(void *ctx, const vs_vnf_record *r)
 {
 	list_ctx *c = ctx;
 	if (c->json)
@@ -203,7 +203,7 @@ static int parse(const char *verb, int argc, char **argv, vargs *a, bool wants_n
 
 typedef vs_err (*vnf_op)(vs_home *, vs_ledger *, const char *, vs_vnf_record *);
 
-static vs_err run(const char *verb, const vargs *a, vs_home *h, vs_ledger *l, vs_vnf_record *r)
+static VS_MUST_USE vs_err run(const char *verb, const vargs *a, vs_home *h, vs_ledger *l, vs_vnf_record *r)
 {
 	static const struct {
 		const char *verb;

@@ -53,7 +53,7 @@ static const char usage[] =
 	"Each command has its own --help; docs/cli.md collects them and\n"
 	"docs/format.md describes the snapshot format.\n";
 
-vs_err cli_open_home(vs_home **h)
+VS_MUST_USE vs_err cli_open_home(vs_home **h)
 {
 	char path[4096];
 	if (!g_cli.home) {
@@ -73,7 +73,7 @@ static void etcd_env(const char **v, const char *name)
 		*v = env;
 }
 
-vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
+VS_MUST_USE vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 {
 	char uri[4200];
 	const char *env = getenv("VNFSAFE_LEDGER");

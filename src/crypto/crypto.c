@@ -14,7 +14,7 @@
 
 #include "vnfsafe/fsutil.h"
 
-static vs_err ossl_fail(const char *what)
+static VS_MUST_USE vs_err ossl_fail(const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[160] = "";
@@ -34,14 +34,14 @@ void vs_key_wipe(vs_key *k)
 	OPENSSL_cleanse(k, sizeof *k);
 }
 
-vs_err vs_random(void *buf, size_t n)
+VS_MUST_USE vs_err vs_random(void *buf, size_t n)
 {
 	if (RAND_bytes(buf, (int)n) != 1)
 		return ossl_fail("RAND_bytes");
 	return VS_OK;
 }
 
-vs_err vs_key_generate(vs_key *k)
+VS_MUST_USE vs_err vs_key_generate(vs_key *k)
 {
 	return vs_random(k->k, sizeof k->k);
 }
@@ -50,7 +50,7 @@ struct vs_hash {
 	EVP_MD_CTX *ctx;
 };
 
-vs_err vs_hash_new(vs_hash **out)
+VS_MUST_USE vs_err vs_hash_new(vs_hash **out)
 {
 	vs_hash *h = calloc(1, sizeof *h);
 	if (!h)
@@ -64,14 +64,14 @@ vs_err vs_hash_new(vs_hash **out)
 	return VS_OK;
 }
 
-vs_err vs_hash_update(vs_hash *h, const void *data, size_t n)
+VS_MUST_USE vs_err vs_hash_update(vs_hash *h, const void *data, size_t n)
 {
 	if (EVP_DigestUpdate(h->ctx, data, n) != 1)
 		return ossl_fail("SHA-256 update");
 	return VS_OK;
 }
 
-vs_err vs_hash_final(vs_hash *h, uint8_t out[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_hash_final(vs_hash *h, uint8_t out[VS_HASH_LEN])
 {
 	unsigned int len = 0;
 	if (EVP_DigestFinal_ex(h->ctx, out, &len) != 1 || len != VS_HASH_LEN)
@@ -87,7 +87,7 @@ void vs_hash_free(vs_hash *h)
 	free(h);
 }
 
-vs_err vs_sha256(const void *data, size_t n, uint8_t out[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_sha256(const void *data, size_t n, uint8_t out[VS_HASH_LEN])
 {
 	if (EVP_Digest(data, n, out, NULL, EVP_sha256(), NULL) != 1)
 		return ossl_fail("SHA-256");
@@ -99,7 +99,7 @@ struct vs_aead {
 	EVP_CIPHER_CTX *dec;
 };
 
-vs_err vs_aead_new(vs_aead **out, const vs_key *key)
+VS_MUST_USE vs_err vs_aead_new(vs_aead **out, const vs_key *key)
 {
 	vs_aead *a = calloc(1, sizeof *a);
 	if (!a)
@@ -128,7 +128,7 @@ void vs_aead_free(vs_aead *a)
 /* EVP takes int lengths; the snapshot layer never passes more than 16 MiB. */
 #define AEAD_MAX ((size_t)1 << 30)
 
-vs_err vs_aead_seal(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
+VS_MUST_USE vs_err vs_aead_seal(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
 		    size_t aad_len, const uint8_t *in, size_t n, uint8_t *out,
 		    uint8_t tag[VS_TAG_LEN])
 {
@@ -144,7 +144,7 @@ vs_err vs_aead_seal(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t
 	return VS_OK;
 }
 
-vs_err vs_aead_open(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
+VS_MUST_USE vs_err vs_aead_open(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t *aad,
 		    size_t aad_len, const uint8_t *in, size_t n, uint8_t *out,
 		    const uint8_t tag[VS_TAG_LEN])
 {
@@ -163,7 +163,7 @@ vs_err vs_aead_open(vs_aead *a, const uint8_t nonce[VS_NONCE_LEN], const uint8_t
 	return VS_OK;
 }
 
-vs_err vs_key_wrap(const vs_key *kek, const vs_key *dek, const uint8_t *aad, size_t aad_len,
+VS_MUST_USE vs_err vs_key_wrap(const vs_key *kek, const vs_key *dek, const uint8_t *aad, size_t aad_len,
 		   uint8_t out[VS_WRAPPED_LEN])
 {
 	vs_aead *a;
@@ -175,7 +175,7 @@ vs_err vs_key_wrap(const vs_key *kek, const vs_key *dek, const uint8_t *aad, siz
 	return rc;
 }
 
-vs_err vs_key_unwrap(const vs_key *kek, const uint8_t in[VS_WRAPPED_LEN], const uint8_t *aad,
+VS_MUST_USE vs_err vs_key_unwrap(const vs_key *kek, const uint8_t in[VS_WRAPPED_LEN], const uint8_t *aad,
 		     size_t aad_len, vs_key *dek)
 {
 	vs_aead *a;
@@ -194,7 +194,7 @@ struct vs_signer {
 	EVP_PKEY *pkey;
 };
 
-vs_err vs_signer_generate(vs_signer **out)
+VS_MUST_USE vs_err vs_signer_generate(vs_signer **out)
 {
 	vs_signer *s = calloc(1, sizeof *s);
 	if (!s)
@@ -208,7 +208,7 @@ vs_err vs_signer_generate(vs_signer **out)
 	return VS_OK;
 }
 
-vs_err vs_signer_load_pem(vs_signer **out, const char *path)
+VS_MUST_USE vs_err vs_signer_load_pem(vs_signer **out, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -235,7 +235,7 @@ vs_err vs_signer_load_pem(vs_signer **out, const char *path)
 	return VS_OK;
 }
 
-static vs_err write_pem(const char *path, EVP_PKEY *pk, int priv)
+static VS_MUST_USE vs_err write_pem(const char *path, EVP_PKEY *pk, int priv)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		      priv ? 0600 : 0644);
@@ -258,13 +258,13 @@ static vs_err write_pem(const char *path, EVP_PKEY *pk, int priv)
 	return VS_OK;
 }
 
-vs_err vs_signer_save_pem(const vs_signer *s, const char *priv_path, const char *pub_path)
+VS_MUST_USE vs_err vs_signer_save_pem(const vs_signer *s, const char *priv_path, const char *pub_path)
 {
 	VS_TRY(write_pem(priv_path, s->pkey, 1));
 	return write_pem(pub_path, s->pkey, 0);
 }
 
-vs_err vs_signer_public(const vs_signer *s, uint8_t pub[VS_PUB_LEN])
+VS_MUST_USE vs_err vs_signer_public(const vs_signer *s, uint8_t pub[VS_PUB_LEN])
 {
 	size_t len = VS_PUB_LEN;
 	if (EVP_PKEY_get_raw_public_key(s->pkey, pub, &len) != 1 || len != VS_PUB_LEN)
@@ -272,7 +272,7 @@ vs_err vs_signer_public(const vs_signer *s, uint8_t pub[VS_PUB_LEN])
 	return VS_OK;
 }
 
-vs_err vs_sign(const vs_signer *s, const void *msg, size_t n, uint8_t sig[VS_SIG_LEN])
+VS_MUST_USE vs_err vs_sign(const vs_signer *s, const void *msg, size_t n, uint8_t sig[VS_SIG_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t len = VS_SIG_LEN;
@@ -290,7 +290,7 @@ void vs_signer_free(vs_signer *s)
 	free(s);
 }
 
-vs_err vs_pub_load_pem(const char *path, uint8_t pub[VS_PUB_LEN])
+VS_MUST_USE vs_err vs_pub_load_pem(const char *path, uint8_t pub[VS_PUB_LEN])
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -305,7 +305,7 @@ vs_err vs_pub_load_pem(const char *path, uint8_t pub[VS_PUB_LEN])
 	return ok ? VS_OK : vs_fail(VS_E_INTEGRITY, "%s is not an Ed25519 public key", path);
 }
 
-vs_err vs_verify(const uint8_t pub[VS_PUB_LEN], const void *msg, size_t n,
+VS_MUST_USE vs_err vs_verify(const uint8_t pub[VS_PUB_LEN], const void *msg, size_t n,
 		 const uint8_t sig[VS_SIG_LEN])
 {
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, VS_PUB_LEN);
@@ -318,7 +318,7 @@ vs_err vs_verify(const uint8_t pub[VS_PUB_LEN], const void *msg, size_t n,
 	return ok ? VS_OK : vs_fail(VS_E_INTEGRITY, "signature does not verify");
 }
 
-vs_err vs_pub_keyid(const uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_pub_keyid(const uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])
 {
 	static const char label[] = "vnfsafe-ed25519";
 	uint8_t buf[sizeof label - 1 + VS_PUB_LEN];
@@ -348,7 +348,7 @@ static int hexval(char c)
 	return -1;
 }
 
-vs_err vs_unhex(const char *in, uint8_t *out, size_t n)
+VS_MUST_USE vs_err vs_unhex(const char *in, uint8_t *out, size_t n)
 {
 	if (strlen(in) != 2 * n)
 		return vs_fail(VS_E_USAGE, "expected %zu hex digits", 2 * n);

@@ -97,7 +97,7 @@ static int try_parse(vs_arc_dec *d, const uint8_t *buf, size_t len, size_t *used
 	return 1;
 }
 
-vs_err vs_arc_dec_feed(vs_arc_dec *d, const uint8_t *p, size_t n)
+VS_MUST_USE vs_err vs_arc_dec_feed(vs_arc_dec *d, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
 		if (d->in_data) {
@@ -152,7 +152,7 @@ vs_err vs_arc_dec_feed(vs_arc_dec *d, const uint8_t *p, size_t n)
 	return VS_OK;
 }
 
-vs_err vs_arc_dec_finish(vs_arc_dec *d)
+VS_MUST_USE vs_err vs_arc_dec_finish(vs_arc_dec *d)
 {
 	if (d->in_data || d->hdr_fill)
 		return vs_fail(VS_E_INTEGRITY, "archive stream ends inside entry %llu",

@@ -26,7 +26,7 @@ typedef struct {
 	uint8_t hdr[VS_ARC_HDR_MAX];
 } capture;
 
-vs_err vs_domain_map_parse(const char *spec, vs_domain_map *m)
+VS_MUST_USE vs_err vs_domain_map_parse(const char *spec, vs_domain_map *m)
 {
 	const char *eq = strchr(spec, '=');
 	memset(m, 0, sizeof *m);
@@ -64,7 +64,7 @@ static unsigned section_for(const capture *c, const char *path)
 	return best;
 }
 
-static vs_err put(capture *c, unsigned sec, const uint8_t *p, size_t n)
+static VS_MUST_USE vs_err put(capture *c, unsigned sec, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
 		uint8_t *dst;
@@ -78,7 +78,7 @@ static vs_err put(capture *c, unsigned sec, const uint8_t *p, size_t n)
 	return VS_OK;
 }
 
-static vs_err emit(capture *c, unsigned sec, const vs_arc_entry *e)
+static VS_MUST_USE vs_err emit(capture *c, unsigned sec, const vs_arc_entry *e)
 {
 	if (sec > 0 && e->type == VS_ARC_SYMLINK && !strcmp(e->path, c->doms[sec - 1].relpath))
 		return vs_fail(VS_E_USAGE, "--domain %s: '%s' is a symbolic link; name the real "
@@ -101,7 +101,7 @@ static void fill_meta(vs_arc_entry *e, const struct stat *st)
 	e->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
 }
 
-static vs_err stream_file(capture *c, unsigned sec, int fd, uint64_t size)
+static VS_MUST_USE vs_err stream_file(capture *c, unsigned sec, int fd, uint64_t size)
 {
 	while (size > 0) {
 		if (vs_interrupted)
@@ -137,7 +137,7 @@ static bool same_time(const struct timespec *a, const struct timespec *b)
  * writer that appended or rewrote any part in between is caught (unless it
  * wrote within the file system's timestamp granularity of the first fstat
  * and kept the size: quiescing stays the caller's duty). */
-static vs_err same_file_after(int fd, const struct stat *before, const char *path)
+static VS_MUST_USE vs_err same_file_after(int fd, const struct stat *before, const char *path)
 {
 	struct stat after;
 	if (fstat(fd, &after) != 0)
@@ -149,7 +149,7 @@ static vs_err same_file_after(int fd, const struct stat *before, const char *pat
 	return VS_OK;
 }
 
-static vs_err capture_file(capture *c, int dfd, const char *name, const struct stat *st,
+static VS_MUST_USE vs_err capture_file(capture *c, int dfd, const char *name, const struct stat *st,
 			   vs_arc_entry *e)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
@@ -185,7 +185,7 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static vs_err read_names(int dfd, const char *path, char ***out, size_t *count)
+static VS_MUST_USE vs_err read_names(int dfd, const char *path, char ***out, size_t *count)
 {
 	int fd = dup(dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -231,9 +231,9 @@ static vs_err read_names(int dfd, const char *path, char ***out, size_t *count)
 	return VS_OK;
 }
 
-static vs_err walk(capture *c, int dfd, int depth);
+static VS_MUST_USE vs_err walk(capture *c, int dfd, int depth);
 
-static vs_err capture_one(capture *c, int dfd, const char *name, int depth)
+static VS_MUST_USE vs_err capture_one(capture *c, int dfd, const char *name, int depth)
 {
 	struct stat st;
 	vs_arc_entry *e = malloc(sizeof *e);
@@ -279,7 +279,7 @@ out:
 	return rc;
 }
 
-static vs_err walk(capture *c, int dfd, int depth)
+static VS_MUST_USE vs_err walk(capture *c, int dfd, int depth)
 {
 	if (depth > MAX_DEPTH)
 		return vs_fail(VS_E_ENV, "%s: directories nested deeper than %d", c->path, MAX_DEPTH);
@@ -305,7 +305,7 @@ static vs_err walk(capture *c, int dfd, int depth)
 
 /* A domain path must name a real file or directory in the tree, reached
  * without symlinks: a link would put the files behind it in 'default'. */
-static vs_err check_domain(int root, const vs_domain_map *m)
+static VS_MUST_USE vs_err check_domain(int root, const vs_domain_map *m)
 {
 	char tmp[VS_PATH_MAX];
 	memcpy(tmp, m->relpath, strlen(m->relpath) + 1);
@@ -340,7 +340,7 @@ static vs_err check_domain(int root, const vs_domain_map *m)
 }
 
 /* Checked on what was captured, so a path swapped after check_domain fails too. */
-static vs_err check_matched(const capture *c)
+static VS_MUST_USE vs_err check_matched(const capture *c)
 {
 	for (size_t i = 0; c->sink && i < c->ndoms; i++)
 		if (c->matched[i + 1] == 0)
@@ -349,7 +349,7 @@ static vs_err check_matched(const capture *c)
 	return VS_OK;
 }
 
-static vs_err run(capture *c, const char *src)
+static VS_MUST_USE vs_err run(capture *c, const char *src)
 {
 	int root = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
@@ -381,7 +381,7 @@ static vs_err run(capture *c, const char *src)
 	return rc;
 }
 
-vs_err vs_dir_measure(const char *src, uint64_t *bytes)
+VS_MUST_USE vs_err vs_dir_measure(const char *src, uint64_t *bytes)
 {
 	capture c;
 	memset(&c, 0, sizeof c);
@@ -390,7 +390,7 @@ vs_err vs_dir_measure(const char *src, uint64_t *bytes)
 	return rc;
 }
 
-vs_err vs_dir_capture(const char *src, const vs_domain_map *doms, size_t ndoms,
+VS_MUST_USE vs_err vs_dir_capture(const char *src, const vs_domain_map *doms, size_t ndoms,
 		      const vs_section_sink *sink)
 {
 	capture *c = calloc(1, sizeof *c);

@@ -67,7 +67,7 @@ static int depth_of(const char *p)
 
 /* Opens the directory at rel (inside the stage), creating missing components
  * 0700. Any component that is not a real directory is an attack or damage. */
-static vs_err open_dir(vs_dir_restore *r, const char *rel, bool create, int *out)
+static VS_MUST_USE vs_err open_dir(vs_dir_restore *r, const char *rel, bool create, int *out)
 {
 	char tmp[VS_PATH_MAX];
 	memcpy(tmp, rel, strlen(rel) + 1);
@@ -100,7 +100,7 @@ static vs_err open_dir(vs_dir_restore *r, const char *rel, bool create, int *out
 }
 
 /* Parent directory fd (borrowed, cached) and base name of path. */
-static vs_err parent_of(vs_dir_restore *r, const char *path, int *pfd, const char **base)
+static VS_MUST_USE vs_err parent_of(vs_dir_restore *r, const char *path, int *pfd, const char **base)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash) {
@@ -127,7 +127,7 @@ static vs_err parent_of(vs_dir_restore *r, const char *path, int *pfd, const cha
 	return VS_OK;
 }
 
-static vs_err remember_dir(vs_dir_restore *r, const vs_arc_entry *e)
+static VS_MUST_USE vs_err remember_dir(vs_dir_restore *r, const vs_arc_entry *e)
 {
 	if (r->ndirs == r->capdirs) {
 		size_t cap = r->capdirs ? 2 * r->capdirs : 64;
@@ -154,7 +154,7 @@ static mode_t safe_mode(uint32_t mode)
 	return (mode_t)(mode & 01777);
 }
 
-static vs_err on_entry(void *ctx, const vs_arc_entry *e)
+static VS_MUST_USE vs_err on_entry(void *ctx, const vs_arc_entry *e)
 {
 	sec_ctx *s = ctx;
 	vs_dir_restore *r = s->r;
@@ -195,14 +195,14 @@ static vs_err on_entry(void *ctx, const vs_arc_entry *e)
 	return VS_OK;
 }
 
-static vs_err on_data(void *ctx, const uint8_t *p, size_t n)
+static VS_MUST_USE vs_err on_data(void *ctx, const uint8_t *p, size_t n)
 {
 	sec_ctx *s = ctx;
 	vs_err rc = vs_write_full(s->fd, p, n);
 	return rc == VS_OK ? rc : vs_wrap(rc, "restoring %s", s->cur->path);
 }
 
-static vs_err on_file_end(void *ctx)
+static VS_MUST_USE vs_err on_file_end(void *ctx)
 {
 	sec_ctx *s = ctx;
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, { s->cur->mtime_sec, s->cur->mtime_nsec } };
@@ -260,7 +260,7 @@ void vs_dir_sweep_stale(const char *target)
 
 /* The target, named inside its parent's descriptor, is absent or an empty
  * real directory; a symlink (also as "LINK/") is refused, never followed. */
-static vs_err check_target_at(int pfd, const char *base, const char *target)
+static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char *target)
 {
 	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
 		return vs_fail(VS_E_USAGE, "--to %s: name a new or empty directory", target);
@@ -294,7 +294,7 @@ static vs_err check_target_at(int pfd, const char *base, const char *target)
 	return VS_OK;
 }
 
-vs_err vs_dir_check_target(const char *target)
+VS_MUST_USE vs_err vs_dir_check_target(const char *target)
 {
 	char base[VS_PATH_MAX], parent[VS_PATH_MAX];
 	VS_TRY(vs_split_path(target, parent, sizeof parent, base, sizeof base));
@@ -307,7 +307,7 @@ vs_err vs_dir_check_target(const char *target)
 }
 
 /* A fresh 0700 directory of ours inside the parent, opened without a link. */
-static vs_err make_stage(vs_dir_restore *r, const char *parent)
+static VS_MUST_USE vs_err make_stage(vs_dir_restore *r, const char *parent)
 {
 	for (int tries = 0;; tries++) {
 		uint8_t rnd[8];
@@ -332,7 +332,7 @@ static vs_err make_stage(vs_dir_restore *r, const char *parent)
 	return VS_OK;
 }
 
-vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned nsections)
+VS_MUST_USE vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned nsections)
 {
 	char parent[VS_PATH_MAX], base[VS_PATH_MAX];
 	VS_TRY(vs_split_path(target, parent, sizeof parent, base, sizeof base));
@@ -376,7 +376,7 @@ vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target, unsigned n
 	return VS_OK;
 }
 
-vs_err vs_dir_restore_feed(vs_dir_restore *r, unsigned section, const uint8_t *p, size_t n,
+VS_MUST_USE vs_err vs_dir_restore_feed(vs_dir_restore *r, unsigned section, const uint8_t *p, size_t n,
 			   bool final)
 {
 	if (section >= r->nsections || r->sec[section].done)
@@ -400,7 +400,7 @@ static int by_depth_desc(const void *a, const void *b)
 /* The root keeps 0700 until the very last rename (vs_dir_publish): its
  * recorded mode travels in the ready directory's name, so recovery, which
  * knows only that name, publishes with the same mode. */
-static vs_err apply_dir_meta(vs_dir_restore *r)
+static VS_MUST_USE vs_err apply_dir_meta(vs_dir_restore *r)
 {
 	qsort(r->dirs, r->ndirs, sizeof *r->dirs, by_depth_desc);
 	if (r->cache_fd >= 0) {
@@ -438,7 +438,7 @@ const char *vs_dir_restore_ready_path(vs_dir_restore *r)
 	return r->ready;
 }
 
-vs_err vs_dir_restore_stage(vs_dir_restore *r)
+VS_MUST_USE vs_err vs_dir_restore_stage(vs_dir_restore *r)
 {
 	for (unsigned i = 0; i < r->nsections; i++)
 		if (r->sec[i].fed && !r->sec[i].done)
@@ -470,7 +470,7 @@ static bool ready_mode(const char *base, mode_t *mode)
 
 /* Frees the target's name: absent is fine, an empty real directory is
  * removed (AT_REMOVEDIR never removes a link or a non-empty directory). */
-static vs_err clear_target(int pfd, const char *base, const char *target)
+static VS_MUST_USE vs_err clear_target(int pfd, const char *base, const char *target)
 {
 	if (unlinkat(pfd, base, AT_REMOVEDIR) == 0 || errno == ENOENT)
 		return VS_OK;
@@ -481,7 +481,7 @@ static vs_err clear_target(int pfd, const char *base, const char *target)
 	return vs_fail_errno(VS_E_ENV, "cannot replace %s", target);
 }
 
-static vs_err publish_at(int rfd, const char *rbase, int tfd, const char *tbase, const char *target)
+static VS_MUST_USE vs_err publish_at(int rfd, const char *rbase, int tfd, const char *tbase, const char *target)
 {
 	int fd = openat(rfd, rbase, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -510,7 +510,7 @@ static vs_err publish_at(int rfd, const char *rbase, int tfd, const char *tbase,
 	return rc;
 }
 
-vs_err vs_dir_publish(const char *ready, const char *target)
+VS_MUST_USE vs_err vs_dir_publish(const char *ready, const char *target)
 {
 	char rbase[VS_PATH_MAX], tbase[VS_PATH_MAX];
 	int rfd = open_parent(ready, rbase, sizeof rbase);

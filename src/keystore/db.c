@@ -43,14 +43,14 @@ static const char *const secret_columns[][2] = {
 	  "ALTER TABLE pending_activations ADD COLUMN secret BLOB NOT NULL DEFAULT x''" },
 };
 
-static vs_err db_fail(sqlite3 *db, const char *what)
+static VS_MUST_USE vs_err db_fail(sqlite3 *db, const char *what)
 {
 	int code = sqlite3_errcode(db);
 	vs_err kind = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? VS_E_INTEGRITY : VS_E_ENV;
 	return vs_fail(kind, "keystore database: %s: %s", what, sqlite3_errmsg(db));
 }
 
-static vs_err exec(sqlite3 *db, const char *sql)
+static VS_MUST_USE vs_err exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -61,7 +61,7 @@ static vs_err exec(sqlite3 *db, const char *sql)
 	return VS_OK;
 }
 
-static vs_err open_db(const char *path, int flags, sqlite3 **out)
+static VS_MUST_USE vs_err open_db(const char *path, int flags, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
@@ -78,7 +78,7 @@ static vs_err open_db(const char *path, int flags, sqlite3 **out)
 static const char pragmas[] = "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
 			      "PRAGMA foreign_keys=ON;";
 
-vs_err vs_db_create(const char *path)
+VS_MUST_USE vs_err vs_db_create(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -93,7 +93,7 @@ vs_err vs_db_create(const char *path)
 	return rc;
 }
 
-vs_err vs_db_open(vs_home *h, const char *path)
+VS_MUST_USE vs_err vs_db_open(vs_home *h, const char *path)
 {
 	VS_TRY(open_db(path, SQLITE_OPEN_READWRITE, &h->db));
 	sqlite3_stmt *st = NULL;
@@ -141,7 +141,7 @@ static size_t wrap_aad(uint8_t *aad, const uint8_t key_id[VS_ID_LEN],
 
 #define AAD_MAX (16 + 2 * VS_ID_LEN + VS_NAME_MAX)
 
-static vs_err keystore_create_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+static VS_MUST_USE vs_err keystore_create_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
 			  uint8_t key_id[VS_ID_LEN], vs_key *key)
 {
 	uint8_t wrapped[VS_WRAPPED_LEN], aad[AAD_MAX];
@@ -170,13 +170,13 @@ static vs_err keystore_create_do(vs_home *h, const uint8_t snap[VS_ID_LEN], cons
 	return rc;
 }
 
-vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+VS_MUST_USE vs_err vs_keystore_create(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
 			  uint8_t key_id[VS_ID_LEN], vs_key *key)
 {
 	KS_WRITE(h, keystore_create_do(h, snap, domain, key_id, key));
 }
 
-vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
+VS_MUST_USE vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *domain,
 		       const uint8_t key_id[VS_ID_LEN], vs_key *key)
 {
 	sqlite3_stmt *st = NULL;
@@ -205,7 +205,7 @@ vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *do
 	return rc;
 }
 
-vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
+VS_MUST_USE vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 {
 	char id[37];
 	sqlite3_stmt *st = NULL;
@@ -249,7 +249,7 @@ vs_err vs_keystore_erase(vs_home *h, const uint8_t snap[VS_ID_LEN], int *erased)
 	return VS_OK;
 }
 
-static vs_err catalog_begin_do(vs_home *h, const vs_snap_header *hd, const char *path)
+static VS_MUST_USE vs_err catalog_begin_do(vs_home *h, const vs_snap_header *hd, const char *path)
 {
 	char id[37], domains[VS_SNAP_MAX_SECTIONS * VS_NAME_MAX] = "";
 	vs_id_format(hd->snapshot_id, id);
@@ -274,12 +274,12 @@ static vs_err catalog_begin_do(vs_home *h, const vs_snap_header *hd, const char 
 	return rc;
 }
 
-vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
+VS_MUST_USE vs_err vs_catalog_begin(vs_home *h, const vs_snap_header *hd, const char *path)
 {
 	KS_WRITE(h, catalog_begin_do(h, hd, path));
 }
 
-static vs_err catalog_finish_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
+static VS_MUST_USE vs_err catalog_finish_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
 			 uint64_t size, const uint8_t digest[VS_HASH_LEN])
 {
 	char id[37], hex[2 * VS_HASH_LEN + 1] = "";
@@ -299,7 +299,7 @@ static vs_err catalog_finish_do(vs_home *h, const uint8_t snap[VS_ID_LEN], const
 	return rc;
 }
 
-vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
+VS_MUST_USE vs_err vs_catalog_finish(vs_home *h, const uint8_t snap[VS_ID_LEN], const char *state,
 			 uint64_t size, const uint8_t digest[VS_HASH_LEN])
 {
 	KS_WRITE(h, catalog_finish_do(h, snap, state, size, digest));
@@ -328,7 +328,7 @@ static void row_to_entry(sqlite3_stmt *st, vs_catalog_entry *e)
 
 #define CATALOG_COLS "id,vnf,engine,created,expires,state,path,size,header_digest,domains"
 
-vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_catalog_entry *e)
+VS_MUST_USE vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_catalog_entry *e)
 {
 	char id[37];
 	vs_id_format(snap, id);
@@ -349,7 +349,7 @@ vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_catalog_entr
 	return rc;
 }
 
-vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx)
+VS_MUST_USE vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, "SELECT " CATALOG_COLS " FROM snapshots ORDER BY created, id",
@@ -368,14 +368,14 @@ vs_err vs_catalog_list(vs_home *h, vs_err (*cb)(void *ctx, const vs_catalog_entr
 	return rc;
 }
 
-vs_err vs_home_tx_begin(vs_home *h)
+VS_MUST_USE vs_err vs_home_tx_begin(vs_home *h)
 {
 	VS_TRY(ks_tx_begin(h));
 	h->in_tx = true;
 	return VS_OK;
 }
 
-vs_err vs_home_tx_commit(vs_home *h)
+VS_MUST_USE vs_err vs_home_tx_commit(vs_home *h)
 {
 	h->in_tx = false;
 	return ks_tx_end(h, VS_OK);
@@ -387,7 +387,7 @@ void vs_home_tx_rollback(vs_home *h)
 	vs_ignore(ks_tx_end(h, VS_E_ENV));
 }
 
-static vs_err home_token_put_do(vs_home *h, const char *vnf, const vs_fence *tok)
+static VS_MUST_USE vs_err home_token_put_do(vs_home *h, const char *vnf, const vs_fence *tok)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO fences(vnf, lineage, generation, host,"
@@ -403,12 +403,12 @@ static vs_err home_token_put_do(vs_home *h, const char *vnf, const vs_fence *tok
 	return rc;
 }
 
-vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
+VS_MUST_USE vs_err vs_home_token_put(vs_home *h, const char *vnf, const vs_fence *tok)
 {
 	KS_WRITE(h, home_token_put_do(h, vnf, tok));
 }
 
-vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found)
+VS_MUST_USE vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found)
 {
 	sqlite3_stmt *st = NULL;
 	*found = false;
@@ -437,7 +437,7 @@ vs_err vs_home_token_get(vs_home *h, const char *vnf, vs_fence *tok, bool *found
 	return rc;
 }
 
-static vs_err delete_by_vnf(vs_home *h, const char *sql, const char *vnf)
+static VS_MUST_USE vs_err delete_by_vnf(vs_home *h, const char *sql, const char *vnf)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -448,12 +448,12 @@ static vs_err delete_by_vnf(vs_home *h, const char *sql, const char *vnf)
 	return rc;
 }
 
-vs_err vs_home_token_drop(vs_home *h, const char *vnf)
+VS_MUST_USE vs_err vs_home_token_drop(vs_home *h, const char *vnf)
 {
 	KS_WRITE(h, delete_by_vnf(h, "DELETE FROM fences WHERE vnf=?", vnf));
 }
 
-static vs_err home_pending_put_do(vs_home *h, const vs_pending *p)
+static VS_MUST_USE vs_err home_pending_put_do(vs_home *h, const vs_pending *p)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO pending_activations(vnf, kind, activation,"
@@ -473,12 +473,12 @@ static vs_err home_pending_put_do(vs_home *h, const vs_pending *p)
 	return rc;
 }
 
-vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
+VS_MUST_USE vs_err vs_home_pending_put(vs_home *h, const vs_pending *p)
 {
 	KS_WRITE(h, home_pending_put_do(h, p));
 }
 
-vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *found)
+VS_MUST_USE vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *found)
 {
 	sqlite3_stmt *st = NULL;
 	*found = false;
@@ -511,18 +511,18 @@ vs_err vs_home_pending_get(vs_home *h, const char *vnf, vs_pending *p, bool *fou
 	return rc;
 }
 
-vs_err vs_home_pending_drop(vs_home *h, const char *vnf)
+VS_MUST_USE vs_err vs_home_pending_drop(vs_home *h, const char *vnf)
 {
 	KS_WRITE(h, delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf));
 }
 
-static vs_err token_keep_do(vs_home *h, const char *vnf, const vs_fence *tok)
+static VS_MUST_USE vs_err token_keep_do(vs_home *h, const char *vnf, const vs_fence *tok)
 {
 	VS_TRY(home_token_put_do(h, vnf, tok));
 	return delete_by_vnf(h, "DELETE FROM pending_activations WHERE vnf=?", vnf);
 }
 
-vs_err vs_home_token_keep(vs_home *h, const char *vnf, const vs_fence *tok)
+VS_MUST_USE vs_err vs_home_token_keep(vs_home *h, const char *vnf, const vs_fence *tok)
 {
 	KS_WRITE(h, token_keep_do(h, vnf, tok));
 }

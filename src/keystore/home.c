@@ -15,7 +15,7 @@
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/nodump.h"
 
-vs_err vs_home_resolve(const char *arg, char *out, size_t cap)
+VS_MUST_USE vs_err vs_home_resolve(const char *arg, char *out, size_t cap)
 {
 	const char *env = getenv("VNFSAFE_HOME");
 	const char *home = getenv("HOME");
@@ -33,14 +33,14 @@ vs_err vs_home_resolve(const char *arg, char *out, size_t cap)
 	return VS_OK;
 }
 
-static vs_err file_in(char *out, size_t cap, const char *dir, const char *name)
+static VS_MUST_USE vs_err file_in(char *out, size_t cap, const char *dir, const char *name)
 {
 	if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
 		return vs_fail(VS_E_USAGE, "home path too long");
 	return VS_OK;
 }
 
-static vs_err populate(const char *dir)
+static VS_MUST_USE vs_err populate(const char *dir)
 {
 	char p1[4096], p2[4096];
 	vs_signer *s = NULL;
@@ -75,7 +75,7 @@ static bool home_exists(const char *path)
 
 /* path holds no home and is absent or an empty directory: checked before
  * anything is made, and again at the rename. */
-static vs_err check_new_home(const char *path)
+static VS_MUST_USE vs_err check_new_home(const char *path)
 {
 	struct stat st;
 	if (home_exists(path))
@@ -125,7 +125,7 @@ static void sweep_stale_stages(const char *parent, const char *base)
 		close(pfd);
 }
 
-vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
+VS_MUST_USE vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
 {
 	char parent[4096], base[4096];
 	stage[0] = 0;
@@ -150,7 +150,7 @@ vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
 	return rc;
 }
 
-vs_err vs_home_init_commit(const char *stage, const char *path)
+VS_MUST_USE vs_err vs_home_init_commit(const char *stage, const char *path)
 {
 	VS_TRY(vs_fsync_path(stage));
 	VS_TRY(check_new_home(path));
@@ -167,7 +167,7 @@ void vs_home_init_abort(const char *stage)
 		vs_ignore(vs_rm_rf(stage));
 }
 
-vs_err vs_home_init(const char *path)
+VS_MUST_USE vs_err vs_home_init(const char *path)
 {
 	char stage[4096];
 	VS_TRY(vs_home_init_stage(path, stage, sizeof stage));
@@ -178,7 +178,7 @@ vs_err vs_home_init(const char *path)
 }
 
 /* Secrets readable by others mean the home is already compromised. */
-static vs_err check_private(const char *path)
+static VS_MUST_USE vs_err check_private(const char *path)
 {
 	struct stat st;
 	if (lstat(path, &st) != 0)
@@ -207,7 +207,7 @@ static void name_host(vs_home *h)
 	snprintf(h->host, sizeof h->host, "%.40s-%.8s", name, hex);
 }
 
-vs_err vs_home_open(vs_home **out, const char *path)
+VS_MUST_USE vs_err vs_home_open(vs_home **out, const char *path)
 {
 	char p[4096];
 	if (!home_exists(path))
@@ -273,7 +273,7 @@ void vs_home_close(vs_home *h)
 	free(h);
 }
 
-vs_err vs_home_lock(vs_home *h, const char *vnf, bool exclusive, int *fd)
+VS_MUST_USE vs_err vs_home_lock(vs_home *h, const char *vnf, bool exclusive, int *fd)
 {
 	char dir[4200], path[4300];
 	*fd = -1;
@@ -318,7 +318,7 @@ void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_L
 	memcpy(id, h->pub_id, VS_HASH_LEN);
 }
 
-vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
+VS_MUST_USE vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
 			      uint8_t pub[VS_PUB_LEN])
 {
 	if (memcmp(id, h->pub_id, VS_HASH_LEN) != 0) {

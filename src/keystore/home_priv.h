@@ -29,15 +29,15 @@ struct vs_home {
 	char ks_status[256];
 };
 
-vs_err vs_db_create(const char *path);
-vs_err vs_db_open(vs_home *h, const char *path);
+VS_MUST_USE vs_err vs_db_create(const char *path);
+VS_MUST_USE vs_err vs_db_open(vs_home *h, const char *path);
 void vs_db_close(vs_home *h);
-vs_err ks_anchor_open(vs_home *h, const char *path);
+VS_MUST_USE vs_err ks_anchor_open(vs_home *h, const char *path);
 void ks_anchor_close(vs_home *h);
 /* A write transaction: with a TPM under the flock, checked, and on commit
  * bound to NV + 1 and counted (ks_anchor.c). */
-vs_err ks_tx_begin(vs_home *h);
-vs_err ks_tx_end(vs_home *h, vs_err rc);
+VS_MUST_USE vs_err ks_tx_begin(vs_home *h);
+VS_MUST_USE vs_err ks_tx_end(vs_home *h, vs_err rc);
 
 /* One write outside vs_home_tx_begin: its own anchored transaction. */
 #define KS_WRITE(h, expr)                                                      \

@@ -27,12 +27,12 @@ static const char anchor_schema[] =
 	"CREATE TABLE IF NOT EXISTS ks_anchor(id INTEGER PRIMARY KEY CHECK(id=1),"
 	" counter INTEGER NOT NULL, head BLOB NOT NULL, nv_index INTEGER, mac BLOB);";
 
-static vs_err ks_fail(sqlite3 *db, const char *what)
+static VS_MUST_USE vs_err ks_fail(sqlite3 *db, const char *what)
 {
 	return vs_fail(VS_E_ENV, "keystore database: %s: %s", what, sqlite3_errmsg(db));
 }
 
-static vs_err ks_exec(vs_home *h, const char *sql)
+static VS_MUST_USE vs_err ks_exec(vs_home *h, const char *sql)
 {
 	return sqlite3_exec(h->db, sql, NULL, NULL, NULL) == SQLITE_OK ? VS_OK
 								      : ks_fail(h->db, "write");
@@ -73,7 +73,7 @@ static void encode_row(sqlite3_stmt *st, int ncol, vs_wr *w)
 }
 
 /* One table: its name, its column names, its rows sorted by every column. */
-static vs_err encode_table(vs_home *h, const char *table, vs_wr *w, uint64_t *rows)
+static VS_MUST_USE vs_err encode_table(vs_home *h, const char *table, vs_wr *w, uint64_t *rows)
 {
 	sqlite3_stmt *st = NULL;
 	char *sql = sqlite3_mprintf("SELECT * FROM \"%w\"", table);
@@ -116,7 +116,7 @@ static vs_err encode_table(vs_home *h, const char *table, vs_wr *w, uint64_t *ro
 }
 
 /* head over every table but ks_anchor; *empty: no row outside `meta`. */
-static vs_err ks_head(vs_home *h, uint8_t head[VS_HASH_LEN], bool *empty)
+static VS_MUST_USE vs_err ks_head(vs_home *h, uint8_t head[VS_HASH_LEN], bool *empty)
 {
 	static const char tag[] = "vnfsafe keystore content v1";
 	sqlite3_stmt *st = NULL;
@@ -149,7 +149,7 @@ static vs_err ks_head(vs_home *h, uint8_t head[VS_HASH_LEN], bool *empty)
 
 /* --- the anchor row --- */
 
-static vs_err row_get(vs_home *h, vs_bind_row *row)
+static VS_MUST_USE vs_err row_get(vs_home *h, vs_bind_row *row)
 {
 	sqlite3_stmt *st = NULL;
 	memset(row, 0, sizeof *row);
@@ -172,7 +172,7 @@ static vs_err row_get(vs_home *h, vs_bind_row *row)
 	return step == SQLITE_ROW || step == SQLITE_DONE ? VS_OK : ks_fail(h->db, "read");
 }
 
-static vs_err row_put(vs_home *h, const vs_bind_row *row)
+static VS_MUST_USE vs_err row_put(vs_home *h, const vs_bind_row *row)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO ks_anchor(id, counter, head, nv_index,"
@@ -188,7 +188,7 @@ static vs_err row_put(vs_home *h, const vs_bind_row *row)
 	return rc;
 }
 
-static vs_err ks_lock(vs_home *h, int op)
+static VS_MUST_USE vs_err ks_lock(vs_home *h, int op)
 {
 	while (flock(h->ks_fd, op) != 0)
 		if (errno != EINTR)
@@ -216,7 +216,7 @@ static void status_update(vs_home *h, const vs_bind_row *row)
 /* --- transactions --- */
 
 /* Under the lock, in the transaction: the row against the TPM. */
-static vs_err settle(vs_home *h)
+static VS_MUST_USE vs_err settle(vs_home *h)
 {
 	uint8_t head[VS_HASH_LEN];
 	bool empty, write_row;
@@ -226,7 +226,7 @@ static vs_err settle(vs_home *h)
 	return write_row ? row_put(h, &h->ks_row) : VS_OK;
 }
 
-vs_err ks_tx_begin(vs_home *h)
+VS_MUST_USE vs_err ks_tx_begin(vs_home *h)
 {
 	if (!h->ks_anchor) {
 		vs_bind_row row;
@@ -253,7 +253,7 @@ vs_err ks_tx_begin(vs_home *h)
 
 /* Commits (rc VS_OK) with the row for counter NV + 1, then increments NV;
  * or rolls back. */
-vs_err ks_tx_end(vs_home *h, vs_err rc)
+VS_MUST_USE vs_err ks_tx_end(vs_home *h, vs_err rc)
 {
 	if (!h->ks_anchor) {
 		if (rc == VS_OK)
@@ -283,7 +283,7 @@ vs_err ks_tx_end(vs_home *h, vs_err rc)
 	return rc;
 }
 
-vs_err ks_anchor_open(vs_home *h, const char *path)
+VS_MUST_USE vs_err ks_anchor_open(vs_home *h, const char *path)
 {
 	h->ks_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (h->ks_fd < 0)

@@ -114,12 +114,12 @@ char *vs_log_anchor_genesis_json(const char *host)
 
 /* --- parsing --- */
 
-static vs_err bad(const char *what)
+static VS_MUST_USE vs_err bad(const char *what)
 {
 	return vs_fail(VS_E_INTEGRITY, "audit anchor in etcd: %s", what);
 }
 
-static vs_err get_u64(json_t *o, const char *k, uint64_t *out)
+static VS_MUST_USE vs_err get_u64(json_t *o, const char *k, uint64_t *out)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
@@ -138,7 +138,7 @@ static bool unhex_lower(const char *s, size_t len, uint8_t *out, size_t n)
 	return vs_unhex(s, out, n) == VS_OK;
 }
 
-static vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
+static VS_MUST_USE vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_string(v) || !unhex_lower(json_string_value(v), json_string_length(v), out, n))
@@ -146,7 +146,7 @@ static vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
 	return VS_OK;
 }
 
-static vs_err signed_fields(const char *host, json_t *o, vs_log_anchor *a)
+static VS_MUST_USE vs_err signed_fields(const char *host, json_t *o, vs_log_anchor *a)
 {
 	json_t *h = json_object_get(o, "host");
 	if (!json_is_string(h) || strlen(json_string_value(h)) != json_string_length(h))
@@ -164,7 +164,7 @@ static vs_err signed_fields(const char *host, json_t *o, vs_log_anchor *a)
 	return VS_OK;
 }
 
-static vs_err genesis_field(const char *host, json_t *o, vs_log_anchor *a)
+static VS_MUST_USE vs_err genesis_field(const char *host, json_t *o, vs_log_anchor *a)
 {
 	json_t *g = json_object_get(o, "genesis");
 	if (!json_is_string(g) || strlen(json_string_value(g)) != json_string_length(g))
@@ -185,7 +185,7 @@ char *vs_log_anchor_value_json(const char *host, const vs_log_anchor *a)
 	}
 }
 
-static vs_err parse_new(const char *host, const char *json, size_t len, vs_log_anchor *a)
+static VS_MUST_USE vs_err parse_new(const char *host, const char *json, size_t len, vs_log_anchor *a)
 {
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	vs_err rc;
@@ -208,7 +208,7 @@ static vs_err parse_new(const char *host, const char *json, size_t len, vs_log_a
 	return same ? VS_OK : bad("not in canonical form");
 }
 
-vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
+VS_MUST_USE vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
 				 vs_log_anchor *a)
 {
 	memset(a, 0, sizeof *a);
@@ -228,7 +228,7 @@ vs_err vs_log_anchor_value_parse(const char *host, const char *json, size_t len,
 	return rc;
 }
 
-vs_err vs_log_anchor_check_signed(const char *host, const vs_log_anchor *a,
+VS_MUST_USE vs_err vs_log_anchor_check_signed(const char *host, const vs_log_anchor *a,
 				  const uint8_t pub[VS_PUB_LEN])
 {
 	if (a->form == VS_ANCHOR_GENESIS)

@@ -152,7 +152,7 @@ static void excerpt(const char *in, char *out, size_t cap)
 	out[i] = 0;
 }
 
-static vs_err vnf_key(const char *name, char *key, size_t cap)
+static VS_MUST_USE vs_err vnf_key(const char *name, char *key, size_t cap)
 {
 	if (!vs_name_ok(name)) {
 		char shown[VS_NAME_MAX];
@@ -246,7 +246,7 @@ static void set_body(etcd_ledger *e, const char *url, const char *body, bool wri
 
 /* What an HTTP 200 answer holds: a JSON object with etcd's response header,
  * or an integrity failure. */
-static vs_err answer_json(const char *ep, const resp_buf *b, json_t **resp)
+static VS_MUST_USE vs_err answer_json(const char *ep, const resp_buf *b, json_t **resp)
 {
 	uint64_t rev;
 	*resp = b->p ? json_loadb(b->p, b->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
@@ -262,7 +262,7 @@ static vs_err answer_json(const char *ep, const resp_buf *b, json_t **resp)
 /* One request to endpoint i. VS_OK with *at saying what happened (why[]
  * explains UNSENT and LOST); an error for definite failures: an HTTP 4xx
  * from etcd, a malformed or oversized response. */
-static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *body,
+static VS_MUST_USE vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *body,
 		       bool write, json_t **resp, attempt *at, char *why, size_t cap)
 {
 	char url[sizeof e->ep[0] + 32];
@@ -311,7 +311,7 @@ static vs_err call_one(etcd_ledger *e, size_t i, const char *path, const char *b
 /* Sends body to each endpoint in turn, starting with the last one that
  * answered, until one answers. *lost tells whether an earlier attempt may
  * have reached etcd unanswered (for writes: may have been applied). */
-static vs_err call_endpoints(etcd_ledger *e, const char *path, const char *body, bool write,
+static VS_MUST_USE vs_err call_endpoints(etcd_ledger *e, const char *path, const char *body, bool write,
 			     json_t **resp, bool *lost)
 {
 	char tried[400] = "", why[160];
@@ -336,12 +336,12 @@ static vs_err call_endpoints(etcd_ledger *e, const char *path, const char *body,
 		       write && *lost ? "; whether the change was applied is unknown" : "");
 }
 
-static vs_err authenticate(etcd_ledger *e);
+static VS_MUST_USE vs_err authenticate(etcd_ledger *e);
 
 /* call_endpoints as the ledger's etcd user: authenticates first when there
  * is no token, and once more when etcd calls the token invalid (it expired;
  * a request refused so was not applied). */
-static vs_err call(etcd_ledger *e, const char *path, const char *body, bool write,
+static VS_MUST_USE vs_err call(etcd_ledger *e, const char *path, const char *body, bool write,
 		   json_t **resp, bool *lost)
 {
 	*lost = false;
@@ -362,7 +362,7 @@ static vs_err call(etcd_ledger *e, const char *path, const char *body, bool writ
 
 /* The password file: a regular file owned by the caller, 0600 or stricter;
  * one line (a final newline is dropped). */
-static vs_err read_password(const char *path, char *pw, size_t cap, size_t *n)
+static VS_MUST_USE vs_err read_password(const char *path, char *pw, size_t cap, size_t *n)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -438,7 +438,7 @@ static bool append(const char *lit, size_t n, char *out, size_t cap, size_t *use
 }
 
 /* {"name":USER,"password":PW}; the caller wipes out. */
-static vs_err auth_body(const etcd_ledger *e, char *out, size_t cap)
+static VS_MUST_USE vs_err auth_body(const etcd_ledger *e, char *out, size_t cap)
 {
 	char pw[ETCD_PASSWORD_MAX + 1];
 	size_t n = 0, used = 0;
@@ -462,7 +462,7 @@ static bool token_ok(const char *t, size_t n)
 }
 
 /* The token from an authenticate answer, as an Authorization header list. */
-static vs_err take_token(etcd_ledger *e, json_t *resp)
+static VS_MUST_USE vs_err take_token(etcd_ledger *e, json_t *resp)
 {
 	json_t *t = json_object_get(resp, "token");
 	if (!json_is_string(t) || !token_ok(json_string_value(t), json_string_length(t)))
@@ -488,7 +488,7 @@ static void drop_token(etcd_ledger *e)
 	e->auth_headers = NULL;
 }
 
-static vs_err authenticate(etcd_ledger *e)
+static VS_MUST_USE vs_err authenticate(etcd_ledger *e)
 {
 	char body[4 * ETCD_USER_MAX + 6 * ETCD_PASSWORD_MAX + 64];
 	drop_token(e);
@@ -510,7 +510,7 @@ static vs_err authenticate(etcd_ledger *e)
 /* ---------- key-values in responses ---------- */
 
 /* kv.key decoded (NUL-terminated, no NUL inside). */
-static vs_err kv_key_raw(json_t *kv, char *key, size_t cap)
+static VS_MUST_USE vs_err kv_key_raw(json_t *kv, char *key, size_t cap)
 {
 	json_t *k = json_object_get(kv, "key");
 	size_t n = 0;
@@ -524,7 +524,7 @@ static vs_err kv_key_raw(json_t *kv, char *key, size_t cap)
 }
 
 /* kv.key decoded; checked to be ETCD_PREFIX + a valid VNF name. */
-static vs_err kv_key(json_t *kv, char *key, size_t cap)
+static VS_MUST_USE vs_err kv_key(json_t *kv, char *key, size_t cap)
 {
 	VS_TRY(kv_key_raw(kv, key, cap));
 	if (strncmp(key, ETCD_PREFIX, strlen(ETCD_PREFIX)) ||
@@ -534,7 +534,7 @@ static vs_err kv_key(json_t *kv, char *key, size_t cap)
 }
 
 /* kv.value decoded into val (NUL-terminated; cap > ETCD_MAX_VALUE). */
-static vs_err kv_value(json_t *kv, char *val, size_t cap, size_t *n)
+static VS_MUST_USE vs_err kv_value(json_t *kv, char *val, size_t cap, size_t *n)
 {
 	json_t *v = json_object_get(kv, "value");
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
@@ -547,7 +547,7 @@ static vs_err kv_value(json_t *kv, char *val, size_t cap, size_t *n)
 
 /* A record from a kv of a range answer; want = the key asked for, or NULL
  * for any key under the prefix. */
-static vs_err kv_record(json_t *kv, const char *want, vs_vnf_record *r, char *key, size_t kcap)
+static VS_MUST_USE vs_err kv_record(json_t *kv, const char *want, vs_vnf_record *r, char *key, size_t kcap)
 {
 	char val[ETCD_MAX_VALUE + 4];
 	size_t n = 0;
@@ -569,7 +569,7 @@ static vs_err kv_record(json_t *kv, const char *want, vs_vnf_record *r, char *ke
 }
 
 /* The kvs array of a range answer (an absent one is empty). */
-static vs_err range_kvs(json_t *resp, json_t **kvs)
+static VS_MUST_USE vs_err range_kvs(json_t *resp, json_t **kvs)
 {
 	*kvs = json_object_get(resp, "kvs");
 	if (*kvs && !json_is_array(*kvs))
@@ -581,7 +581,7 @@ static vs_err range_kvs(json_t *resp, json_t **kvs)
 
 /* A linearizable read of one key: *resp is the answer (caller frees), *kvs
  * its (possibly empty) kvs array. */
-static vs_err range_one(etcd_ledger *e, const char *key, json_t **resp, json_t **kvs)
+static VS_MUST_USE vs_err range_one(etcd_ledger *e, const char *key, json_t **resp, json_t **kvs)
 {
 	char *k64 = b64_encode(key, strlen(key));
 	json_t *req = k64 ? json_pack("{s:s}", "key", k64) : NULL;
@@ -598,7 +598,7 @@ static vs_err range_one(etcd_ledger *e, const char *key, json_t **resp, json_t *
 	return rc;
 }
 
-static vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+static VS_MUST_USE vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	etcd_ledger *e = (etcd_ledger *)l;
 	char key[ETCD_MAX_KEY], got[ETCD_MAX_KEY];
@@ -619,7 +619,7 @@ typedef enum { PUT_APPLIED, PUT_ABSENT, PUT_REFUSED } put_result;
 
 /* The failure branch of a guarded put read the key: absent, or holding
  * exactly our bytes after a lost attempt (applied), or something else. */
-static vs_err failure_branch(json_t *resp, const char *key, const char *value, bool lost,
+static VS_MUST_USE vs_err failure_branch(json_t *resp, const char *key, const char *value, bool lost,
 			     put_result *res)
 {
 	json_t *rr = json_object_get(json_array_get(json_object_get(resp, "responses"), 0),
@@ -668,11 +668,11 @@ static char *txn_body(const char *key, const char *value, const char *target,
 
 /* Puts rec under its key iff the key's `target` revision ("CREATE" or
  * "MOD") equals rev. */
-static vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value,
+static VS_MUST_USE vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value,
 			      const char *target, const char *field, uint64_t rev, put_result *res,
 			      uint64_t *new_rev);
 
-static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *target,
+static VS_MUST_USE vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *target,
 			  const char *field, uint64_t rev, put_result *res, uint64_t *new_rev)
 {
 	char key[ETCD_MAX_KEY];
@@ -688,7 +688,7 @@ static vs_err guarded_put(etcd_ledger *e, const vs_vnf_record *rec, const char *
 }
 
 /* Puts value under key iff the key's `target` revision equals rev. */
-static vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value,
+static VS_MUST_USE vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value,
 			      const char *target, const char *field, uint64_t rev, put_result *res,
 			      uint64_t *new_rev)
 {
@@ -715,7 +715,7 @@ static vs_err guarded_put_raw(etcd_ledger *e, const char *key, const char *value
 	return rc;
 }
 
-static vs_err etcd_create(vs_ledger *l, const vs_vnf_record *rec)
+static VS_MUST_USE vs_err etcd_create(vs_ledger *l, const vs_vnf_record *rec)
 {
 	put_result res;
 	uint64_t rev;
@@ -725,7 +725,7 @@ static vs_err etcd_create(vs_ledger *l, const vs_vnf_record *rec)
 	return VS_OK;
 }
 
-static vs_err etcd_cas(vs_ledger *l, const vs_vnf_record *rec, uint64_t expected)
+static VS_MUST_USE vs_err etcd_cas(vs_ledger *l, const vs_vnf_record *rec, uint64_t expected)
 {
 	put_result res;
 	/* An absent key's mod_revision compares as 0: never a valid version. */
@@ -769,7 +769,7 @@ static char *page_body(const list_state *s)
 	return body;
 }
 
-static vs_err page_records(json_t *kvs, list_state *s,
+static VS_MUST_USE vs_err page_records(json_t *kvs, list_state *s,
 			   vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
 {
 	for (size_t i = 0; i < json_array_size(kvs); i++) {
@@ -787,7 +787,7 @@ static vs_err page_records(json_t *kvs, list_state *s,
 	return VS_OK;
 }
 
-static vs_err list_page(etcd_ledger *e, list_state *s, bool *more,
+static VS_MUST_USE vs_err list_page(etcd_ledger *e, list_state *s, bool *more,
 			vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
 {
 	char *body = page_body(s);
@@ -814,7 +814,7 @@ static vs_err list_page(etcd_ledger *e, list_state *s, bool *more,
 	return rc;
 }
 
-static vs_err etcd_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
+static VS_MUST_USE vs_err etcd_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
 			void *ctx)
 {
 	list_state *s = calloc(1, sizeof *s);
@@ -831,7 +831,7 @@ static vs_err etcd_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_recor
 }
 
 /* The audit-log anchors live beside the VNF records, under their own prefix. */
-static vs_err log_key(const char *host, char *key, size_t cap)
+static VS_MUST_USE vs_err log_key(const char *host, char *key, size_t cap)
 {
 	size_t n = strlen(host);
 	if (n == 0 || n >= 128)
@@ -845,7 +845,7 @@ static vs_err log_key(const char *host, char *key, size_t cap)
 
 /* Reads host's anchor key: *exists, its mod_revision, and in a the parsed
  * value (any form) with the key's version and create_revision. */
-static vs_err anchor_read(etcd_ledger *e, const char *host, const char *key, vs_log_anchor *a,
+static VS_MUST_USE vs_err anchor_read(etcd_ledger *e, const char *host, const char *key, vs_log_anchor *a,
 			  uint64_t *mod_rev, bool *exists)
 {
 	char got[ETCD_MAX_KEY], val[ETCD_MAX_VALUE + 4];
@@ -900,7 +900,7 @@ static vs_err anchor_read(etcd_ledger *e, const char *host, const char *key, vs_
 
 /* A genesis value counts as no anchor yet (its version stays 0 for the
  * caller: the next write goes through the create path). */
-static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
+static VS_MUST_USE vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
 				  uint64_t *version, bool *found)
 {
 	char key[ETCD_MAX_KEY];
@@ -916,7 +916,7 @@ static vs_err etcd_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor 
 	return VS_OK;
 }
 
-static vs_err unsigned_cas(etcd_ledger *e, const char *host, const char *key,
+static VS_MUST_USE vs_err unsigned_cas(etcd_ledger *e, const char *host, const char *key,
 			   const vs_log_anchor *a, uint64_t expected)
 {
 	char *value = vs_log_anchor_to_json(a);
@@ -936,7 +936,7 @@ static vs_err unsigned_cas(etcd_ledger *e, const char *host, const char *key,
 
 /* Before a signed write: the key must hold what this host last wrote
  * (unless an operator's restart overwrites it). */
-static vs_err check_current(etcd_ledger *e, const char *host, const vs_log_anchor *cur)
+static VS_MUST_USE vs_err check_current(etcd_ledger *e, const char *host, const vs_log_anchor *cur)
 {
 	uint8_t pub[VS_PUB_LEN];
 	if (e->base.anchor_overwrite)
@@ -948,7 +948,7 @@ static vs_err check_current(etcd_ledger *e, const char *host, const vs_log_ancho
 /* First write: {"genesis":HOST} makes the key, so the signed value can
  * name the key's create_revision. A key already there (another writer's
  * genesis, or an interrupted first write) is taken as it is. */
-static vs_err signed_cas(etcd_ledger *e, const char *host, const char *key,
+static VS_MUST_USE vs_err signed_cas(etcd_ledger *e, const char *host, const char *key,
 			 const vs_log_anchor *a, uint64_t expected)
 {
 	put_result res;
@@ -980,7 +980,7 @@ static vs_err signed_cas(etcd_ledger *e, const char *host, const char *key,
 	return rc;
 }
 
-static vs_err etcd_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
+static VS_MUST_USE vs_err etcd_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				  uint64_t expected)
 {
 	etcd_ledger *e = (etcd_ledger *)l;
@@ -1040,7 +1040,7 @@ static bool hostport_ok(const char *s, size_t n)
 	return port >= 1 && port <= 65535;
 }
 
-static vs_err add_endpoint(etcd_ledger *e, const char *s, size_t n)
+static VS_MUST_USE vs_err add_endpoint(etcd_ledger *e, const char *s, size_t n)
 {
 	while (n && (*s == ' ' || *s == '\t'))
 		s++, n--;
@@ -1072,7 +1072,7 @@ static vs_err add_endpoint(etcd_ledger *e, const char *s, size_t n)
 	return VS_OK;
 }
 
-static vs_err parse_endpoints(etcd_ledger *e, const char *list)
+static VS_MUST_USE vs_err parse_endpoints(etcd_ledger *e, const char *list)
 {
 	const char *p = list;
 	for (;;) {
@@ -1095,7 +1095,7 @@ static void curl_init(void)
 
 /* Server verified against the CA (or the system's), TLS 1.2 or later; the
  * client certificate when given. */
-static vs_err setup_tls(etcd_ledger *e)
+static VS_MUST_USE vs_err setup_tls(etcd_ledger *e)
 {
 	CURL *c = e->curl;
 	bool ok = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
@@ -1108,7 +1108,7 @@ static vs_err setup_tls(etcd_ledger *e)
 	return ok ? VS_OK : vs_fail(VS_E_ENV, "libcurl lacks TLS support for etcd:https://");
 }
 
-static vs_err setup_curl(etcd_ledger *e)
+static VS_MUST_USE vs_err setup_curl(etcd_ledger *e)
 {
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
@@ -1137,14 +1137,14 @@ static vs_err setup_curl(etcd_ledger *e)
 	return e->tls ? setup_tls(e) : VS_OK;
 }
 
-static vs_err readable(const char *what, const char *path)
+static VS_MUST_USE vs_err readable(const char *what, const char *path)
 {
 	if (path && access(path, R_OK) != 0)
 		return vs_fail_errno(VS_E_USAGE, "cannot read the %s %s", what, path);
 	return VS_OK;
 }
 
-static vs_err dup_opt(char **dst, const char *src)
+static VS_MUST_USE vs_err dup_opt(char **dst, const char *src)
 {
 	if (src && !(*dst = strdup(src)))
 		return vs_fail(VS_E_ENV, "out of memory");
@@ -1162,7 +1162,7 @@ static bool user_ok(const char *u)
 
 /* What can be decided before any request: credentials only over TLS, a
  * user with a usable password file. */
-static vs_err check_opts(const etcd_ledger *e, const vs_etcd_opts *o)
+static VS_MUST_USE vs_err check_opts(const etcd_ledger *e, const vs_etcd_opts *o)
 {
 	if (!e->tls && (o->user || o->password_file || o->cert || o->key || o->cacert))
 		return vs_fail(VS_E_USAGE,
@@ -1204,7 +1204,7 @@ static void set_auth_status(etcd_ledger *e)
 				  "demands client certificates%s", e->cert ? " (one is presented)" : "");
 }
 
-static vs_err etcd_setup(etcd_ledger *e, const char *endpoints, const vs_etcd_opts *o)
+static VS_MUST_USE vs_err etcd_setup(etcd_ledger *e, const char *endpoints, const vs_etcd_opts *o)
 {
 	static const vs_etcd_opts none;
 	if (!o)
@@ -1222,12 +1222,12 @@ static vs_err etcd_setup(etcd_ledger *e, const char *endpoints, const vs_etcd_op
 	return VS_OK;
 }
 
-vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints)
+VS_MUST_USE vs_err vs_ledger_etcd_open(vs_ledger **l, const char *endpoints)
 {
 	return vs_ledger_etcd_open_opts(l, endpoints, NULL);
 }
 
-vs_err vs_ledger_etcd_open_opts(vs_ledger **l, const char *endpoints, const vs_etcd_opts *o)
+VS_MUST_USE vs_err vs_ledger_etcd_open_opts(vs_ledger **l, const char *endpoints, const vs_etcd_opts *o)
 {
 	*l = NULL;
 	etcd_ledger *e = calloc(1, sizeof *e);

@@ -22,12 +22,12 @@ static bool etcd_opts_set(const vs_etcd_opts *o)
 	return o && (o->cacert || o->cert || o->key || o->user || o->password_file);
 }
 
-vs_err vs_ledger_open(vs_ledger **l, const char *uri)
+VS_MUST_USE vs_err vs_ledger_open(vs_ledger **l, const char *uri)
 {
 	return vs_ledger_open_opts(l, uri, NULL);
 }
 
-vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_etcd_opts *etcd)
+VS_MUST_USE vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_etcd_opts *etcd)
 {
 	vs_err rc;
 	*l = NULL;

@@ -72,7 +72,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 /* What both the encoder and the parser insist on. */
-static vs_err check_record(const vs_vnf_record *r)
+static VS_MUST_USE vs_err check_record(const vs_vnf_record *r)
 {
 	if (strnlen(r->name, sizeof r->name) == sizeof r->name || !vs_name_ok(r->name))
 		return vs_fail(VS_E_INTEGRITY, "ledger record: invalid VNF name");
@@ -166,12 +166,12 @@ char *vs_vnf_record_to_json(const vs_vnf_record *r)
 
 /* --- parsing --- */
 
-static vs_err bad(const char *what, const char *field)
+static VS_MUST_USE vs_err bad(const char *what, const char *field)
 {
 	return vs_fail(VS_E_INTEGRITY, "ledger record: %s '%s'", what, field);
 }
 
-static vs_err get_string(json_t *o, const char *k, char *dst, size_t cap)
+static VS_MUST_USE vs_err get_string(json_t *o, const char *k, char *dst, size_t cap)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_string(v))
@@ -184,7 +184,7 @@ static vs_err get_string(json_t *o, const char *k, char *dst, size_t cap)
 	return VS_OK;
 }
 
-static vs_err get_count(json_t *o, const char *k, json_int_t *out)
+static VS_MUST_USE vs_err get_count(json_t *o, const char *k, json_int_t *out)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_integer(v))
@@ -195,7 +195,7 @@ static vs_err get_count(json_t *o, const char *k, json_int_t *out)
 	return VS_OK;
 }
 
-static vs_err get_u64(json_t *o, const char *k, uint64_t *out)
+static VS_MUST_USE vs_err get_u64(json_t *o, const char *k, uint64_t *out)
 {
 	json_int_t v = 0;
 	VS_TRY(get_count(o, k, &v));
@@ -203,7 +203,7 @@ static vs_err get_u64(json_t *o, const char *k, uint64_t *out)
 	return VS_OK;
 }
 
-static vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
+static VS_MUST_USE vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_string(v))
@@ -214,12 +214,12 @@ static vs_err get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
 	return VS_OK;
 }
 
-static vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
+static VS_MUST_USE vs_err get_id(json_t *o, const char *k, uint8_t out[VS_ID_LEN])
 {
 	return get_hex(o, k, out, VS_ID_LEN);
 }
 
-static vs_err get_bool(json_t *o, const char *k, bool *out)
+static VS_MUST_USE vs_err get_bool(json_t *o, const char *k, bool *out)
 {
 	json_t *v = json_object_get(o, k);
 	if (!json_is_boolean(v))
@@ -228,7 +228,7 @@ static vs_err get_bool(json_t *o, const char *k, bool *out)
 	return VS_OK;
 }
 
-static vs_err get_fields(json_t *o, vs_vnf_record *r)
+static VS_MUST_USE vs_err get_fields(json_t *o, vs_vnf_record *r)
 {
 	char state[16];
 	json_int_t updated = 0;
@@ -256,7 +256,7 @@ static vs_err get_fields(json_t *o, vs_vnf_record *r)
 }
 
 /* The bytes must be exactly what the encoder makes of the parsed record. */
-static vs_err check_canonical(const char *json, size_t len, const vs_vnf_record *r)
+static VS_MUST_USE vs_err check_canonical(const char *json, size_t len, const vs_vnf_record *r)
 {
 	char *again = encode(r);
 	if (!again)
@@ -269,7 +269,7 @@ static vs_err check_canonical(const char *json, size_t len, const vs_vnf_record 
 	return VS_OK;
 }
 
-static vs_err parse(const char *json, size_t len, vs_vnf_record *r)
+static VS_MUST_USE vs_err parse(const char *json, size_t len, vs_vnf_record *r)
 {
 	if (len > REC_JSON_MAX)
 		return vs_fail(VS_E_INTEGRITY, "ledger record: larger than %d bytes", REC_JSON_MAX);
@@ -288,7 +288,7 @@ static vs_err parse(const char *json, size_t len, vs_vnf_record *r)
 	return rc;
 }
 
-vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r)
+VS_MUST_USE vs_err vs_vnf_record_from_json(const char *json, size_t len, vs_vnf_record *r)
 {
 	memset(r, 0, sizeof *r);
 	vs_err rc = parse(json, len, r);
@@ -317,7 +317,7 @@ char *vs_log_anchor_to_json(const vs_log_anchor *a)
 	return s;
 }
 
-static vs_err anchor_fields(json_t *o, vs_log_anchor *a)
+static VS_MUST_USE vs_err anchor_fields(json_t *o, vs_log_anchor *a)
 {
 	if (!json_is_object(o) || json_object_size(o) != 4)
 		return vs_fail(VS_E_INTEGRITY, "log anchor: not an object of 4 fields");
@@ -331,7 +331,7 @@ static vs_err anchor_fields(json_t *o, vs_log_anchor *a)
 	return VS_OK;
 }
 
-vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a)
+VS_MUST_USE vs_err vs_log_anchor_from_json(const char *json, size_t len, vs_log_anchor *a)
 {
 	memset(a, 0, sizeof *a);
 	if (len > 256)

@@ -97,7 +97,7 @@ static const char schema[] =
 	"CREATE TRIGGER IF NOT EXISTS log_anchor_no_delete BEFORE DELETE ON log_anchors"
 	" BEGIN SELECT RAISE(ABORT, 'audit anchors are never deleted'); END;";
 
-static vs_err sq_fail(sqlite3 *db, const char *what)
+static VS_MUST_USE vs_err sq_fail(sqlite3 *db, const char *what)
 {
 	return vs_fail(VS_E_ENV, "ledger %s: %s", what, sqlite3_errmsg(db));
 }
@@ -181,7 +181,7 @@ static const char *const st_sql[ST_N] = {
 };
 
 /* Steps a statement that returns no row, then resets it. */
-static vs_err run_st(sq_ledger *s, int which, const char *what)
+static VS_MUST_USE vs_err run_st(sq_ledger *s, int which, const char *what)
 {
 	sqlite3_stmt *st = s->st[which];
 	int step = sqlite3_step(st);
@@ -191,7 +191,7 @@ static vs_err run_st(sq_ledger *s, int which, const char *what)
 	return rc;
 }
 
-static vs_err sq_get_locked(vs_ledger *l, const char *name, vs_vnf_record *out)
+static VS_MUST_USE vs_err sq_get_locked(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	sq_ledger *s = (sq_ledger *)l;
 	sqlite3_stmt *st = s->st[ST_GET];
@@ -209,7 +209,7 @@ static vs_err sq_get_locked(vs_ledger *l, const char *name, vs_vnf_record *out)
 	return rc;
 }
 
-static vs_err sq_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+static VS_MUST_USE vs_err sq_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	sq_ledger *s = (sq_ledger *)l;
 	pthread_mutex_lock(&s->db_mu);
@@ -220,7 +220,7 @@ static vs_err sq_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 
 /* --- the anchor row and the content head --- */
 
-static vs_err row_get(sq_ledger *s, anchor_row *a)
+static VS_MUST_USE vs_err row_get(sq_ledger *s, anchor_row *a)
 {
 	sqlite3_stmt *st = s->st[ST_AGET];
 	memset(a, 0, sizeof *a);
@@ -238,7 +238,7 @@ static vs_err row_get(sq_ledger *s, anchor_row *a)
 	return step == SQLITE_ROW || step == SQLITE_DONE ? VS_OK : sq_fail(s->db, "read");
 }
 
-static vs_err row_put(sq_ledger *s, const anchor_row *a)
+static VS_MUST_USE vs_err row_put(sq_ledger *s, const anchor_row *a)
 {
 	sqlite3_stmt *st = s->st[ST_APUT];
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)a->counter);
@@ -254,7 +254,7 @@ static vs_err row_put(sq_ledger *s, const anchor_row *a)
 	return run_st(s, ST_APUT, "write");
 }
 
-static vs_err ledger_empty(sq_ledger *s, bool *empty)
+static VS_MUST_USE vs_err ledger_empty(sq_ledger *s, bool *empty)
 {
 	sqlite3_stmt *st = s->st[ST_EMPTY];
 	int step = sqlite3_step(st);
@@ -272,7 +272,7 @@ static void wr_text(vs_wr *w, const char *t)
 
 /* Every vnfs row, in name order, as the code reads it: the canonical
  * record encoding (vs_vnf_record_to_json, the one etcd stores) + version. */
-static vs_err encode_vnfs(sq_ledger *s, vs_wr *w)
+static VS_MUST_USE vs_err encode_vnfs(sq_ledger *s, vs_wr *w)
 {
 	sqlite3_stmt *st = s->st[ST_ALL];
 	vs_err rc = VS_OK;
@@ -297,7 +297,7 @@ static vs_err encode_vnfs(sq_ledger *s, vs_wr *w)
 }
 
 /* Every log_anchors row, in host order: host, vs_log_anchor_to_json, version. */
-static vs_err encode_logs(sq_ledger *s, vs_wr *w)
+static VS_MUST_USE vs_err encode_logs(sq_ledger *s, vs_wr *w)
 {
 	sqlite3_stmt *st = s->st[ST_LALL];
 	vs_err rc = VS_OK;
@@ -329,7 +329,7 @@ static vs_err encode_logs(sq_ledger *s, vs_wr *w)
 
 /* head := SHA-256("vnfsafe ledger content v1" || vnfs rows || log anchor
  * rows): recomputed from the rows, never taken from the file. */
-static vs_err content_head(sq_ledger *s, uint8_t head[VS_HASH_LEN])
+static VS_MUST_USE vs_err content_head(sq_ledger *s, uint8_t head[VS_HASH_LEN])
 {
 	static const char tag[] = "vnfsafe ledger content v1";
 	vs_wr w = { 0 };
@@ -366,7 +366,7 @@ static void status_update(sq_ledger *s, const anchor_row *row)
 		snprintf(s->status, sizeof s->status, "%s", vs_anchor_status(NULL));
 }
 
-static vs_err file_lock(sq_ledger *s, int op)
+static VS_MUST_USE vs_err file_lock(sq_ledger *s, int op)
 {
 	while (flock(s->fd, op) != 0)
 		if (errno != EINTR)
@@ -376,7 +376,7 @@ static vs_err file_lock(sq_ledger *s, int op)
 
 /* Under the lock, in a write transaction: the database against the TPM
  * (vs_bind_settle). On VS_OK the row is bound, verified, counter == *n. */
-static vs_err settle(sq_ledger *s, anchor_row *row, uint64_t *n)
+static VS_MUST_USE vs_err settle(sq_ledger *s, anchor_row *row, uint64_t *n)
 {
 	uint8_t head[VS_HASH_LEN];
 	bool empty, write_row;
@@ -390,7 +390,7 @@ static vs_err settle(sq_ledger *s, anchor_row *row, uint64_t *n)
 }
 
 /* Ends a write transaction: COMMIT when rc is VS_OK, else ROLLBACK. */
-static vs_err txn_end(sq_ledger *s, vs_err rc)
+static VS_MUST_USE vs_err txn_end(sq_ledger *s, vs_err rc)
 {
 	if (rc == VS_OK)
 		rc = run_st(s, ST_COMMIT, "commit");
@@ -402,7 +402,7 @@ static vs_err txn_end(sq_ledger *s, vs_err rc)
 }
 
 /* At open, with a TPM: check (and settle) the binding in one transaction. */
-static vs_err anchor_check(sq_ledger *s)
+static VS_MUST_USE vs_err anchor_check(sq_ledger *s)
 {
 	VS_TRY(file_lock(s, LOCK_EX));
 	anchor_row row = { 0 };
@@ -421,7 +421,7 @@ static vs_err anchor_check(sq_ledger *s)
 	return rc;
 }
 
-static vs_err anchor_setup(sq_ledger *s)
+static VS_MUST_USE vs_err anchor_setup(sq_ledger *s)
 {
 	VS_TRY(vs_anchor_open(&s->anchor));
 	s->bind = (vs_binding){ .anchor = s->anchor, .domain = BIND_DOMAIN, .what = "ledger" };
@@ -455,14 +455,14 @@ static void pending_fail(pending *p, vs_err rc)
 	snprintf(p->msg, sizeof p->msg, "%s", vs_errmsg());
 }
 
-static vs_err exec_sql(sq_ledger *s, const char *sql)
+static VS_MUST_USE vs_err exec_sql(sq_ledger *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? VS_OK
 								      : sq_fail(s->db, "write");
 }
 
 /* One savepoint per write: a failed CAS undoes only its own changes. */
-static vs_err apply_one(sq_ledger *s, pending *p, int *applied)
+static VS_MUST_USE vs_err apply_one(sq_ledger *s, pending *p, int *applied)
 {
 	VS_TRY(exec_sql(s, "SAVEPOINT one"));
 	vs_err rc = p->fn(s, p->arg, p->expected);
@@ -477,7 +477,7 @@ static vs_err apply_one(sq_ledger *s, pending *p, int *applied)
 
 /* Inside the batch's transaction: the writes, then (with a TPM) the row
  * bound to counter n + 1 and the new content. */
-static vs_err apply_batch(sq_ledger *s, pending *batch, int *applied, anchor_row *row)
+static VS_MUST_USE vs_err apply_batch(sq_ledger *s, pending *batch, int *applied, anchor_row *row)
 {
 	uint64_t n = 0;
 	VS_TRY(row_get(s, row));
@@ -502,7 +502,7 @@ static vs_err apply_batch(sq_ledger *s, pending *batch, int *applied, anchor_row
 
 /* After the batch's commit: the TPM catches up with the database; only
  * then is any of its writes acknowledged. */
-static vs_err batch_advance(sq_ledger *s, const anchor_row *row)
+static VS_MUST_USE vs_err batch_advance(sq_ledger *s, const anchor_row *row)
 {
 	vs_fault("anchor.after_commit");
 	VS_TRY(vs_bind_advance(&s->bind, row, "anchor.after_increment"));
@@ -541,7 +541,7 @@ static void run_batch(sq_ledger *s, pending *batch)
 
 /* Queues the write; the first writer to find no batch running leads one
  * with every write queued by then (threads sharing this handle). */
-static vs_err sq_write(sq_ledger *s, write_fn fn, const void *arg, uint64_t expected)
+static VS_MUST_USE vs_err sq_write(sq_ledger *s, write_fn fn, const void *arg, uint64_t expected)
 {
 	pending me = { .fn = fn, .arg = arg, .expected = expected };
 	pthread_mutex_lock(&s->q_mu);
@@ -572,7 +572,7 @@ static vs_err sq_write(sq_ledger *s, write_fn fn, const void *arg, uint64_t expe
 	return me.rc == VS_OK ? VS_OK : vs_fail(me.rc, "%s", me.msg);
 }
 
-static vs_err do_insert(sq_ledger *s, const void *arg, uint64_t expected)
+static VS_MUST_USE vs_err do_insert(sq_ledger *s, const void *arg, uint64_t expected)
 {
 	const vs_vnf_record *r = arg;
 	(void)expected;
@@ -590,7 +590,7 @@ static vs_err do_insert(sq_ledger *s, const void *arg, uint64_t expected)
 	return rc;
 }
 
-static vs_err do_update(sq_ledger *s, const void *arg, uint64_t expected)
+static VS_MUST_USE vs_err do_update(sq_ledger *s, const void *arg, uint64_t expected)
 {
 	const vs_vnf_record *r = arg;
 	sqlite3_stmt *st = s->st[ST_CAS];
@@ -608,12 +608,12 @@ static vs_err do_update(sq_ledger *s, const void *arg, uint64_t expected)
 	return rc;
 }
 
-static vs_err sq_create(vs_ledger *l, const vs_vnf_record *r)
+static VS_MUST_USE vs_err sq_create(vs_ledger *l, const vs_vnf_record *r)
 {
 	return sq_write((sq_ledger *)l, do_insert, r, 0);
 }
 
-static vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
+static VS_MUST_USE vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
 {
 	vs_err rc = sq_write((sq_ledger *)l, do_update, r, expected);
 	if (rc == VS_OK)
@@ -621,7 +621,7 @@ static vs_err sq_cas(vs_ledger *l, const vs_vnf_record *r, uint64_t expected)
 	return rc;
 }
 
-static vs_err sq_log_anchor_get_locked(vs_ledger *l, const char *host, vs_log_anchor *a,
+static VS_MUST_USE vs_err sq_log_anchor_get_locked(vs_ledger *l, const char *host, vs_log_anchor *a,
 				uint64_t *version, bool *found)
 {
 	sq_ledger *s = (sq_ledger *)l;
@@ -647,7 +647,7 @@ static vs_err sq_log_anchor_get_locked(vs_ledger *l, const char *host, vs_log_an
 	return rc;
 }
 
-static vs_err sq_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
+static VS_MUST_USE vs_err sq_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a,
 				uint64_t *version, bool *found)
 {
 	sq_ledger *s = (sq_ledger *)l;
@@ -662,7 +662,7 @@ typedef struct {
 	const vs_log_anchor *a;
 } log_arg;
 
-static vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t expected)
+static VS_MUST_USE vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t expected)
 {
 	const log_arg *la = arg;
 	sqlite3_stmt *st = s->st[expected ? ST_LUPD : ST_LINS];
@@ -688,7 +688,7 @@ static vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t expected)
 	return rc;
 }
 
-static vs_err sq_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
+static VS_MUST_USE vs_err sq_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				uint64_t expected)
 {
 	if (a->size > INT64_MAX || a->offset > INT64_MAX || a->restarts > INT64_MAX)
@@ -697,7 +697,7 @@ static vs_err sq_log_anchor_cas(vs_ledger *l, const char *host, const vs_log_anc
 	return sq_write((sq_ledger *)l, do_log_anchor, &la, expected);
 }
 
-static vs_err sq_list_locked(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_record *), void *ctx)
+static VS_MUST_USE vs_err sq_list_locked(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_record *), void *ctx)
 {
 	sq_ledger *s = (sq_ledger *)l;
 	sqlite3_stmt *st;
@@ -716,7 +716,7 @@ static vs_err sq_list_locked(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_rec
 	return rc;
 }
 
-static vs_err sq_list(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_record *), void *ctx)
+static VS_MUST_USE vs_err sq_list(vs_ledger *l, vs_err (*cb)(void *, const vs_vnf_record *), void *ctx)
 {
 	sq_ledger *s = (sq_ledger *)l;
 	pthread_mutex_lock(&s->db_mu); /* recursive: cb may read the ledger */
@@ -764,7 +764,7 @@ const char *vs_ledger_anchor_status(vs_ledger *l)
 	return ((sq_ledger *)l)->status;
 }
 
-static vs_err sq_prepare(sq_ledger *s)
+static VS_MUST_USE vs_err sq_prepare(sq_ledger *s)
 {
 	for (int i = 0; i < ST_N; i++)
 		if (sqlite3_prepare_v2(s->db, st_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
@@ -789,7 +789,7 @@ static bool has_new_columns(sqlite3 *db)
 
 /* Adds columns in one transaction unless they are there (another process
  * may have added them first). */
-static vs_err add_columns(sqlite3 *db, const char *path, const char *cols, const char *alter)
+static VS_MUST_USE vs_err add_columns(sqlite3 *db, const char *path, const char *cols, const char *alter)
 {
 	char *err = NULL;
 	if (has_columns(db, cols))
@@ -807,7 +807,7 @@ static vs_err add_columns(sqlite3 *db, const char *path, const char *cols, const
  * latest snapshot as taken elsewhere) and no token hash (every token of
  * that activation is refused until the VNF is activated again or released:
  * fail closed, docs/ledger.md). */
-static vs_err upgrade_fencing(sqlite3 *db, const char *path)
+static VS_MUST_USE vs_err upgrade_fencing(sqlite3 *db, const char *path)
 {
 	return add_columns(db, path, "latest_host, token_hash",
 			   "BEGIN IMMEDIATE;"
@@ -818,7 +818,7 @@ static vs_err upgrade_fencing(sqlite3 *db, const char *path)
 
 /* A ledger made before latest_final/activation existed gets the columns
  * (false and no activation id: the safe reading, see docs/ledger.md). */
-static vs_err upgrade(sqlite3 *db, const char *path)
+static VS_MUST_USE vs_err upgrade(sqlite3 *db, const char *path)
 {
 	sqlite3_stmt *st = NULL;
 	bool restarts = sqlite3_prepare_v2(db, "SELECT restarts FROM log_anchors LIMIT 0", -1, &st,
@@ -848,7 +848,7 @@ static vs_err upgrade(sqlite3 *db, const char *path)
 	return upgrade_fencing(db, path);
 }
 
-vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
+VS_MUST_USE vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
 {
 	sq_ledger *s = calloc(1, sizeof *s);
 	if (!s)

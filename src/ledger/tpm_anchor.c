@@ -73,7 +73,7 @@ static void nap_ms(long ms)
 		}                                                              \
 	} while (0)
 
-static vs_err tpm_fail(const vs_anchor *a, TSS2_RC rc, const char *what)
+static VS_MUST_USE vs_err tpm_fail(const vs_anchor *a, TSS2_RC rc, const char *what)
 {
 	return vs_fail(VS_E_ENV, "TPM NV counter 0x%08x: cannot %s: %s", a->index, what,
 		       Tss2_RC_Decode(rc));
@@ -101,7 +101,7 @@ void vs_anchor_disconnect(vs_anchor *a)
 
 /* The index must be a counter we can read and increment with its own
  * (empty) authorization. */
-static vs_err check_public(vs_anchor *a)
+static VS_MUST_USE vs_err check_public(vs_anchor *a)
 {
 	TPM2B_NV_PUBLIC *pub = NULL;
 	TSS2_RC rc;
@@ -122,7 +122,7 @@ static vs_err check_public(vs_anchor *a)
 	return VS_OK;
 }
 
-static vs_err nv_define(vs_anchor *a)
+static VS_MUST_USE vs_err nv_define(vs_anchor *a)
 {
 	TPM2B_AUTH auth = { .size = 0 };
 	TPM2B_NV_PUBLIC pub = { .size = 0,
@@ -147,7 +147,7 @@ static vs_err nv_define(vs_anchor *a)
 }
 
 /* Connects and makes sure the counter index exists. */
-static vs_err nv_connect(vs_anchor *a)
+static VS_MUST_USE vs_err nv_connect(vs_anchor *a)
 {
 	if (a->esys)
 		return VS_OK;
@@ -179,7 +179,7 @@ static vs_err nv_connect(vs_anchor *a)
 	return err;
 }
 
-vs_err vs_anchor_increment(vs_anchor *a)
+VS_MUST_USE vs_err vs_anchor_increment(vs_anchor *a)
 {
 	VS_TRY(nv_connect(a));
 	TSS2_RC rc;
@@ -204,7 +204,7 @@ static TSS2_RC nv_read8(vs_anchor *a, uint64_t *value)
 	return TSS2_RC_SUCCESS;
 }
 
-vs_err vs_anchor_read(vs_anchor *a, uint64_t *value)
+VS_MUST_USE vs_err vs_anchor_read(vs_anchor *a, uint64_t *value)
 {
 	VS_TRY(nv_connect(a));
 	TSS2_RC rc = nv_read8(a, value);
@@ -222,7 +222,7 @@ vs_err vs_anchor_read(vs_anchor *a, uint64_t *value)
 /* A primary object is re-derived from the owner hierarchy's seed and this
  * fixed template on every CreatePrimary: the same key each time, stored
  * nowhere, lost only with a TPM2_Clear (which changes the seed). */
-static vs_err bind_key(vs_anchor *a, ESYS_TR *key)
+static VS_MUST_USE vs_err bind_key(vs_anchor *a, ESYS_TR *key)
 {
 	static const char label[] = "vnfsafe-ledger-binding-v1";
 	TPM2B_SENSITIVE_CREATE sens = { .size = 0 };
@@ -261,7 +261,7 @@ static vs_err bind_key(vs_anchor *a, ESYS_TR *key)
 	return VS_OK;
 }
 
-vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
+VS_MUST_USE vs_err vs_anchor_mac(vs_anchor *a, const char *domain, uint64_t counter,
 		     const uint8_t head[32], uint8_t mac[32])
 {
 	VS_TRY(nv_connect(a));
@@ -307,7 +307,7 @@ uint32_t vs_anchor_index(const vs_anchor *a)
 	return a->index;
 }
 
-vs_err vs_anchor_env_index(uint32_t *index)
+VS_MUST_USE vs_err vs_anchor_env_index(uint32_t *index)
 {
 	const char *s = getenv("VNFSAFE_TPM_NV_INDEX");
 	if (!s || !*s) {
@@ -326,7 +326,7 @@ vs_err vs_anchor_env_index(uint32_t *index)
 	return VS_OK;
 }
 
-vs_err vs_anchor_open_config(vs_anchor **out, const char *tcti, uint32_t nv_index)
+VS_MUST_USE vs_err vs_anchor_open_config(vs_anchor **out, const char *tcti, uint32_t nv_index)
 {
 	*out = NULL;
 	if ((nv_index >> 24) != TPM2_HT_NV_INDEX)
@@ -352,7 +352,7 @@ static bool tpm_configured(const char **tcti)
 	return s && *s && strcmp(s, "none") != 0;
 }
 
-vs_err vs_anchor_open(vs_anchor **out)
+VS_MUST_USE vs_err vs_anchor_open(vs_anchor **out)
 {
 	const char *tcti;
 	*out = NULL;
@@ -363,7 +363,7 @@ vs_err vs_anchor_open(vs_anchor **out)
 	return vs_anchor_open_config(out, tcti, index);
 }
 
-vs_err vs_anchor_open_keystore(vs_anchor **out)
+VS_MUST_USE vs_err vs_anchor_open_keystore(vs_anchor **out)
 {
 	const char *tcti;
 	*out = NULL;

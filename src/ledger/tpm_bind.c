@@ -20,7 +20,7 @@ static bool adopt_requested(void)
 }
 
 /* Binds the row to (counter n, head) with a fresh TPM MAC. */
-static vs_err bind_row(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32])
+static VS_MUST_USE vs_err bind_row(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32])
 {
 	row->exists = row->bound = row->has_mac = true;
 	row->index = vs_anchor_index(b->anchor);
@@ -29,7 +29,7 @@ static vs_err bind_row(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_
 	return vs_anchor_mac(b->anchor, b->domain, n, head, row->mac);
 }
 
-static vs_err adopt(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32],
+static VS_MUST_USE vs_err adopt(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32],
 		    const char *note, bool *write_row)
 {
 	VS_TRY(bind_row(b, row, n, head));
@@ -41,7 +41,7 @@ static vs_err adopt(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t h
 /* First use with a TPM: new content adopts the counter's value, but only on
  * an index that did not exist (else the file may have been deleted to
  * start over); existing content only on the operator's word. */
-static vs_err bind_first(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32],
+static VS_MUST_USE vs_err bind_first(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32],
 			 bool empty, bool force, bool *write_row)
 {
 	if (force)
@@ -67,7 +67,7 @@ static vs_err bind_first(vs_binding *b, vs_bind_row *row, uint64_t n, const uint
 		       b->what);
 }
 
-static vs_err refuse(const vs_binding *b, uint64_t db, uint64_t tpm)
+static VS_MUST_USE vs_err refuse(const vs_binding *b, uint64_t db, uint64_t tpm)
 {
 	unsigned long long c = db, n = tpm;
 	if (c < n)
@@ -84,7 +84,7 @@ static vs_err refuse(const vs_binding *b, uint64_t db, uint64_t tpm)
 
 /* Genuine iff its counter is n (or n + 1: committed, increment pending) and
  * its MAC, computed by the TPM, covers (counter, head) for this content. */
-static vs_err verify(vs_binding *b, const vs_bind_row *row, uint64_t n, const uint8_t head[32])
+static VS_MUST_USE vs_err verify(vs_binding *b, const vs_bind_row *row, uint64_t n, const uint8_t head[32])
 {
 	if (row->counter < n || (n < UINT64_MAX && row->counter > n + 1))
 		return refuse(b, row->counter, n);
@@ -123,7 +123,7 @@ static void remember(vs_binding *b, const vs_bind_row *row)
 	memcpy(b->verified_head, row->head, 32);
 }
 
-vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], bool empty,
+VS_MUST_USE vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], bool empty,
 		      uint64_t *n, bool *write_row)
 {
 	uint32_t idx = vs_anchor_index(b->anchor);
@@ -153,12 +153,12 @@ vs_err vs_bind_settle(vs_binding *b, vs_bind_row *row, const uint8_t head[32], b
 	return VS_OK;
 }
 
-vs_err vs_bind_next(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32])
+VS_MUST_USE vs_err vs_bind_next(vs_binding *b, vs_bind_row *row, uint64_t n, const uint8_t head[32])
 {
 	return bind_row(b, row, n + 1, head);
 }
 
-vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_after)
+VS_MUST_USE vs_err vs_bind_advance(vs_binding *b, const vs_bind_row *row, const char *fault_after)
 {
 	if (vs_anchor_increment(b->anchor) != VS_OK)
 		return vs_wrap(VS_E_ENV, "the %s change is committed but the TPM counter was not "

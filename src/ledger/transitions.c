@@ -31,7 +31,7 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-static vs_err transact(vs_ledger *l, const char *name, mutate_fn fn, void *ctx,
+static VS_MUST_USE vs_err transact(vs_ledger *l, const char *name, mutate_fn fn, void *ctx,
 		       vs_vnf_record *out)
 {
 	bool from_cache = l->cached && !strcmp(l->cache.name, name);
@@ -76,14 +76,14 @@ static vs_err transact(vs_ledger *l, const char *name, mutate_fn fn, void *ctx,
 		       name, MAX_ATTEMPTS);
 }
 
-static vs_err refuse(const vs_vnf_record *r, const char *why)
+static VS_MUST_USE vs_err refuse(const vs_vnf_record *r, const char *why)
 {
 	return vs_fail(VS_E_POLICY, "VNF '%s' is %s%s%s (generation %llu): %s", r->name,
 		       vs_vnf_state_name(r->state), r->owner[0] ? " on " : "", r->owner,
 		       (unsigned long long)r->generation, why);
 }
 
-vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN])
+VS_MUST_USE vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_HASH_LEN])
 {
 	static const char tag[] = "vnfsafe fencing token v1";
 	uint8_t buf[sizeof tag + VS_TOKEN_SECRET_LEN];
@@ -94,7 +94,7 @@ vs_err vs_token_hash(const uint8_t secret[VS_TOKEN_SECRET_LEN], uint8_t hash[VS_
 	return rc;
 }
 
-vs_err vs_activation_new(vs_activation *a)
+VS_MUST_USE vs_err vs_activation_new(vs_activation *a)
 {
 	VS_TRY(vs_random(a->id, VS_ID_LEN));
 	return vs_random(a->secret, VS_TOKEN_SECRET_LEN);
@@ -133,7 +133,7 @@ bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok)
 	return tok && public_fields_match(r, tok) && secret_matches(r, tok);
 }
 
-static vs_err check_token(const vs_vnf_record *r, const vs_fence *tok)
+static VS_MUST_USE vs_err check_token(const vs_vnf_record *r, const vs_fence *tok)
 {
 	if (!tok)
 		return refuse(r, "this host holds no fencing token for it");
@@ -152,17 +152,17 @@ static vs_err check_token(const vs_vnf_record *r, const vs_fence *tok)
 	return VS_OK;
 }
 
-vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_get(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	return l->ops->get(l, name, out);
 }
 
-vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
+VS_MUST_USE vs_err vs_ledger_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r), void *ctx)
 {
 	return l->ops->list(l, cb, ctx);
 }
 
-vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
+VS_MUST_USE vs_err vs_ledger_register(vs_ledger *l, const char *name, const char *sensitive,
 			  vs_vnf_record *out)
 {
 	vs_vnf_record r;
@@ -209,7 +209,7 @@ static void activate(vs_vnf_record *r, const char *host, const args *a)
 /* The refusal just reported, unless the re-read that judges it failed:
  * then whether an earlier copy applied is unknown (VS_E_ENV), never a
  * refusal whose caller would drop what recovery needs. */
-static vs_err refusal_or_unknown(vs_err reread, const char *refusal)
+static VS_MUST_USE vs_err refusal_or_unknown(vs_err reread, const char *refusal)
 {
 	if (reread == VS_OK)
 		return vs_fail(VS_E_POLICY, "%s", refusal);
@@ -219,7 +219,7 @@ static vs_err refusal_or_unknown(vs_err reread, const char *refusal)
 
 /* After a refusal: did an earlier copy of this activation apply (a lost
  * reply)? Then the refusal was about our own effect: it succeeded. */
-static vs_err own_activation(vs_ledger *l, const char *name, const char *host,
+static VS_MUST_USE vs_err own_activation(vs_ledger *l, const char *name, const char *host,
 			     const uint8_t act[VS_ID_LEN], vs_vnf_record *r)
 {
 	char refusal[512];
@@ -234,7 +234,7 @@ static vs_err own_activation(vs_ledger *l, const char *name, const char *host,
 /* One activation (a->act and a->token_hash set): the transaction, then a
  * refusal re-checked against the request's own effect (owner: the host that
  * must own it, or NULL). */
-static vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args *a,
+static VS_MUST_USE vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args *a,
 			     const char *owner, vs_vnf_record *out)
 {
 	vs_err rc = transact(l, name, fn, a, out);
@@ -245,7 +245,7 @@ static vs_err run_activation(vs_ledger *l, const char *name, mutate_fn fn, args 
 
 /* An activation of this host: its activation (given, or fresh), then the
  * token, which holds the secret whose hash the record now carries. */
-static vs_err activate_here(vs_ledger *l, const char *name, mutate_fn fn, args *a,
+static VS_MUST_USE vs_err activate_here(vs_ledger *l, const char *name, mutate_fn fn, args *a,
 			    const vs_activation *given, vs_fence *tok, vs_vnf_record *out)
 {
 	vs_activation act;
@@ -270,7 +270,7 @@ static vs_err activate_here(vs_ledger *l, const char *name, mutate_fn fn, args *
 	return rc;
 }
 
-static vs_err start_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err start_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	if (live(r->state))
@@ -299,7 +299,7 @@ static vs_err start_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
 		       const vs_activation *act, bool discard_latest, vs_fence *tok,
 		       vs_vnf_record *out)
 {
@@ -307,7 +307,7 @@ vs_err vs_ledger_start(vs_ledger *l, const char *name, const char *host,
 	return activate_here(l, name, start_fn, &a, act, tok, out);
 }
 
-static vs_err restore_check(const args *a, const vs_vnf_record *r)
+static VS_MUST_USE vs_err restore_check(const args *a, const vs_vnf_record *r)
 {
 	char id[37];
 	if (memcmp(r->lineage, a->lineage, VS_ID_LEN) != 0)
@@ -336,7 +336,7 @@ static vs_err restore_check(const args *a, const vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
+VS_MUST_USE vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lineage[VS_ID_LEN],
 			       const uint8_t snap[VS_ID_LEN], bool allow_rollback)
 {
 	vs_vnf_record r;
@@ -345,7 +345,7 @@ vs_err vs_ledger_check_restore(vs_ledger *l, const char *name, const uint8_t lin
 	return restore_check(&a, &r);
 }
 
-static vs_err restore_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err restore_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(restore_check(a, r));
@@ -356,7 +356,7 @@ static vs_err restore_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 			 const uint8_t lineage[VS_ID_LEN], const uint8_t snap[VS_ID_LEN],
 			 bool allow_rollback, const vs_activation *act, vs_fence *tok,
 			 vs_vnf_record *out)
@@ -365,7 +365,7 @@ vs_err vs_ledger_restore(vs_ledger *l, const char *name, const char *host,
 	return activate_here(l, name, restore_fn, &a, act, tok, out);
 }
 
-static vs_err stop_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err stop_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
@@ -375,7 +375,7 @@ static vs_err stop_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-static vs_err pause_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err pause_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
@@ -385,7 +385,7 @@ static vs_err pause_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-static vs_err resume_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err resume_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
@@ -398,25 +398,25 @@ static vs_err resume_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_stop(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
 {
 	args a = { .tok = tok };
 	return transact(l, name, stop_fn, &a, out);
 }
 
-vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_pause(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
 {
 	args a = { .tok = tok };
 	return transact(l, name, pause_fn, &a, out);
 }
 
-vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_resume(vs_ledger *l, const char *name, const vs_fence *tok, vs_vnf_record *out)
 {
 	args a = { .tok = tok };
 	return transact(l, name, resume_fn, &a, out);
 }
 
-static vs_err snapshot_check(const args *a, const vs_vnf_record *r)
+static VS_MUST_USE vs_err snapshot_check(const args *a, const vs_vnf_record *r)
 {
 	switch (r->state) {
 	case VS_VNF_REGISTERED:
@@ -436,7 +436,7 @@ static vs_err snapshot_check(const args *a, const vs_vnf_record *r)
 	return refuse(r, "unknown state");
 }
 
-vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
 				const vs_fence *tok, vs_vnf_record *out)
 {
 	args a = { .host = host, .tok = tok };
@@ -444,7 +444,7 @@ vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host
 	return snapshot_check(&a, out);
 }
 
-static vs_err record_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err record_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(snapshot_check(a, r));
@@ -459,7 +459,7 @@ static vs_err record_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *host,
 				 const vs_fence *tok, const uint8_t snap[VS_ID_LEN], uint64_t gen)
 {
 	args a = { .host = host, .tok = tok, .snap = snap, .gen = gen };
@@ -477,7 +477,7 @@ vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, const char *hos
 	return rc;
 }
 
-static vs_err mig_begin_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err mig_begin_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
@@ -490,14 +490,14 @@ static vs_err mig_begin_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
+VS_MUST_USE vs_err vs_ledger_migrate_begin(vs_ledger *l, const char *name, const vs_fence *tok,
 			       const char *target)
 {
 	args a = { .tok = tok, .target = target };
 	return transact(l, name, mig_begin_fn, &a, NULL);
 }
 
-static vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
@@ -509,7 +509,7 @@ static vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
+VS_MUST_USE vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *tok,
 				const uint8_t target_token_hash[VS_HASH_LEN], vs_vnf_record *out)
 {
 	static const uint8_t none[VS_HASH_LEN];
@@ -525,7 +525,7 @@ vs_err vs_ledger_migrate_commit(vs_ledger *l, const char *name, const vs_fence *
 	return VS_OK;
 }
 
-static vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
 {
 	(void)ctx;
 	if (r->state != VS_VNF_MIGRATING)
@@ -535,12 +535,12 @@ static vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name)
+VS_MUST_USE vs_err vs_ledger_migrate_abort(vs_ledger *l, const char *name)
 {
 	return transact(l, name, mig_abort_fn, NULL, NULL);
 }
 
-static vs_err release_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err release_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	if (!live(r->state) || strcmp(r->owner, a->host) != 0)
@@ -557,14 +557,14 @@ static vs_err release_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_ledger_release(vs_ledger *l, const char *name, const char *host,
 			 const vs_fence *caller_tok, vs_vnf_record *out)
 {
 	args a = { .host = host, .tok = caller_tok };
 	return transact(l, name, release_fn, &a, out);
 }
 
-static vs_err retire_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err retire_fn(void *ctx, vs_vnf_record *r)
 {
 	(void)ctx;
 	if (r->state != VS_VNF_REGISTERED && r->state != VS_VNF_STOPPED)
@@ -573,12 +573,12 @@ static vs_err retire_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_retire(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	return transact(l, name, retire_fn, NULL, out);
 }
 
-static vs_err recover_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err recover_fn(void *ctx, vs_vnf_record *r)
 {
 	(void)ctx;
 	if (r->state != VS_VNF_MIGRATING)
@@ -588,7 +588,7 @@ static vs_err recover_fn(void *ctx, vs_vnf_record *r)
 	return VS_OK;
 }
 
-vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	vs_err rc = transact(l, name, recover_fn, NULL, out);
 	if (rc == NOTHING_TO_DO)
@@ -596,19 +596,19 @@ vs_err vs_ledger_recover(vs_ledger *l, const char *name, vs_vnf_record *out)
 	return rc;
 }
 
-static vs_err fence_fn(void *ctx, vs_vnf_record *r)
+static VS_MUST_USE vs_err fence_fn(void *ctx, vs_vnf_record *r)
 {
 	(void)ctx;
 	(void)r;
 	return VS_OK; /* no change: the CAS itself bumps the version */
 }
 
-vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out)
+VS_MUST_USE vs_err vs_ledger_fence(vs_ledger *l, const char *name, vs_vnf_record *out)
 {
 	return transact(l, name, fence_fn, NULL, out);
 }
 
-static vs_err host_ok(const char *host)
+static VS_MUST_USE vs_err host_ok(const char *host)
 {
 	size_t n = strnlen(host, VS_HOST_MAX);
 	bool ok = n > 0 && n < VS_HOST_MAX;
@@ -617,14 +617,14 @@ static vs_err host_ok(const char *host)
 	return ok ? VS_OK : vs_fail(VS_E_USAGE, "invalid host name for an audit anchor");
 }
 
-vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a, bool *found)
+VS_MUST_USE vs_err vs_ledger_log_anchor_get(vs_ledger *l, const char *host, vs_log_anchor *a, bool *found)
 {
 	uint64_t version;
 	VS_TRY(host_ok(host));
 	return l->ops->log_anchor_get(l, host, a, &version, found);
 }
 
-vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a)
+VS_MUST_USE vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log_anchor *a)
 {
 	VS_TRY(host_ok(host));
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -655,7 +655,7 @@ vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, const vs_log
 	return vs_fail(VS_E_ENV, "the audit anchor of %s kept changing; try again", host);
 }
 
-vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
+VS_MUST_USE vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
 				    vs_log_anchor *out)
 {
 	VS_TRY(host_ok(host));

@@ -17,14 +17,14 @@
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
-vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap)
+VS_MUST_USE vs_err vs_home_audit_dir(const vs_home *h, char *out, size_t cap)
 {
 	if ((size_t)snprintf(out, cap, "%s/audit", vs_home_path(h)) >= cap)
 		return vs_fail(VS_E_USAGE, "home path too long");
 	return VS_OK;
 }
 
-static vs_err check_seed_path(const char *seed)
+static VS_MUST_USE vs_err check_seed_path(const char *seed)
 {
 	char dir[4096], base[4096];
 	struct stat st;
@@ -39,7 +39,7 @@ static vs_err check_seed_path(const char *seed)
 	return VS_OK;
 }
 
-static vs_err build_log(const char *stage, const char *seed, uint64_t interval)
+static VS_MUST_USE vs_err build_log(const char *stage, const char *seed, uint64_t interval)
 {
 	vs_home *h;
 	char dir[4200];
@@ -53,7 +53,7 @@ static vs_err build_log(const char *stage, const char *seed, uint64_t interval)
 	return rc;
 }
 
-vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval,
+VS_MUST_USE vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval,
 		      char *seed_out, size_t cap)
 {
 	char stage[4096], seed[4200];
@@ -85,7 +85,7 @@ vs_err vs_home_create(const char *path, const char *seed_path, uint64_t interval
 }
 
 /* The complete line that ends (with its '\n') exactly at byte `end`. */
-static vs_err line_before(int fd, uint64_t end, char *buf, size_t cap, size_t *len,
+static VS_MUST_USE vs_err line_before(int fd, uint64_t end, char *buf, size_t cap, size_t *len,
 			  uint64_t *start)
 {
 	if (end == 0)
@@ -111,7 +111,7 @@ static vs_err line_before(int fd, uint64_t end, char *buf, size_t cap, size_t *l
 }
 
 /* Seq and leaf hash of the record ending at `end`. */
-static vs_err record_at(int fd, uint64_t end, uint64_t *seq, uint8_t leaf[VS_HASH_LEN])
+static VS_MUST_USE vs_err record_at(int fd, uint64_t end, uint64_t *seq, uint8_t leaf[VS_HASH_LEN])
 {
 	size_t cap = VS_AUDIT_LINE_MAX + 1, len = 0;
 	uint64_t start = 0;
@@ -130,7 +130,7 @@ static vs_err record_at(int fd, uint64_t end, uint64_t *seq, uint8_t leaf[VS_HAS
 	return rc;
 }
 
-static vs_err open_log(const char *dir, int *fd, uint64_t *size)
+static VS_MUST_USE vs_err open_log(const char *dir, int *fd, uint64_t *size)
 {
 	char path[4200];
 	struct stat st;
@@ -147,7 +147,7 @@ static vs_err open_log(const char *dir, int *fd, uint64_t *size)
 	return VS_OK;
 }
 
-static vs_err tail_of(int fd, uint64_t size, vs_log_anchor *tail)
+static VS_MUST_USE vs_err tail_of(int fd, uint64_t size, vs_log_anchor *tail)
 {
 	/* A torn tail (no final '\n') is not a record: step back to the last
 	 * complete line. */
@@ -174,7 +174,7 @@ static vs_err tail_of(int fd, uint64_t size, vs_log_anchor *tail)
 	return record_at(fd, end, &tail->size, tail->head);
 }
 
-static vs_err check_fd(int fd, uint64_t size, const vs_log_anchor *a)
+static VS_MUST_USE vs_err check_fd(int fd, uint64_t size, const vs_log_anchor *a)
 {
 	uint64_t seq = 0;
 	uint8_t leaf[VS_HASH_LEN];
@@ -190,7 +190,7 @@ static vs_err check_fd(int fd, uint64_t size, const vs_log_anchor *a)
 	return VS_OK;
 }
 
-vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail)
+VS_MUST_USE vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail)
 {
 	int fd;
 	uint64_t size;
@@ -200,7 +200,7 @@ vs_err vs_audit_tail(const char *dir, vs_log_anchor *tail)
 	return rc;
 }
 
-vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a)
+VS_MUST_USE vs_err vs_audit_check_anchor(const char *dir, const vs_log_anchor *a)
 {
 	int fd;
 	uint64_t size;
@@ -219,7 +219,7 @@ static vs_anchor_witness *witness_of(vs_anchor_witness *w, size_t n, const vs_lo
 	return NULL;
 }
 
-vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool found)
+VS_MUST_USE vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool found)
 {
 	vs_anchor_witness w[VS_WITNESS_MAX];
 	size_t n;
@@ -245,7 +245,7 @@ vs_err vs_audit_witness_check(const char *dir, const vs_log_anchor *a, bool foun
 }
 
 /* After the first anchoring in an etcd cluster: the witness names the key. */
-vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host)
+VS_MUST_USE vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host)
 {
 	vs_anchor_witness w[VS_WITNESS_MAX];
 	size_t n;
@@ -267,7 +267,7 @@ vs_err vs_audit_witness_note(const char *dir, vs_ledger *l, const char *host)
 	return vs_audit_witness_write(dir, w, n);
 }
 
-static vs_err sync_locked(const char *dir, int fd, uint64_t size, vs_ledger *l, const char *host,
+static VS_MUST_USE vs_err sync_locked(const char *dir, int fd, uint64_t size, vs_ledger *l, const char *host,
 			  vs_log_anchor *out)
 {
 	vs_log_anchor cur, tail;
@@ -293,7 +293,7 @@ static vs_err sync_locked(const char *dir, int fd, uint64_t size, vs_ledger *l, 
 
 /* Under the log's flock (the writer takes it to append): the tail cannot
  * move between the check and the advance. */
-vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out)
+VS_MUST_USE vs_err vs_audit_anchor_sync(const char *dir, vs_ledger *l, const char *host, vs_log_anchor *out)
 {
 	int fd;
 	uint64_t size;

@@ -19,7 +19,7 @@ typedef struct {
 	uint64_t total;
 } capture_ctx;
 
-static vs_err sink_reserve(void *ctx, unsigned section, uint8_t **p, size_t *avail)
+static VS_MUST_USE vs_err sink_reserve(void *ctx, unsigned section, uint8_t **p, size_t *avail)
 {
 	return vs_sealer_reserve(((capture_ctx *)ctx)->sealer, section, p, avail);
 }
@@ -35,7 +35,7 @@ static void sink_progress(void *ctx, uint64_t bytes)
 	c->o->progress(c->o->progress_ctx, bytes, c->total);
 }
 
-static vs_err check_opts(const vs_create_opts *o)
+static VS_MUST_USE vs_err check_opts(const vs_create_opts *o)
 {
 	if (!o->vnf || !vs_name_ok(o->vnf))
 		return vs_fail(VS_E_USAGE, "--vnf: '%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -)",
@@ -70,7 +70,7 @@ static vs_err check_opts(const vs_create_opts *o)
 
 /* Every sensitive domain the VNF was registered with must be mapped: its
  * files would otherwise land, unprotected, in 'default' (R3, R6). */
-static vs_err check_sensitive(const vs_create_opts *o, const vs_vnf_record *rec)
+static VS_MUST_USE vs_err check_sensitive(const vs_create_opts *o, const vs_vnf_record *rec)
 {
 	char list[sizeof rec->sensitive];
 	snprintf(list, sizeof list, "%s", rec->sensitive);
@@ -110,7 +110,7 @@ static void fill_header(vs_home *h, const vs_create_opts *o, const vs_vnf_record
 }
 
 /* One transaction: catalog row (BUILDING) and every domain's data key. */
-static vs_err make_keys(vs_home *h, vs_snap_header *hd, const char *path, vs_key *keys)
+static VS_MUST_USE vs_err make_keys(vs_home *h, vs_snap_header *hd, const char *path, vs_key *keys)
 {
 	VS_TRY(vs_random(hd->snapshot_id, VS_ID_LEN));
 	VS_TRY(vs_home_tx_begin(h));
@@ -125,7 +125,7 @@ static vs_err make_keys(vs_home *h, vs_snap_header *hd, const char *path, vs_key
 	return rc;
 }
 
-static vs_err open_output(const char *out, char *tmp, size_t cap, int *fd)
+static VS_MUST_USE vs_err open_output(const char *out, char *tmp, size_t cap, int *fd)
 {
 	char dir[4096], base[4096];
 	struct stat st;
@@ -152,7 +152,7 @@ static vs_err open_output(const char *out, char *tmp, size_t cap, int *fd)
 }
 
 /* A partial file is never renamed to the requested name. */
-static vs_err publish(int fd, const char *tmp, const char *out)
+static VS_MUST_USE vs_err publish(int fd, const char *tmp, const char *out)
 {
 	if (fsync(fd) != 0)
 		return vs_fail_errno(VS_E_ENV, "fsync %s", out);
@@ -162,7 +162,7 @@ static vs_err publish(int fd, const char *tmp, const char *out)
 }
 
 /* The catalog records where the file went, as an absolute path. */
-static vs_err absolute(const char *out, char *abs, size_t cap)
+static VS_MUST_USE vs_err absolute(const char *out, char *abs, size_t cap)
 {
 	char cwd[4096];
 	if (!strcmp(out, "-") || out[0] == '/') {
@@ -176,7 +176,7 @@ static vs_err absolute(const char *out, char *abs, size_t cap)
 	return VS_OK;
 }
 
-static vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
+static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
 {
 	vs_snap_header *hd = &res->header;
 	vs_key keys[VS_SNAP_MAX_SECTIONS];
@@ -259,7 +259,7 @@ static vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_snap_result 
 	return rc;
 }
 
-vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
+VS_MUST_USE vs_err vs_snapshot_create(vs_home *h, const vs_create_opts *o, vs_snap_result *res)
 {
 	VS_TRY(check_opts(o));
 	int lock;

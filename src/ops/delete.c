@@ -45,7 +45,7 @@ static bool remove_if_same(const vs_catalog_entry *e)
 	return removed;
 }
 
-vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
+VS_MUST_USE vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_file,
 			  vs_delete_result *res)
 {
 	vs_catalog_entry e;
@@ -65,7 +65,7 @@ vs_err vs_snapshot_delete(vs_home *h, const uint8_t id[VS_ID_LEN], bool keep_fil
  * nothing is erased. Every snapshot was made for a VNF registered in its
  * ledger, and records are never deleted: a ledger without it is the wrong
  * one (a mistyped sqlite: path opens an empty ledger). */
-static vs_err check_not_latest(vs_ledger *l, const char *vnf, const uint8_t id[VS_ID_LEN])
+static VS_MUST_USE vs_err check_not_latest(vs_ledger *l, const char *vnf, const uint8_t id[VS_ID_LEN])
 {
 	vs_vnf_record r;
 	char sid[37];
@@ -89,7 +89,7 @@ static vs_err check_not_latest(vs_ledger *l, const char *vnf, const uint8_t id[V
 		       vs_vnf_state_name(r.state), (unsigned long long)r.generation);
 }
 
-vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN], bool force,
+VS_MUST_USE vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN], bool force,
 			 bool keep_file, vs_delete_result *res)
 {
 	vs_catalog_entry e;

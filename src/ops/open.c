@@ -24,9 +24,9 @@ typedef struct {
 	bool await_record; /* the snapshot is still being created (streamed) here */
 } open_ctx;
 
-static vs_err nop_entry(void *ctx, const vs_arc_entry *e) { (void)ctx, (void)e; return VS_OK; }
-static vs_err nop_data(void *ctx, const uint8_t *p, size_t n) { (void)ctx, (void)p, (void)n; return VS_OK; }
-static vs_err nop_end(void *ctx) { (void)ctx; return VS_OK; }
+static VS_MUST_USE vs_err nop_entry(void *ctx, const vs_arc_entry *e) { (void)ctx, (void)e; return VS_OK; }
+static VS_MUST_USE vs_err nop_data(void *ctx, const uint8_t *p, size_t n) { (void)ctx, (void)p, (void)n; return VS_OK; }
+static VS_MUST_USE vs_err nop_end(void *ctx) { (void)ctx; return VS_OK; }
 
 static bool wanted(const vs_open_opts *o, const char *domain)
 {
@@ -38,7 +38,7 @@ static bool wanted(const vs_open_opts *o, const char *domain)
 	return false;
 }
 
-static vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t pub[VS_PUB_LEN])
+static VS_MUST_USE vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t pub[VS_PUB_LEN])
 {
 	open_ctx *c = ctx;
 	VS_TRY(vs_home_trusted_signer(c->home, h->signer_id, pub));
@@ -77,7 +77,7 @@ static vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t pub[VS_PUB_L
 	return vs_dir_restore_begin(&c->restore, c->o->to, h->nsections);
 }
 
-static vs_err section_key(void *ctx, const vs_snap_header *h, unsigned i, vs_key *key, bool *skip)
+static VS_MUST_USE vs_err section_key(void *ctx, const vs_snap_header *h, unsigned i, vs_key *key, bool *skip)
 {
 	open_ctx *c = ctx;
 	const vs_section_info *s = &h->sections[i];
@@ -87,7 +87,7 @@ static vs_err section_key(void *ctx, const vs_snap_header *h, unsigned i, vs_key
 	return vs_keystore_get(c->home, h->snapshot_id, s->domain, s->key_id, key);
 }
 
-static vs_err on_data(void *ctx, unsigned section, const uint8_t *p, size_t n, bool final)
+static VS_MUST_USE vs_err on_data(void *ctx, unsigned section, const uint8_t *p, size_t n, bool final)
 {
 	open_ctx *c = ctx;
 	if (c->restore)
@@ -102,7 +102,7 @@ static void on_progress(void *ctx, uint64_t bytes)
 	c->o->progress(c->o->progress_ctx, bytes, c->total);
 }
 
-static vs_err open_input(const char *in, int *fd, uint64_t *size)
+static VS_MUST_USE vs_err open_input(const char *in, int *fd, uint64_t *size)
 {
 	struct stat st;
 	*size = 0;
@@ -121,7 +121,7 @@ static vs_err open_input(const char *in, int *fd, uint64_t *size)
 }
 
 /* Waits (bounded) until the creation of a streamed snapshot has ended. */
-static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN], bool allow_rollback)
+static VS_MUST_USE vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN], bool allow_rollback)
 {
 	vs_catalog_entry e;
 	for (int i = 0; i < 1200; i++) {
@@ -147,7 +147,7 @@ static vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN], bool allow_r
 
 /* Verified and staged: journal, activate in the ledger, publish, keep the
  * token. Each step is one a crash may interrupt; recovery finishes it. */
-static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
+static VS_MUST_USE vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
 {
 	vs_pending p;
 	vs_fence tok;
@@ -203,7 +203,7 @@ static vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap_header *hd,
 /* The keys were read before the lock: a delete may have erased them since.
  * Checked under the VNF's exclusive lock, which delete takes too, so no
  * activation ever comes from an erased snapshot. */
-static vs_err still_there(vs_home *h, const vs_snap_header *hd)
+static VS_MUST_USE vs_err still_there(vs_home *h, const vs_snap_header *hd)
 {
 	vs_catalog_entry e;
 	char sid[37];
@@ -223,7 +223,7 @@ static vs_err still_there(vs_home *h, const vs_snap_header *hd)
 	return VS_OK;
 }
 
-static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
+static VS_MUST_USE vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf_record *rec)
 {
 	int lock;
 	vs_fault("restore.before_lock");
@@ -237,7 +237,7 @@ static vs_err activate(vs_home *h, open_ctx *c, const vs_snap_header *hd, vs_vnf
 	return rc;
 }
 
-vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
+VS_MUST_USE vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 			vs_vnf_record *rec)
 {
 	if (o->to && !o->ledger)
@@ -271,7 +271,7 @@ vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 	return rc;
 }
 
-vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size)
+VS_MUST_USE vs_err vs_snapshot_inspect(const char *path, vs_snap_header *hd, uint64_t *file_size)
 {
 	int fd;
 	VS_TRY(open_input(path, &fd, file_size));

@@ -10,7 +10,7 @@
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
-static vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *p, bool discard_latest,
+static VS_MUST_USE vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *p, bool discard_latest,
 			      vs_fence *tok, vs_vnf_record *rec)
 {
 	/* Journaled first, with the token secret: after a crash, recovery adopts
@@ -30,7 +30,7 @@ static vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *p, bool disc
 	return vs_home_token_keep(h, p->vnf, tok);
 }
 
-static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
+static VS_MUST_USE vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
 			   vs_vnf_record *rec)
 {
 	vs_fence tok;
@@ -46,7 +46,7 @@ static vs_err start_locked(vs_home *h, vs_ledger *l, const char *name, bool disc
 	return rc;
 }
 
-vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
+VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
 		    vs_vnf_record *rec)
 {
 	int lock;
@@ -58,7 +58,7 @@ vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_lat
 
 typedef vs_err (*token_op)(vs_ledger *, const char *, const vs_fence *, vs_vnf_record *);
 
-static vs_err with_token(vs_home *h, vs_ledger *l, const char *name, token_op op,
+static VS_MUST_USE vs_err with_token(vs_home *h, vs_ledger *l, const char *name, token_op op,
 			 vs_vnf_record *rec)
 {
 	vs_fence tok;
@@ -69,24 +69,24 @@ static vs_err with_token(vs_home *h, vs_ledger *l, const char *name, token_op op
 	return rc;
 }
 
-vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+VS_MUST_USE vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
 {
 	VS_TRY(with_token(h, l, name, vs_ledger_stop, rec));
 	vs_fault("stop.after_cas");
 	return vs_home_token_drop(h, name);
 }
 
-vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+VS_MUST_USE vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
 {
 	return with_token(h, l, name, vs_ledger_pause, rec);
 }
 
-vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
+VS_MUST_USE vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec)
 {
 	return with_token(h, l, name, vs_ledger_resume, rec);
 }
 
-static vs_err release_locked(vs_home *h, vs_ledger *l, const char *name, const char *host,
+static VS_MUST_USE vs_err release_locked(vs_home *h, vs_ledger *l, const char *name, const char *host,
 			     vs_vnf_record *rec)
 {
 	vs_fence tok;
@@ -101,7 +101,7 @@ static vs_err release_locked(vs_home *h, vs_ledger *l, const char *name, const c
 	return rc;
 }
 
-vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
+VS_MUST_USE vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
 		      vs_vnf_record *rec)
 {
 	int lock;
@@ -142,7 +142,7 @@ static bool exists(const char *path)
 /* Rule 2: an activation (start or restore) journaled on this host. The
  * ledger is fenced first (no CAS sent before the crash can land after the
  * decision), then the activation counts only if the record carries its id. */
-static vs_err settle_activation(vs_home *h, vs_ledger *l, vs_vnf_record *r, char *act,
+static VS_MUST_USE vs_err settle_activation(vs_home *h, vs_ledger *l, vs_vnf_record *r, char *act,
 				size_t cap)
 {
 	vs_pending p;
@@ -188,7 +188,7 @@ static vs_err settle_activation(vs_home *h, vs_ledger *l, vs_vnf_record *r, char
 /* Rule 3: a token that no longer matches the ledger is dropped. A token is
  * never made from a read (gap 5): the record may say ACTIVE here because
  * of an activation this host cannot prove was its own. */
-static vs_err settle_token(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
+static VS_MUST_USE vs_err settle_token(vs_home *h, const vs_vnf_record *r, char *act, size_t cap)
 {
 	vs_fence tok;
 	bool found;
@@ -216,7 +216,7 @@ typedef struct {
 } building_list;
 
 /* Collected first: the catalog cannot change under its own open query. */
-static vs_err collect_building(void *ctx, const vs_catalog_entry *e)
+static VS_MUST_USE vs_err collect_building(void *ctx, const vs_catalog_entry *e)
 {
 	building_list *b = ctx;
 	uint8_t id[VS_ID_LEN];
@@ -237,7 +237,7 @@ static vs_err collect_building(void *ctx, const vs_catalog_entry *e)
 
 /* Rule 4: snapshots a crash left BUILDING (the ledger is fenced by then:
  * a record_snapshot CAS still in flight cannot land after this). */
-static vs_err settle_snapshot(vs_home *h, const vs_vnf_record *r, const uint8_t id[VS_ID_LEN],
+static VS_MUST_USE vs_err settle_snapshot(vs_home *h, const vs_vnf_record *r, const uint8_t id[VS_ID_LEN],
 			      char *act, size_t cap)
 {
 	char sid[37];
@@ -256,7 +256,7 @@ static vs_err settle_snapshot(vs_home *h, const vs_vnf_record *r, const uint8_t 
 	return VS_OK;
 }
 
-static vs_err settle_snapshots(vs_home *h, vs_ledger *l, vs_vnf_record *r, bool fenced,
+static VS_MUST_USE vs_err settle_snapshots(vs_home *h, vs_ledger *l, vs_vnf_record *r, bool fenced,
 			       char *act, size_t cap)
 {
 	building_list b = { r->name, NULL, 0, 0 };
@@ -269,7 +269,7 @@ static vs_err settle_snapshots(vs_home *h, vs_ledger *l, vs_vnf_record *r, bool 
 	return rc;
 }
 
-static vs_err recover_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+static VS_MUST_USE vs_err recover_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
 			     char *act, size_t cap)
 {
 	vs_vnf_record before;
@@ -290,7 +290,7 @@ static vs_err recover_locked(vs_home *h, vs_ledger *l, const char *name, vs_vnf_
 	return VS_OK;
 }
 
-vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
+VS_MUST_USE vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec,
 		      char *act, size_t cap)
 {
 	int lock;

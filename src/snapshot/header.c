@@ -27,7 +27,7 @@ void vs_id_format(const uint8_t id[VS_ID_LEN], char out[37])
 		 hex + 20);
 }
 
-vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN])
+VS_MUST_USE vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN])
 {
 	char hex[2 * VS_ID_LEN + 1];
 	size_t n = 0;
@@ -47,7 +47,7 @@ vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN])
 	return VS_OK;
 }
 
-static vs_err check_header(const vs_snap_header *h)
+static VS_MUST_USE vs_err check_header(const vs_snap_header *h)
 {
 	if (!vs_name_ok(h->vnf))
 		return vs_fail(VS_E_INTEGRITY, "header: invalid VNF name");
@@ -74,7 +74,7 @@ static vs_err check_header(const vs_snap_header *h)
 	return VS_OK;
 }
 
-vs_err vs_snap_header_encode(vs_snap_header *h, vs_wr *out)
+VS_MUST_USE vs_err vs_snap_header_encode(vs_snap_header *h, vs_wr *out)
 {
 	VS_TRY(check_header(h) == VS_OK ? VS_OK : vs_wrap(VS_E_USAGE, "cannot encode"));
 	vs_wr body = { 0 };
@@ -106,7 +106,7 @@ vs_err vs_snap_header_encode(vs_snap_header *h, vs_wr *out)
 	return vs_sha256(out->p + start, h->header_len, h->digest);
 }
 
-static vs_err parse_prefix(const uint8_t *p, uint32_t *body_len)
+static VS_MUST_USE vs_err parse_prefix(const uint8_t *p, uint32_t *body_len)
 {
 	if (memcmp(p, VS_SNAP_MAGIC, VS_SNAP_MAGIC_LEN) != 0)
 		return vs_fail(VS_E_INTEGRITY, "not a vnfsafe snapshot (bad magic)");
@@ -120,7 +120,7 @@ static vs_err parse_prefix(const uint8_t *p, uint32_t *body_len)
 	return VS_OK;
 }
 
-static vs_err parse_body(const uint8_t *p, size_t n, vs_snap_header *h)
+static VS_MUST_USE vs_err parse_body(const uint8_t *p, size_t n, vs_snap_header *h)
 {
 	vs_rd r = vs_rd_init(p, n);
 	memset(h, 0, sizeof *h);
@@ -148,7 +148,7 @@ static vs_err parse_body(const uint8_t *p, size_t n, vs_snap_header *h)
 	return check_header(h);
 }
 
-vs_err vs_snap_header_parse(const uint8_t *p, size_t n, vs_snap_header *h, size_t *consumed)
+VS_MUST_USE vs_err vs_snap_header_parse(const uint8_t *p, size_t n, vs_snap_header *h, size_t *consumed)
 {
 	uint32_t body_len;
 	if (n < VS_SNAP_PREFIX_LEN)
@@ -162,7 +162,7 @@ vs_err vs_snap_header_parse(const uint8_t *p, size_t n, vs_snap_header *h, size_
 	return vs_sha256(p, h->header_len, h->digest);
 }
 
-vs_err vs_snap_header_read(vs_source *src, vs_snap_header *h)
+VS_MUST_USE vs_err vs_snap_header_read(vs_source *src, vs_snap_header *h)
 {
 	uint8_t prefix[VS_SNAP_PREFIX_LEN];
 	size_t got;

@@ -30,7 +30,7 @@ static inline void vs_chunk_aad(uint8_t aad[VS_AAD_LEN], const uint8_t digest[VS
 }
 
 /* The signed message: label || header digest || trailer up to the signature. */
-vs_err vs_sig_message(const uint8_t digest[VS_HASH_LEN], const uint8_t *trailer, size_t n,
+VS_MUST_USE vs_err vs_sig_message(const uint8_t digest[VS_HASH_LEN], const uint8_t *trailer, size_t n,
 		      vs_wr *msg);
 
 #endif

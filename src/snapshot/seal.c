@@ -28,7 +28,7 @@ struct vs_sealer {
 	bool finished;
 };
 
-vs_err vs_sig_message(const uint8_t digest[VS_HASH_LEN], const uint8_t *trailer, size_t n,
+VS_MUST_USE vs_err vs_sig_message(const uint8_t digest[VS_HASH_LEN], const uint8_t *trailer, size_t n,
 		      vs_wr *msg)
 {
 	vs_wr_bytes(msg, VS_SIG_LABEL, sizeof VS_SIG_LABEL);
@@ -37,7 +37,7 @@ vs_err vs_sig_message(const uint8_t digest[VS_HASH_LEN], const uint8_t *trailer,
 	return msg->bad ? vs_fail(VS_E_ENV, "out of memory") : VS_OK;
 }
 
-static vs_err write_record(void *ctx, const uint8_t *buf, size_t len, unsigned tag, bool flag)
+static VS_MUST_USE vs_err write_record(void *ctx, const uint8_t *buf, size_t len, unsigned tag, bool flag)
 {
 	vs_sealer *s = ctx;
 	(void)tag, (void)flag;
@@ -46,7 +46,7 @@ static vs_err write_record(void *ctx, const uint8_t *buf, size_t len, unsigned t
 }
 
 /* Header and trailer: written in order, after every queued chunk. */
-static vs_err emit(vs_sealer *s, const void *p, size_t n)
+static VS_MUST_USE vs_err emit(vs_sealer *s, const void *p, size_t n)
 {
 	vs_err rc = s->writer ? vs_pipe_drain(s->writer) : VS_OK;
 	if (rc == VS_OK)
@@ -59,7 +59,7 @@ static vs_err emit(vs_sealer *s, const void *p, size_t n)
 	return VS_OK;
 }
 
-vs_err vs_sealer_new(vs_sealer **out, vs_snap_header *h, const vs_key *keys,
+VS_MUST_USE vs_err vs_sealer_new(vs_sealer **out, vs_snap_header *h, const vs_key *keys,
 		     const vs_signer *signer, vs_sink *sink)
 {
 	vs_sealer *s = calloc(1, sizeof *s);
@@ -88,7 +88,7 @@ fail:
 	return rc;
 }
 
-static vs_err flush_chunk(vs_sealer *s, unsigned i, bool final)
+static VS_MUST_USE vs_err flush_chunk(vs_sealer *s, unsigned i, bool final)
 {
 	sec_state *st = &s->sec[i];
 	uint8_t nonce[VS_NONCE_LEN], aad[VS_AAD_LEN], *rec;
@@ -122,14 +122,14 @@ static vs_err flush_chunk(vs_sealer *s, unsigned i, bool final)
 	return VS_OK;
 }
 
-static vs_err ensure_buf(vs_sealer *s, sec_state *st)
+static VS_MUST_USE vs_err ensure_buf(vs_sealer *s, sec_state *st)
 {
 	if (!st->buf && !(st->buf = malloc(s->h.chunk_size)))
 		return vs_fail(VS_E_ENV, "out of memory");
 	return VS_OK;
 }
 
-vs_err vs_sealer_reserve(vs_sealer *s, unsigned i, uint8_t **p, size_t *avail)
+VS_MUST_USE vs_err vs_sealer_reserve(vs_sealer *s, unsigned i, uint8_t **p, size_t *avail)
 {
 	if (s->failed || s->finished)
 		return vs_fail(VS_E_USAGE, "sealer is no longer usable");
@@ -151,7 +151,7 @@ void vs_sealer_commit(vs_sealer *s, unsigned i, size_t n)
 	s->sec[i].fill += n;
 }
 
-vs_err vs_sealer_write(vs_sealer *s, unsigned i, const void *p, size_t n)
+VS_MUST_USE vs_err vs_sealer_write(vs_sealer *s, unsigned i, const void *p, size_t n)
 {
 	const uint8_t *src = p;
 	while (n > 0) {
@@ -167,7 +167,7 @@ vs_err vs_sealer_write(vs_sealer *s, unsigned i, const void *p, size_t n)
 	return VS_OK;
 }
 
-vs_err vs_sealer_finish(vs_sealer *s, vs_snap_summary *sum)
+VS_MUST_USE vs_err vs_sealer_finish(vs_sealer *s, vs_snap_summary *sum)
 {
 	if (s->failed || s->finished)
 		return vs_fail(VS_E_USAGE, "sealer is no longer usable");

@@ -29,13 +29,13 @@ typedef struct {
 	uint64_t bytes_in;
 } unsealer;
 
-static vs_err deliver(void *ctx, const uint8_t *buf, size_t len, unsigned section, bool final)
+static VS_MUST_USE vs_err deliver(void *ctx, const uint8_t *buf, size_t len, unsigned section, bool final)
 {
 	unsealer *u = ctx;
 	return u->ops->data(u->ops->ctx, section, buf, len, final);
 }
 
-static vs_err need(unsealer *u, void *p, size_t n, const char *what)
+static VS_MUST_USE vs_err need(unsealer *u, void *p, size_t n, const char *what)
 {
 	size_t got;
 	VS_TRY(u->src->read(u->src->ctx, p, n, &got));
@@ -46,7 +46,7 @@ static vs_err need(unsealer *u, void *p, size_t n, const char *what)
 	return VS_OK;
 }
 
-static vs_err read_chunk(unsealer *u, const uint8_t rh[VS_REC_HDR_LEN])
+static VS_MUST_USE vs_err read_chunk(unsealer *u, const uint8_t rh[VS_REC_HDR_LEN])
 {
 	unsigned i = vs_get_u16(rh + 1);
 	uint8_t flags = rh[3];
@@ -97,7 +97,7 @@ static vs_err read_chunk(unsealer *u, const uint8_t rh[VS_REC_HDR_LEN])
 	return VS_OK;
 }
 
-static vs_err read_trailer(unsealer *u, const uint8_t rh[VS_REC_HDR_LEN], const uint8_t pub[VS_PUB_LEN])
+static VS_MUST_USE vs_err read_trailer(unsealer *u, const uint8_t rh[VS_REC_HDR_LEN], const uint8_t pub[VS_PUB_LEN])
 {
 	/* rh holds the first 8 trailer bytes: type, nsections, then 5 bytes. */
 	size_t ns = u->h->nsections;
@@ -147,7 +147,7 @@ out:
 	return rc;
 }
 
-static vs_err run(unsealer *u, vs_snap_summary *sum)
+static VS_MUST_USE vs_err run(unsealer *u, vs_snap_summary *sum)
 {
 	uint8_t pub[VS_PUB_LEN];
 	VS_TRY(vs_snap_header_read(u->src, u->h));
@@ -206,7 +206,7 @@ static vs_err run(unsealer *u, vs_snap_summary *sum)
 	return VS_OK;
 }
 
-vs_err vs_unseal(vs_source *src, const vs_unseal_ops *ops, vs_snap_header *h,
+VS_MUST_USE vs_err vs_unseal(vs_source *src, const vs_unseal_ops *ops, vs_snap_header *h,
 		 vs_snap_summary *sum)
 {
 	unsealer u;
