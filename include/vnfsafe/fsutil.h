@@ -20,6 +20,8 @@ VS_MUST_USE vs_err vs_write_new_file(const char *path, const void *data, size_t 
 /* Reads a whole small file (at most max bytes); caller frees *out. */
 VS_MUST_USE vs_err vs_read_small_file(const char *path, size_t max, uint8_t **out, size_t *len);
 VS_MUST_USE vs_err vs_fsync_dir_of(const char *path);
+/* flock(fd, op), waiting through signals; what names the file in errors. */
+VS_MUST_USE vs_err vs_flock(int fd, int op, const char *what);
 /* flock(fd, LOCK_EX), waiting through signals; what names the file in errors. */
 VS_MUST_USE vs_err vs_lock_exclusive(int fd, const char *what);
 VS_MUST_USE vs_err vs_fsync_path(const char *path);

@@ -245,10 +245,16 @@ VS_MUST_USE vs_err vs_rm_rf(const char *path)
 	return VS_OK;
 }
 
+VS_MUST_USE vs_err vs_flock(int fd, int op, const char *what)
+{
+	while (flock(fd, op) != 0)
+		if (errno != EINTR)
+			return vs_fail_errno(VS_E_ENV, "cannot %s %s", op == LOCK_UN ? "unlock" : "lock",
+					     what);
+	return VS_OK;
+}
+
 VS_MUST_USE vs_err vs_lock_exclusive(int fd, const char *what)
 {
-	while (flock(fd, LOCK_EX) != 0)
-		if (errno != EINTR)
-			return vs_fail_errno(VS_E_ENV, "cannot lock %s", what);
-	return VS_OK;
+	return vs_flock(fd, LOCK_EX, what);
 }

@@ -20,6 +20,7 @@
 #include "home_priv.h"
 #include "vnfsafe/buf.h"
 #include "vnfsafe/fault.h"
+#include "vnfsafe/fsutil.h"
 
 #define KS_DOMAIN "vnfsafe keystore binding v1"
 
@@ -190,10 +191,7 @@ static VS_MUST_USE vs_err row_put(vs_home *h, const vs_bind_row *row)
 
 static VS_MUST_USE vs_err ks_lock(vs_home *h, int op)
 {
-	while (flock(h->ks_fd, op) != 0)
-		if (errno != EINTR)
-			return vs_fail_errno(VS_E_ENV, "cannot lock the keystore database");
-	return VS_OK;
+	return vs_flock(h->ks_fd, op, "the keystore database");
 }
 
 static void status_update(vs_home *h, const vs_bind_row *row)

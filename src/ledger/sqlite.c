@@ -39,6 +39,7 @@
 #include "vnfsafe/buf.h"
 #include "vnfsafe/crypto.h"
 #include "vnfsafe/fault.h"
+#include "vnfsafe/fsutil.h"
 #include "vnfsafe/ledger.h"
 
 /* Prepared once at open. */
@@ -368,10 +369,7 @@ static void status_update(sq_ledger *s, const anchor_row *row)
 
 static VS_MUST_USE vs_err file_lock(sq_ledger *s, int op)
 {
-	while (flock(s->fd, op) != 0)
-		if (errno != EINTR)
-			return vs_fail_errno(VS_E_ENV, "cannot lock the ledger file");
-	return VS_OK;
+	return vs_flock(s->fd, op, "the ledger file");
 }
 
 /* Under the lock, in a write transaction: the database against the TPM
