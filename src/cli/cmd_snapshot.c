@@ -119,7 +119,8 @@ static const char help_restore[] =
 	"\n"
 	"Exit status: 0 restored; 2 integrity or authenticity failure (nothing\n"
 	"restored); 3 refused by the ledger (fork or roll-back; nothing restored);\n"
-	"1 bad arguments or DIR not empty; 4 I/O error.\n";
+	"1 bad arguments, DIR not empty, or DIR's parent directory missing; 4 I/O\n"
+	"error, or no space left on the home's file system.\n";
 
 static const char help_list[] =
 	"Usage: vnfsafe snapshot list [--json]\n"
