@@ -6,8 +6,17 @@
 # Parts that need root (another user, a tmpfs) skip with the reason.
 source "$(dirname "$0")/lib.sh" "$@"
 
+# Under swtpm.sh (integration.newuser_tpm) each home is bound to its own
+# pair of NV counters: tpm_home N selects home N's.
+tpm_home() {
+	[ -n "${VNFSAFE_TPM:-}" ] || return 0
+	export VNFSAFE_TPM_NV_INDEX=$(printf '0x%08x' $((0x01c10300 + 2 * $1)))
+	export VNFSAFE_TPM_KEYSTORE_NV_INDEX=$(printf '0x%08x' $((0x01c10301 + 2 * $1)))
+}
+
 H=$T/home
 S=$T/state
+tpm_home 0
 expect_rc 0 vs --home "$H" init
 register fw
 make_state "$S" 1000
@@ -48,6 +57,7 @@ else
 	P=$(mktemp -d "${TMPDIR:-/tmp}/vnfsafe-perm.XXXXXX") || fail "mktemp"
 	CLEAN_DIRS+=("$P")
 	chmod 755 "$P"
+	tpm_home 1
 	expect_rc 0 vs --home "$P/home" init
 	[ "$(stat -c '%a %U' "$P/home")" = "700 root" ] || fail "home mode: $(stat -c '%a %U' "$P/home")"
 	for cmd in "vnf list" "vnf status fw" "log show" "snapshot list" "init"; do
@@ -77,8 +87,10 @@ if ! mount -t tmpfs -o size=8m,mode=0700 vnfsafe-test "$M" 2>"$T/mount.err"; the
 fi
 trap 'umount "$M" 2>/dev/null; cleanup' EXIT
 FH=$M/home
+tpm_home 2
 expect_rc 0 vs --home "$FH" init
 register fw "$FH"
+cp "$FH/ledger.db" "$T/ledger.old" # for the roll-back check below (TPM)
 expect_rc 0 vs --home "$FH" vnf start fw
 expect_rc 0 vs --home "$FH" snapshot create --vnf fw --engine dir --source "$S" -o "$M/fw.vsnap"
 log_before=$(file_size "$FH/audit/log")
@@ -90,6 +102,18 @@ dd if=/dev/zero of="$M/fill2" bs=4k 2>/dev/null
 # Unaudited reads work.
 expect_rc 0 vs --home "$FH" vnf status fw
 grep -q '^state *ACTIVE' "$OUT" || fail "vnf status on a full disk: $(cat "$OUT")"
+if [ -n "${VNFSAFE_TPM:-}" ]; then # read-only, and still checked against the TPM
+	grep -q '^anti-rollback TPM NV counter' "$OUT" || fail "ledger not TPM-checked: $(cat "$OUT")"
+	grep -q '^keystore anti-rollback TPM NV counter' "$OUT" ||
+		fail "keystore not TPM-checked: $(cat "$OUT")"
+	# A ledger file put back from before 'vnf start' is still refused.
+	cp "$FH/ledger.db" "$T/ledger.now"
+	cat "$T/ledger.old" >"$FH/ledger.db" || fail "cannot put the old ledger back"
+	expect_rc 2 vs --home "$FH" vnf status fw
+	cat "$T/ledger.now" >"$FH/ledger.db" || fail "cannot put the ledger back"
+	expect_rc 0 vs --home "$FH" vnf status fw
+	pass "full disk, TPM: the read-only ledger still refuses a rolled-back copy (exit 2)"
+fi
 expect_rc 0 vs --home "$FH" vnf list
 grep -q '^fw ' "$OUT" || fail "vnf list on a full disk: $(cat "$OUT")"
 expect_rc 0 vs snapshot inspect "$M/fw.vsnap"
@@ -121,6 +145,7 @@ expect_rc 0 vs --home "$FH" log verify
 pass "after the disk is freed: audited commands work again, the log verifies"
 
 # ENOSPC met while writing says so: a snapshot written to the full disk.
+tpm_home 0
 dd if=/dev/zero of="$M/fill" bs=64k 2>/dev/null
 dd if=/dev/zero of="$M/fill2" bs=4k 2>/dev/null
 expect_rc 4 vs --home "$H" snapshot create --vnf fw --engine dir --source "$S" -o "$M/big.vsnap"
