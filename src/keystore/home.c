@@ -154,6 +154,7 @@ VS_MUST_USE vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
 	VS_TRY(vs_split_path(path, parent, sizeof parent, base, sizeof base));
 	VS_TRY(vs_mkdir_p(parent, 0755));
 	sweep_stale_stages(parent, base);
+	VS_TRY(vs_space_check(parent)); /* else an OpenSSL or SQLite write fails obscurely */
 	if (snprintf(stage, cap, "%s/.%s.init-%ld-XXXXXX", parent, base, (long)getpid()) >= (int)cap) {
 		stage[0] = 0;
 		return vs_fail(VS_E_USAGE, "home path too long");

@@ -125,6 +125,12 @@ expect_rc 0 vs --home "$FH" log verify
 grep -q '^intact' "$OUT" || fail "log verify on a full disk: $(cat "$OUT")"
 pass "full disk: vnf status, vnf list, snapshot inspect/list, log show, log verify still work"
 
+# init on a full disk: says so, leaves nothing.
+expect_rc 4 vs --home "$M/home2" init
+one_line_stderr || fail "init on a full disk: not one line"
+grep -q "no space left" "$ERR" || fail "init on a full disk: $(cat "$ERR")"
+[ -z "$(ls -A "$M" | grep -v '^home$\|^fw.vsnap$\|^fill')" ] || fail "init on a full disk left: $(ls -A "$M")"
+
 # Audited commands refuse before acting, with one line saying why.
 for cmd in "snapshot verify $M/fw.vsnap" "vnf stop fw" "vnf pause fw" "log checkpoint" \
 	"vnf register other" "snapshot restore $M/fw.vsnap --to $M/r"; do
