@@ -294,12 +294,13 @@ VS_MUST_USE vs_err vs_sqlite_readonly_uri(const char *db, char *uri, size_t cap)
 		return vs_fail(VS_E_USAGE, "database path too long");
 	memcpy(uri, head, sizeof head - 1);
 	n = sizeof head - 1;
-	for (const char *c = db; *c; c++) {
-		bool esc = *c == '%' || *c == '?' || *c == '#';
+	for (const char *c = db; *c; c++) { /* '%', '?' and '#' are URI syntax */
 		if (n + 4 >= cap)
 			return vs_fail(VS_E_USAGE, "database path too long");
-		n += esc ? (size_t)snprintf(uri + n, cap - n, "%%%02X", (unsigned char)*c)
-			 : (uri[n] = *c, 1);
+		if (*c == '%' || *c == '?' || *c == '#')
+			n += (size_t)snprintf(uri + n, cap - n, "%%%02X", (unsigned char)*c);
+		else
+			uri[n++] = *c;
 	}
 	if (n + sizeof tail > cap)
 		return vs_fail(VS_E_USAGE, "database path too long");
