@@ -17,8 +17,15 @@ section() {
 }
 section "vnfsafe"
 section "vnfsafe init" init
+section "vnfsafe snapshot" snapshot
 for verb in create verify inspect restore list delete; do
   section "vnfsafe snapshot $verb" snapshot "$verb"
 done
 section "vnfsafe vnf" vnf
+for verb in register status list start stop pause resume recover release retire; do
+  section "vnfsafe vnf $verb" vnf "$verb"
+done
 section "vnfsafe log" log
+for verb in show verify checkpoint proof forward restart; do
+  section "vnfsafe log $verb" log "$verb"
+done

@@ -2,6 +2,7 @@
 #ifndef VNFSAFE_FSUTIL_H
 #define VNFSAFE_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
@@ -35,5 +36,18 @@ VS_MUST_USE vs_err vs_rm_rf(const char *path);
 VS_MUST_USE vs_err vs_rm_own_dir_at(int dfd, const char *name);
 /* Writes the directory part of path into dir (cap bytes), base name into base. */
 VS_MUST_USE vs_err vs_split_path(const char *path, char *dir, size_t dcap, char *base, size_t bcap);
+
+/* Free space vnfsafe keeps before it writes (an audit record, a checkpoint,
+ * the SQLite WAL frames of one transaction), in bytes. */
+#define VS_SPACE_RESERVE (1024 * 1024)
+/* The file system holding path has less than VS_SPACE_RESERVE free for
+ * unprivileged use (what df shows); false when it cannot be asked. */
+bool vs_space_low(const char *path);
+/* VS_E_ENV "no space left ..." when vs_space_low(path). */
+VS_MUST_USE vs_err vs_space_check(const char *path);
+/* A URI that opens the SQLite WAL database db read-only without writing a
+ * byte (readonly_shm; an empty -shm file is made if absent: an inode, no
+ * data block), for reads on a full disk. */
+VS_MUST_USE vs_err vs_sqlite_readonly_uri(const char *db, char *uri, size_t cap);
 
 #endif

@@ -597,6 +597,8 @@ VS_MUST_USE vs_err vs_audit_open(vs_audit **out, const char *dir, const vs_audit
 	*out = NULL;
 	if (strlen(dir) >= 4000)
 		return vs_fail(VS_E_USAGE, "audit directory path too long");
+	/* A command whose record could not be written does not run. */
+	VS_TRY(vs_space_check(dir));
 	vs_audit *a = calloc(1, sizeof *a);
 	if (!a)
 		return vs_fail(VS_E_ENV, "out of memory");

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 volatile sig_atomic_t vs_interrupted;
@@ -257,4 +258,52 @@ VS_MUST_USE vs_err vs_flock(int fd, int op, const char *what)
 VS_MUST_USE vs_err vs_lock_exclusive(int fd, const char *what)
 {
 	return vs_flock(fd, LOCK_EX, what);
+}
+
+bool vs_space_low(const char *path)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) != 0)
+		return false;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < VS_SPACE_RESERVE;
+}
+
+VS_MUST_USE vs_err vs_space_check(const char *path)
+{
+	struct statvfs sv;
+	if (!vs_space_low(path) || statvfs(path, &sv) != 0)
+		return VS_OK;
+	return vs_fail(VS_E_ENV, "no space left on the file system of %s (%llu KiB free, %u KiB "
+				 "needed to write)", path,
+		       (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize / 1024),
+		       (unsigned)(VS_SPACE_RESERVE / 1024));
+}
+
+VS_MUST_USE vs_err vs_sqlite_readonly_uri(const char *db, char *uri, size_t cap)
+{
+	char shm[4200];
+	size_t n = 0;
+	if ((size_t)snprintf(shm, sizeof shm, "%s-shm", db) >= sizeof shm)
+		return vs_fail(VS_E_USAGE, "database path too long");
+	int fd = open(shm, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vs_fail_errno(VS_E_ENV, "cannot open %s", shm);
+	close(fd);
+	static const char head[] = "file:", tail[] = "?mode=ro&readonly_shm=1";
+	if (cap < sizeof head)
+		return vs_fail(VS_E_USAGE, "database path too long");
+	memcpy(uri, head, sizeof head - 1);
+	n = sizeof head - 1;
+	for (const char *c = db; *c; c++) { /* '%', '?' and '#' are URI syntax */
+		if (n + 4 >= cap)
+			return vs_fail(VS_E_USAGE, "database path too long");
+		if (*c == '%' || *c == '?' || *c == '#')
+			n += (size_t)snprintf(uri + n, cap - n, "%%%02X", (unsigned char)*c);
+		else
+			uri[n++] = *c;
+	}
+	if (n + sizeof tail > cap)
+		return vs_fail(VS_E_USAGE, "database path too long");
+	memcpy(uri + n, tail, sizeof tail);
+	return VS_OK;
 }

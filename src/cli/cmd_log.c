@@ -15,6 +15,7 @@
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
 
+/* The group page, then one page per verb ('vnfsafe log VERB --help'). */
 static const char help[] =
 	"Usage: vnfsafe log VERB [OPTIONS]\n"
 	"\n"
@@ -27,47 +28,159 @@ static const char help[] =
 	"so that editing, deleting, inserting, reordering, truncating or replacing\n"
 	"records is detected.\n"
 	"\n"
-	"  show [--json] [--vnf NAME] [--since TIME]\n"
-	"        print the records (TIME: 2026-11-23, 2026-11-23T21:15:03Z or\n"
-	"        @UNIX-SECONDS)\n"
-	"  verify [--seed FILE] [--json]\n"
-	"        check the whole log: canonical records, sequence, hash chain,\n"
-	"        epochs and times, every signed checkpoint, and the ledger's anchor;\n"
-	"        with --seed (written by 'vnfsafe init'), every record's MAC too.\n"
-	"        Reads only: it does not repair or append.\n"
-	"  checkpoint [--json]\n"
-	"        sign a tree head over the whole log now (also made automatically\n"
-	"        every 1000 records)\n"
-	"  proof --seq N [--json]\n"
-	"        RFC 6962 inclusion proof of record N in the latest signed\n"
-	"        checkpoint (or the whole log when N is newer), checked before\n"
-	"        it is printed\n"
-	"  forward [--to HOST[:PORT] --ca FILE [--cert FILE --key FILE]\n"
-	"          [--server-name NAME] [--timeout MS] [--save]] [--json]\n"
-	"        send every record the collector does not have yet as RFC 5424\n"
-	"        syslog over TLS (RFC 5425; docs/forwarding.md). The log is the\n"
-	"        queue: a collector outage loses nothing, the next forward sends\n"
-	"        it. --save keeps the settings in HOME/audit/forward.conf; then\n"
-	"        every audited command forwards its record at once (and a failure\n"
-	"        there is a warning, not the command's failure).\n"
-	"  restart --reason TEXT [--audit-seed FILE]\n"
-	"        operator only, after 'log verify' found the log damaged: audited\n"
-	"        commands refuse to run while the log does not hold what the ledger\n"
-	"        anchored. Moves the log aside (HOME/audit.retired-TIME, kept as\n"
-	"        evidence), starts a new one (new seed to FILE, default\n"
-	"        HOME/audit-seed) whose first record says why and what was\n"
-	"        anchored, and counts the restart in the ledger for good ('log\n"
-	"        verify' shows the count).\n"
-	"\n"
-	"Every verb takes --home DIR, --ledger URI and the --etcd-* options (see\n"
-	"'vnfsafe --help'). On an etcd ledger, the anchor is signed with this host's\n"
-	"checkpoint key; verify checks that signature, its update count against the\n"
-	"key's etcd version and its create revision (kind anchor-moved), and says\n"
-	"whether the ledger is authenticated.\n"
+	"Verbs ('vnfsafe log VERB --help' describes each):\n"
+	"  show        print the records\n"
+	"  verify      check the whole log, and the ledger's anchor of it\n"
+	"  checkpoint  sign a tree head over the whole log now\n"
+	"  proof       RFC 6962 inclusion proof of one record\n"
+	"  forward     send the records to a syslog collector over TLS\n"
+	"  restart     operator: start a new log after damage was found\n"
 	"\n"
 	"Exit status: 0 done (verify: intact); 1 bad arguments; 2 the log is\n"
 	"damaged (verify prints the first bad record and the kind of damage);\n"
 	"4 the log or the ledger cannot be read.\n";
+
+/* Every verb's options beyond its own. */
+static const char common_opts[] =
+	"  --home DIR           state home (see 'vnfsafe --help')\n"
+	"  --ledger URI         the ledger that holds this host's anchor (sqlite:PATH\n"
+	"                       or etcd:https://HOST:PORT[,...]; default as for 'vnf')\n"
+	"  --etcd-cacert, --etcd-cert, --etcd-key, --etcd-user, --etcd-password-file\n"
+	"                       etcd TLS and credentials (see 'vnfsafe --help')\n";
+
+static const struct {
+	const char *verb, *page, *exit;
+} pages[] = {
+	{ "show",
+	  "Usage: vnfsafe log show [--vnf NAME] [--since TIME] [--json] [OPTIONS]\n"
+	  "\n"
+	  "Prints the records of the home's audit log, oldest first: sequence number,\n"
+	  "time (UTC), outcome (ok, refused, integrity, failed), action, VNF,\n"
+	  "snapshot, generation, who ran it and the reason or error. Names and\n"
+	  "messages are printed escaped. Checks nothing: 'log verify' does. Reads\n"
+	  "only: not audited, and works on a full disk.\n"
+	  "\n"
+	  "  --vnf NAME           only the records of VNF NAME\n"
+	  "  --since TIME         only records from TIME on (2026-11-23,\n"
+	  "                       2026-11-23T21:15:03Z or @UNIX-SECONDS)\n"
+	  "  --json               print the records as a JSON array (with prev and mac)\n",
+	  "Exit status:\n"
+	  "  0  shown\n"
+	  "  1  bad arguments\n"
+	  "  2  a record cannot be parsed\n"
+	  "  4  no home, no audit log, or the log cannot be read\n" },
+	{ "verify",
+	  "Usage: vnfsafe log verify [--seed FILE] [--json] [OPTIONS]\n"
+	  "\n"
+	  "Checks the whole log: canonical records, sequence, hash chain, epochs and\n"
+	  "times, every signed checkpoint, and the ledger's anchor (the log holds at\n"
+	  "least the records the ledger saw, unchanged; on etcd also the anchor's\n"
+	  "signature, update count and create revision). With --seed, every record's\n"
+	  "MAC too. Says whether the ledger is authenticated, and warns while the\n"
+	  "verification seed is still in the home. A ledger that cannot be reached\n"
+	  "leaves the anchor unchecked (said in the output), not the log. Reads\n"
+	  "only: it does not repair or append, is not audited, and works on a full\n"
+	  "disk.\n"
+	  "\n"
+	  "  --seed FILE          the verification seed written by 'vnfsafe init'\n"
+	  "                       (or 'log restart'): checks every record's MAC\n"
+	  "  --json               print the result as JSON (with the damage, if any)\n",
+	  "Exit status:\n"
+	  "  0  intact\n"
+	  "  1  bad arguments, or FILE is not an audit seed\n"
+	  "  2  the log is damaged or does not match the ledger's anchor (the first\n"
+	  "     bad record, its line and byte, and the kind of damage are printed)\n"
+	  "  4  no home, no audit log, or the log or FILE cannot be read\n" },
+	{ "checkpoint",
+	  "Usage: vnfsafe log checkpoint [--json] [OPTIONS]\n"
+	  "\n"
+	  "Signs a tree head (RFC 6962 Merkle root over every record, with the size\n"
+	  "and time) with this host's key now, and appends it to HOME/audit/\n"
+	  "checkpoints. One is also made automatically every 1000 records. Prints\n"
+	  "the size, root, time and signing key id. Audited (action log.checkpoint).\n"
+	  "\n"
+	  "  --json               print the checkpoint as JSON\n",
+	  "Exit status:\n"
+	  "  0  signed\n"
+	  "  1  bad arguments\n"
+	  "  2  the log is damaged or does not hold what the ledger anchored\n"
+	  "     (nothing done: see 'vnfsafe log verify')\n"
+	  "  4  the log cannot be written, or no space left on the home's file\n"
+	  "     system (checked before anything is done)\n" },
+	{ "proof",
+	  "Usage: vnfsafe log proof --seq N [--json] [OPTIONS]\n"
+	  "\n"
+	  "Prints the RFC 6962 inclusion proof of record N (the leaf hash, the root\n"
+	  "and the audit path) in the latest signed checkpoint, or, when N is newer\n"
+	  "than it, in the whole log (said: unsigned). The checkpoint's signature\n"
+	  "and the proof are checked before anything is printed. Reads only.\n"
+	  "\n"
+	  "  --seq N              the record's sequence number (1, 2, ...; required)\n"
+	  "  --json               print the proof as JSON\n",
+	  "Exit status:\n"
+	  "  0  proof printed and verified\n"
+	  "  1  bad arguments, or no record N in the log\n"
+	  "  2  the checkpoint's signature or the log's tree does not verify\n"
+	  "  4  no home, no audit log, or the log cannot be read\n" },
+	{ "forward",
+	  "Usage: vnfsafe log forward [--to HOST[:PORT] --ca FILE [--cert FILE --key FILE]\n"
+	  "                           [--server-name NAME] [--timeout MS] [--save]]\n"
+	  "                           [--json] [OPTIONS]\n"
+	  "\n"
+	  "Sends every record the collector does not have yet as RFC 5424 syslog over\n"
+	  "TLS (RFC 5425; docs/forwarding.md). The log is the queue: a collector\n"
+	  "outage loses nothing, the next forward sends it. Without --to, uses the\n"
+	  "settings saved in HOME/audit/forward.conf. Not audited itself.\n"
+	  "\n"
+	  "  --to HOST[:PORT]     the collector (port default 6514; [IPv6]:PORT)\n"
+	  "  --ca FILE            CA that signed the collector's certificate (required\n"
+	  "                       with --to)\n"
+	  "  --cert FILE, --key FILE  client certificate and key (mutual TLS)\n"
+	  "  --server-name NAME   the name the collector's certificate must carry\n"
+	  "                       (default HOST)\n"
+	  "  --timeout MS         connect and send timeout in milliseconds\n"
+	  "  --save               keep the settings in HOME/audit/forward.conf; then\n"
+	  "                       every audited command forwards its record at once\n"
+	  "                       (a failure there is a warning, not the command's)\n"
+	  "  --json               print the result as JSON\n",
+	  "Exit status:\n"
+	  "  0  every record sent\n"
+	  "  1  bad arguments, bad settings, or no collector configured\n"
+	  "  2  the collector's certificate is refused, or the log or forward.conf\n"
+	  "     is damaged\n"
+	  "  4  the collector cannot be reached (the records stay queued), or the\n"
+	  "     log cannot be read\n" },
+	{ "restart",
+	  "Usage: vnfsafe log restart --reason TEXT [--audit-seed FILE] [OPTIONS]\n"
+	  "\n"
+	  "For the operator, after 'log verify' found the log damaged: audited\n"
+	  "commands refuse to run while the log does not hold what the ledger\n"
+	  "anchored. Moves the log aside (HOME/audit.retired-TIME, kept as evidence,\n"
+	  "with its seed if it was in the home), starts a new one whose first record\n"
+	  "(action log.restart) says why and how many records the ledger had\n"
+	  "anchored, and counts the restart in the ledger for good ('log verify'\n"
+	  "shows the count). Each step can be redone after a crash: run it again.\n"
+	  "\n"
+	  "  --reason TEXT        why (required; the new log's first record)\n"
+	  "  --audit-seed FILE    write the new verification seed to FILE (default\n"
+	  "                       HOME/audit-seed: move it off this host)\n",
+	  "Exit status:\n"
+	  "  0  a new log was started\n"
+	  "  1  bad arguments (no --reason) or an unusable seed FILE\n"
+	  "  2  the ledger failed its integrity check\n"
+	  "  4  the ledger cannot be reached (nothing moved), or the log cannot be\n"
+	  "     moved or written\n" },
+};
+
+static void print_help(const char *verb)
+{
+	for (size_t i = 0; verb && i < sizeof pages / sizeof *pages; i++)
+		if (!strcmp(verb, pages[i].verb)) {
+			printf("%s\nOptions:\n%s\n%s", pages[i].page, common_opts, pages[i].exit);
+			return;
+		}
+	fputs(help, stdout);
+}
 
 typedef struct {
 	bool json, save;
@@ -80,7 +193,7 @@ typedef struct {
 
 static int usage_fail(const char *verb, const char *msg)
 {
-	fprintf(stderr, "vnfsafe log %s: %s (see 'vnfsafe log --help')\n", verb, msg);
+	fprintf(stderr, "vnfsafe log %s: %s (see 'vnfsafe log %s --help')\n", verb, msg, verb);
 	return VS_E_USAGE;
 }
 
@@ -179,7 +292,7 @@ static int parse(const char *verb, int argc, char **argv, largs *a, const char *
 			a->has_seq = true;
 			break;
 		}
-		case 'h': fputs(help, stdout); return -1;
+		case 'h': print_help(verb); return -1;
 		default: return usage_fail(verb, cli_bad_option(argv, opts));
 		}
 	}

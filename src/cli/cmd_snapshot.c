@@ -59,8 +59,15 @@ static const char help_verify[] =
 	"data key in order, no chunk is missing, moved, spliced or appended, and the\n"
 	"trailer signature holds. Reads standard input with '-'.\n"
 	"\n"
+	"Audited: the result goes to the audit log, so on a full disk it exits 4\n"
+	"before reading anything ('snapshot inspect' still works there).\n"
+	"\n"
+	"  --json   print the result as JSON\n"
+	"\n"
 	"Exit status: 0 intact; 2 tampered, truncated, spliced, unknown version,\n"
-	"signed by an untrusted key or keys not in this home; 1 bad arguments.\n";
+	"signed by an untrusted key or keys not in this home; 1 bad arguments;\n"
+	"4 the file cannot be read, the audit log cannot record the command, or no\n"
+	"space left on the home's file system.\n";
 
 static const char help_inspect[] =
 	"Usage: vnfsafe snapshot inspect [--json] FILE\n"
@@ -68,6 +75,9 @@ static const char help_inspect[] =
 	"Shows a snapshot's header: ids, VNF, lineage and generation, times, engine,\n"
 	"signer key id, trust domains and their key ids. Needs no keys and shows no\n"
 	"secret. The header is NOT verified by this command: use 'snapshot verify'.\n"
+	"Needs no home, is not audited, and works on a full disk.\n"
+	"\n"
+	"  --json   print the header as JSON (with \"verified\": false)\n"
 	"\n"
 	"Exit status: 0 shown; 2 not a readable snapshot header; 1 bad arguments.\n";
 
@@ -109,13 +119,20 @@ static const char help_restore[] =
 	"\n"
 	"Exit status: 0 restored; 2 integrity or authenticity failure (nothing\n"
 	"restored); 3 refused by the ledger (fork or roll-back; nothing restored);\n"
-	"1 bad arguments or DIR not empty; 4 I/O error.\n";
+	"1 bad arguments, DIR not empty, or DIR's parent directory missing; 4 I/O\n"
+	"error, or no space left on the home's file system.\n";
 
 static const char help_list[] =
 	"Usage: vnfsafe snapshot list [--json]\n"
 	"\n"
 	"Lists the snapshots this home created: id, VNF, creation time, state\n"
-	"(BUILDING, AVAILABLE, FAILED, ERASED), size, trust domains and file.\n";
+	"(BUILDING, AVAILABLE, FAILED, ERASED), size, trust domains and file.\n"
+	"Reads this home's catalog only; not audited.\n"
+	"\n"
+	"  --json   print the list as JSON\n"
+	"\n"
+	"Exit status: 0 listed (also when empty); 1 bad arguments; 4 no home, or its\n"
+	"catalog cannot be read.\n";
 
 static const char help_delete[] =
 	"Usage: vnfsafe snapshot delete [--keep-file] [--force] [--json] ID\n"
@@ -555,7 +572,9 @@ int cmd_snapshot(int argc, char **argv)
 		return do_delete(argc, argv);
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
 		printf("Usage: vnfsafe snapshot VERB [OPTIONS]\nVerbs: %s\n"
-		       "'vnfsafe snapshot VERB --help' describes each.\n", verbs);
+		       "'vnfsafe snapshot VERB --help' describes each.\n\n"
+		       "Exit status: 0 done; 1 bad arguments; 2 integrity or authenticity failure;\n"
+		       "3 refused by the ledger; 4 I/O error, no space left, or no home.\n", verbs);
 		return 0;
 	}
 	fprintf(stderr, "vnfsafe snapshot: unknown verb '%s' (%s)\n", verb, verbs);

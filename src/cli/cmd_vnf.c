@@ -9,6 +9,7 @@
 #include "vnfsafe/anchor.h"
 #include "vnfsafe/ops.h"
 
+/* The group page, then one page per verb ('vnfsafe vnf VERB --help'). */
 static const char help[] =
 	"Usage: vnfsafe vnf VERB NAME [OPTIONS]\n"
 	"\n"
@@ -16,41 +17,219 @@ static const char help[] =
 	"generation; every change is a compare-and-swap, so of racing hosts exactly\n"
 	"one wins (docs/ledger.md). This host is named by its home's host key.\n"
 	"\n"
-	"  register NAME [--sensitive-domain D]...  add a VNF (state REGISTERED)\n"
-	"  status NAME [--json]      its record: state, host, generation, latest snapshot\n"
-	"  list [--json]             every VNF in the ledger\n"
-	"  start NAME [--discard-latest --reason TEXT]\n"
-	"                            ACTIVE here at generation+1; this host gets the\n"
-	"                            fencing token (only where it last ran, or if new).\n"
-	"                            Refused if the latest snapshot is final and was\n"
-	"                            taken on another host: restore it here instead, or\n"
-	"                            give it up with --discard-latest (--reason required,\n"
-	"                            recorded in the audit log)\n"
-	"  stop | pause | resume NAME  needs this host's valid fencing token; resume\n"
-	"                            of an ACTIVE VNF confirms the token (restart it\n"
-	"                            after a host crash only once this succeeded)\n"
-	"  recover NAME              settle whatever an interrupted operation left:\n"
-	"                            fence the ledger, abort a half-done migration,\n"
-	"                            finish or discard a start or restore by its\n"
-	"                            activation id, drop a stale token, settle snapshots\n"
-	"                            left BUILDING; safe to repeat\n"
+	"Verbs ('vnfsafe vnf VERB --help' describes each):\n"
+	"  register NAME             add a VNF (state REGISTERED)\n"
+	"  status NAME               its record: state, host, generation, latest snapshot\n"
+	"  list                      every VNF in the ledger\n"
+	"  start NAME                ACTIVE here at generation+1, with the fencing token\n"
+	"  stop | pause | resume NAME  with this host's valid fencing token\n"
+	"  recover NAME              settle whatever an interrupted operation left\n"
 	"  release NAME --host HOST --reason TEXT\n"
-	"                            operator: asserts that HOST is dead; stops the VNF\n"
-	"                            and fences HOST (generation+1), so a returning HOST\n"
-	"                            is refused; what HOST wrote after the latest\n"
-	"                            snapshot is given up (that snapshot becomes final).\n"
-	"                            Any host may be named, this one too, except while\n"
-	"                            this home holds the VNF's valid token (stop it).\n"
-	"                            The reason and who released go to the audit log\n"
+	"                            operator: HOST is dead; stop the VNF and fence HOST\n"
 	"  retire NAME               REGISTERED or STOPPED -> RETIRED, for good\n"
 	"\n"
-	"Options: --ledger URI (sqlite:PATH or etcd:https://HOST:PORT[,...]),\n"
-	"--etcd-cacert/--etcd-cert/--etcd-key/--etcd-user/--etcd-password-file\n"
-	"(see 'vnfsafe --help'), --home DIR, --json. status says whether the ledger\n"
-	"is authenticated, and as which etcd user.\n"
-	"\n"
-	"Exit status: 0 done; 1 bad arguments or unknown VNF; 3 refused by the ledger\n"
-	"(fork, roll-back, stale token, wrong state); 4 ledger unreachable.\n";
+	"Exit status: 0 done; 1 bad arguments or unknown VNF; 2 the ledger, the\n"
+	"keystore or the audit log failed an integrity check; 3 refused by the\n"
+	"ledger (fork, roll-back, stale token, wrong state); 4 ledger unreachable,\n"
+	"outcome unknown, I/O error or no space left.\n";
+
+/* Every verb's options beyond its own. */
+static const char common_opts[] =
+	"  --home DIR           state home (see 'vnfsafe --help')\n"
+	"  --ledger URI         sqlite:PATH or etcd:https://HOST:PORT[,HOST:PORT...]\n"
+	"                       (default: $VNFSAFE_LEDGER, else sqlite:HOME/ledger.db)\n"
+	"  --etcd-cacert, --etcd-cert, --etcd-key, --etcd-user, --etcd-password-file\n"
+	"                       etcd TLS and credentials (see 'vnfsafe --help')\n"
+	"  --json               print the record as JSON\n";
+
+/* The exit codes every audited verb shares. */
+#define AUDITED_2                                                                        \
+	"  2  the ledger or the keystore failed its integrity or anti-rollback\n"       \
+	"     check, or the audit log does not hold what the ledger anchored\n"        \
+	"     (nothing done: see 'vnfsafe log verify')\n"
+#define AUDITED_4                                                                        \
+	"  4  the ledger cannot be reached or read, the audit log cannot record\n"     \
+	"     the command, an I/O error, or no space left on the home's file\n"        \
+	"     system (checked before anything is done)\n"
+
+static const struct {
+	const char *verb, *page, *exit;
+} pages[] = {
+	{ "register",
+	  "Usage: vnfsafe vnf register NAME [--sensitive-domain DOMAIN]... [OPTIONS]\n"
+	  "\n"
+	  "Adds VNF NAME to the ledger in state REGISTERED, with a new random lineage\n"
+	  "id at generation 0. No host runs it yet: 'vnf start' or 'snapshot restore'\n"
+	  "activates it. A name is registered once per ledger; of two hosts\n"
+	  "registering the same name at once, exactly one succeeds. Audited.\n"
+	  "\n"
+	  "  --sensitive-domain DOMAIN  a trust domain every snapshot of this VNF must\n"
+	  "                       map with --domain (else 'snapshot create' refuses,\n"
+	  "                       exit 3); repeatable\n",
+	  "Exit status:\n"
+	  "  0  registered (the record is printed)\n"
+	  "  1  bad arguments, an invalid name, or a VNF of that name is already\n"
+	  "     registered\n"
+	  AUDITED_2 AUDITED_4 },
+	{ "status",
+	  "Usage: vnfsafe vnf status NAME [OPTIONS]\n"
+	  "\n"
+	  "Prints VNF NAME's ledger record: state (and migration target), the host\n"
+	  "that runs it or ran it last ('this host' when it is this home), generation,\n"
+	  "lineage, latest snapshot, sensitive domains; then the ledger's and the\n"
+	  "keystore's anti-rollback status and whether the ledger is authenticated\n"
+	  "(and as which etcd user). Reads only: not audited, changes nothing, and\n"
+	  "works on a full disk.\n",
+	  "Exit status:\n"
+	  "  0  shown\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  "  2  the ledger or the keystore failed its integrity or anti-rollback check\n"
+	  "  4  the ledger cannot be reached or read\n" },
+	{ "list",
+	  "Usage: vnfsafe vnf list [OPTIONS]\n"
+	  "\n"
+	  "Lists every VNF in the ledger: name, state, generation and host, then the\n"
+	  "ledger's anti-rollback status. Reads only: not audited, changes nothing,\n"
+	  "and works on a full disk.\n",
+	  "Exit status:\n"
+	  "  0  listed (also when empty)\n"
+	  "  1  bad arguments\n"
+	  "  2  the ledger or the keystore failed its integrity or anti-rollback check\n"
+	  "  4  the ledger cannot be reached or read\n" },
+	{ "start",
+	  "Usage: vnfsafe vnf start NAME [--discard-latest --reason TEXT] [OPTIONS]\n"
+	  "\n"
+	  "Makes VNF NAME ACTIVE on this host at generation+1; this host receives its\n"
+	  "fencing token, which every later stop, pause, resume and snapshot of the\n"
+	  "live VNF must show. Allowed when the VNF is REGISTERED, or STOPPED with\n"
+	  "this host as the last one that ran it. Refused while it is ACTIVE, PAUSED\n"
+	  "or MIGRATING anywhere (a fork), when it is RETIRED, and when it last ran\n"
+	  "on another host (its state is there: restore its latest snapshot here).\n"
+	  "Also refused when the latest snapshot is final and was taken on another\n"
+	  "host: restore it here instead, or give it up with --discard-latest.\n"
+	  "The activation is journaled in the home first: if the ledger cannot say\n"
+	  "whether it took it, 'vnfsafe vnf recover NAME' settles it. Audited.\n"
+	  "\n"
+	  "  --discard-latest     start although a final latest snapshot taken\n"
+	  "                       elsewhere is newer than this host's state\n"
+	  "  --reason TEXT        why (required with --discard-latest; recorded in\n"
+	  "                       the audit log)\n",
+	  "Exit status:\n"
+	  "  0  ACTIVE here (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger (fork, wrong state, another host's state, a\n"
+	  "     final snapshot elsewhere)\n"
+	  AUDITED_4
+	  "     (also when the ledger's answer was lost: the outcome is unknown;\n"
+	  "     run 'vnfsafe vnf recover NAME')\n" },
+	{ "stop",
+	  "Usage: vnfsafe vnf stop NAME [OPTIONS]\n"
+	  "\n"
+	  "Records that VNF NAME, ACTIVE or PAUSED on this host, has stopped: state\n"
+	  "STOPPED, this host stays its last host, and the fencing token is dropped.\n"
+	  "Needs this host's valid token: a host that was fenced (released, or\n"
+	  "superseded by another activation) is refused. Stop the VNF's processes\n"
+	  "first. A later 'vnf start' on this host, or a restore of a snapshot taken\n"
+	  "after the stop, continues it. Audited.\n",
+	  "Exit status:\n"
+	  "  0  STOPPED (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger (stale or missing token, wrong state)\n"
+	  AUDITED_4 },
+	{ "pause",
+	  "Usage: vnfsafe vnf pause NAME [OPTIONS]\n"
+	  "\n"
+	  "Records that VNF NAME, ACTIVE on this host, is paused: state PAUSED, this\n"
+	  "host keeps its fencing token, no other host may start or restore it.\n"
+	  "Needs this host's valid token. 'vnf resume' makes it ACTIVE again.\n"
+	  "Audited.\n",
+	  "Exit status:\n"
+	  "  0  PAUSED (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger (stale or missing token, not ACTIVE)\n"
+	  AUDITED_4 },
+	{ "resume",
+	  "Usage: vnfsafe vnf resume NAME [OPTIONS]\n"
+	  "\n"
+	  "Makes VNF NAME, PAUSED on this host, ACTIVE again. On a VNF that is already\n"
+	  "ACTIVE, it is a confirming compare-and-swap on the fencing token: after a\n"
+	  "host crash, or a stop whose reply was lost, restart the VNF's processes\n"
+	  "only once this succeeded (a fenced host is refused). Needs this host's\n"
+	  "valid token. Audited.\n",
+	  "Exit status:\n"
+	  "  0  ACTIVE here (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger (stale or missing token, wrong state)\n"
+	  AUDITED_4 },
+	{ "recover",
+	  "Usage: vnfsafe vnf recover NAME [OPTIONS]\n"
+	  "\n"
+	  "Settles whatever an interrupted operation on VNF NAME left on this host\n"
+	  "(docs/ledger.md, \"Recovery\"): first fences the ledger (a compare-and-swap\n"
+	  "that makes every earlier in-flight request of this host land or fail),\n"
+	  "then aborts a half-done migration, finishes or discards a start or restore\n"
+	  "by its journaled activation id (a restore's staged state is moved into its\n"
+	  "target, or removed), drops a token the ledger no longer honours, and\n"
+	  "settles snapshots left BUILDING. Prints what it did on standard error.\n"
+	  "Never invents a token from a read, never releases another host (that is\n"
+	  "'vnf release'). Safe to repeat; run it after any exit 4 of start,\n"
+	  "restore or migrate. Audited.\n",
+	  "Exit status:\n"
+	  "  0  settled (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger\n"
+	  AUDITED_4
+	  "     (nothing is lost: run it again)\n" },
+	{ "release",
+	  "Usage: vnfsafe vnf release NAME --host HOST --reason TEXT [OPTIONS]\n"
+	  "\n"
+	  "For the operator: asserts that HOST, which the ledger says runs VNF NAME\n"
+	  "(ACTIVE or PAUSED), is dead. The VNF becomes STOPPED at generation+1,\n"
+	  "which fences HOST: if it returns, its token is refused. What HOST wrote\n"
+	  "after the latest snapshot is given up: that snapshot becomes final and\n"
+	  "is what a restore continues from. Any host may be named, this one too,\n"
+	  "except while this home holds the VNF's valid token (then stop it). The\n"
+	  "reason and who released go to the audit log. Audited.\n"
+	  "\n"
+	  "  --host HOST          the dead host, as 'vnf status' names it (required)\n"
+	  "  --reason TEXT        why (required; recorded in the audit log)\n",
+	  "Exit status:\n"
+	  "  0  released (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger (HOST does not run it, or this home holds its\n"
+	  "     valid token)\n"
+	  AUDITED_4 },
+	{ "retire",
+	  "Usage: vnfsafe vnf retire NAME [OPTIONS]\n"
+	  "\n"
+	  "Retires VNF NAME for good: REGISTERED or STOPPED -> RETIRED. A RETIRED VNF\n"
+	  "is never started, restored, snapshotted or migrated again, and its latest\n"
+	  "snapshot may then be deleted without --force ('snapshot delete'). The\n"
+	  "name stays taken in this ledger. Refused while the VNF is live (ACTIVE,\n"
+	  "PAUSED, MIGRATING): stop it first. Audited.\n",
+	  "Exit status:\n"
+	  "  0  RETIRED (the record is printed)\n"
+	  "  1  bad arguments or unknown VNF\n"
+	  AUDITED_2
+	  "  3  refused by the ledger (live, or already RETIRED)\n"
+	  AUDITED_4 },
+};
+
+static void print_help(const char *verb)
+{
+	for (size_t i = 0; verb && i < sizeof pages / sizeof *pages; i++)
+		if (!strcmp(verb, pages[i].verb)) {
+			printf("%s\nOptions:\n%s\n%s", pages[i].page, common_opts, pages[i].exit);
+			return;
+		}
+	fputs(help, stdout);
+}
 
 static int fail(const char *verb, vs_err rc)
 {
@@ -60,7 +239,7 @@ static int fail(const char *verb, vs_err rc)
 
 static int usage_fail(const char *verb, const char *msg)
 {
-	fprintf(stderr, "vnfsafe vnf %s: %s (see 'vnfsafe vnf --help')\n", verb, msg);
+	fprintf(stderr, "vnfsafe vnf %s: %s (see 'vnfsafe vnf %s --help')\n", verb, msg, verb);
 	return VS_E_USAGE;
 }
 
@@ -159,7 +338,7 @@ static int parse(const char *verb, int argc, char **argv, vargs *a, bool wants_n
 		case 'H': g_cli.home_arg = optarg; break;
 		case 'L': g_cli.ledger_arg = optarg; break;
 		case 'j': a->json = true; break;
-		case 'h': fputs(help, stdout); return -1;
+		case 'h': print_help(verb); return -1;
 		case 'o': a->host = optarg; break;
 		case 'R': a->reason = optarg; break;
 		case 'D': a->discard_latest = true; break;

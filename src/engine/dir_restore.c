@@ -294,13 +294,23 @@ static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char 
 	return VS_OK;
 }
 
+/* A missing parent is the caller's mistake (a usage error); one that
+ * cannot be opened is the environment's. */
+static VS_MUST_USE vs_err parent_fail(const char *parent)
+{
+	if (errno == ENOENT || errno == ENOTDIR)
+		return vs_fail(VS_E_USAGE, "the restore target's parent directory %s does not exist "
+					   "(create it first)", parent);
+	return vs_fail_errno(VS_E_ENV, "cannot open the restore target's parent directory %s", parent);
+}
+
 VS_MUST_USE vs_err vs_dir_check_target(const char *target)
 {
 	char base[VS_PATH_MAX], parent[VS_PATH_MAX];
 	VS_TRY(vs_split_path(target, parent, sizeof parent, base, sizeof base));
 	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0)
-		return vs_fail(VS_E_ENV, "parent directory %s of --to does not exist", parent);
+		return parent_fail(parent);
 	vs_err rc = check_target_at(pfd, base, target);
 	close(pfd);
 	return rc;
@@ -344,7 +354,7 @@ VS_MUST_USE vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target
 	snprintf(r->target, sizeof r->target, "%s", target);
 	r->parent_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	vs_err rc = r->parent_fd < 0
-			    ? vs_fail(VS_E_ENV, "parent directory %s of --to does not exist", parent)
+			    ? parent_fail(parent)
 			    : check_target_at(r->parent_fd, base, target);
 	if (rc == VS_OK) {
 		sweep_stale_at(r->parent_fd);

@@ -1,6 +1,7 @@
 /* SQLite keystore and catalog. WAL + synchronous=FULL: a commit survives a
  * crash; secure_delete overwrites erased keys in the database file. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "home_priv.h"
+#include "vnfsafe/fsutil.h"
 
 #define SCHEMA_VERSION "1"
 
@@ -43,18 +45,28 @@ static const char *const secret_columns[][2] = {
 	  "ALTER TABLE pending_activations ADD COLUMN secret BLOB NOT NULL DEFAULT x''" },
 };
 
+const char *ks_errmsg(sqlite3 *db)
+{
+	/* SQLite says "disk I/O error" for a -shm or -wal it cannot grow. */
+	if (sqlite3_errcode(db) == SQLITE_FULL || sqlite3_system_errno(db) == ENOSPC)
+		return "no space left on device";
+	if (sqlite3_errcode(db) == SQLITE_READONLY && sqlite3_db_readonly(db, "main") == 1)
+		return "no space left on device (opened read-only)";
+	return sqlite3_errmsg(db);
+}
+
 static VS_MUST_USE vs_err db_fail(sqlite3 *db, const char *what)
 {
 	int code = sqlite3_errcode(db);
 	vs_err kind = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? VS_E_INTEGRITY : VS_E_ENV;
-	return vs_fail(kind, "keystore database: %s: %s", what, sqlite3_errmsg(db));
+	return vs_fail(kind, "keystore database: %s: %s", what, ks_errmsg(db));
 }
 
 static VS_MUST_USE vs_err exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		vs_err rc = vs_fail(VS_E_ENV, "keystore database: %s", err ? err : "error");
+		vs_err rc = vs_fail(VS_E_ENV, "keystore database: %s", ks_errmsg(db));
 		sqlite3_free(err);
 		return rc;
 	}
@@ -95,7 +107,16 @@ VS_MUST_USE vs_err vs_db_create(const char *path)
 
 VS_MUST_USE vs_err vs_db_open(vs_home *h, const char *path)
 {
-	VS_TRY(open_db(path, SQLITE_OPEN_READWRITE, &h->db));
+	/* On a full disk SQLite cannot even make its -shm to read: read-only,
+	 * through a private wal-index (writes then fail with "no space"). */
+	h->read_only = vs_space_low(path);
+	if (h->read_only) {
+		char uri[8600];
+		VS_TRY(vs_sqlite_readonly_uri(path, uri, sizeof uri));
+		VS_TRY(open_db(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, &h->db));
+	} else {
+		VS_TRY(open_db(path, SQLITE_OPEN_READWRITE, &h->db));
+	}
 	sqlite3_stmt *st = NULL;
 	vs_err rc = exec(h->db, pragmas);
 	if (rc == VS_OK && sqlite3_prepare_v2(h->db, "SELECT v FROM meta WHERE k='schema'", -1, &st,

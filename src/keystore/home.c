@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,31 @@ static bool home_exists(const char *path)
 	return file_in(p, sizeof p, path, HOME_KEK) == VS_OK && lstat(p, &st) == 0;
 }
 
+/* A home this user cannot look into is neither missing nor new: said as
+ * such, with its owner (a non-root user pointing at root's home). */
+static VS_MUST_USE vs_err check_access(const char *path)
+{
+	char p[4096];
+	struct stat st;
+	VS_TRY(file_in(p, sizeof p, path, HOME_KEK));
+	if (lstat(p, &st) == 0 || errno != EACCES)
+		return VS_OK;
+	if (stat(path, &st) != 0)
+		return vs_fail(VS_E_ENV, "permission denied on %s (a directory above it is not "
+					 "searchable)", path);
+	struct passwd *pw = getpwuid(st.st_uid);
+	if (pw && pw->pw_name)
+		return vs_fail(VS_E_ENV, "permission denied on %s (owned by %s)", path, pw->pw_name);
+	return vs_fail(VS_E_ENV, "permission denied on %s (owned by uid %u)", path,
+		       (unsigned)st.st_uid);
+}
+
 /* path holds no home and is absent or an empty directory: checked before
  * anything is made, and again at the rename. */
 static VS_MUST_USE vs_err check_new_home(const char *path)
 {
 	struct stat st;
+	VS_TRY(check_access(path));
 	if (home_exists(path))
 		return vs_fail(VS_E_USAGE, "a vnfsafe home already exists at %s; refusing to overwrite it", path);
 	if (lstat(path, &st) == 0) {
@@ -133,6 +154,7 @@ VS_MUST_USE vs_err vs_home_init_stage(const char *path, char *stage, size_t cap)
 	VS_TRY(vs_split_path(path, parent, sizeof parent, base, sizeof base));
 	VS_TRY(vs_mkdir_p(parent, 0755));
 	sweep_stale_stages(parent, base);
+	VS_TRY(vs_space_check(parent)); /* else an OpenSSL or SQLite write fails obscurely */
 	if (snprintf(stage, cap, "%s/.%s.init-%ld-XXXXXX", parent, base, (long)getpid()) >= (int)cap) {
 		stage[0] = 0;
 		return vs_fail(VS_E_USAGE, "home path too long");
@@ -210,6 +232,7 @@ static void name_host(vs_home *h)
 VS_MUST_USE vs_err vs_home_open(vs_home **out, const char *path)
 {
 	char p[4096];
+	VS_TRY(check_access(path));
 	if (!home_exists(path))
 		return vs_fail(VS_E_ENV, "no vnfsafe home at %s (run 'vnfsafe init' first, or pass --home)",
 			       path);

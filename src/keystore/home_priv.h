@@ -26,9 +26,12 @@ struct vs_home {
 	vs_bind_row ks_row;
 	uint64_t ks_n;
 	bool in_tx; /* inside vs_home_tx_begin .. commit/rollback */
+	bool read_only; /* opened on a full disk: reads only (vs_space_low) */
 	char ks_status[256];
 };
 
+/* sqlite3_errmsg, or "no space left on device" when that is the cause. */
+const char *ks_errmsg(sqlite3 *db);
 VS_MUST_USE vs_err vs_db_create(const char *path);
 VS_MUST_USE vs_err vs_db_open(vs_home *h, const char *path);
 void vs_db_close(vs_home *h);

@@ -30,7 +30,7 @@ static const char anchor_schema[] =
 
 static VS_MUST_USE vs_err ks_fail(sqlite3 *db, const char *what)
 {
-	return vs_fail(VS_E_ENV, "keystore database: %s: %s", what, sqlite3_errmsg(db));
+	return vs_fail(VS_E_ENV, "keystore database: %s: %s", what, ks_errmsg(db));
 }
 
 static VS_MUST_USE vs_err ks_exec(vs_home *h, const char *sql)
@@ -226,6 +226,9 @@ static VS_MUST_USE vs_err settle(vs_home *h)
 
 VS_MUST_USE vs_err ks_tx_begin(vs_home *h)
 {
+	if (h->read_only)
+		return vs_fail(VS_E_ENV, "no space left on the file system of %s: the keystore was "
+					 "opened read-only", h->path);
 	if (!h->ks_anchor) {
 		vs_bind_row row;
 		VS_TRY(row_get(h, &row));
@@ -295,7 +298,8 @@ VS_MUST_USE vs_err ks_anchor_open(vs_home *h, const char *path)
 		return VS_OK;
 	}
 	VS_TRY(ks_lock(h, LOCK_EX));
-	vs_err rc = ks_exec(h, "BEGIN IMMEDIATE");
+	/* Read-only (full disk): still checked against the TPM; a row to write fails. */
+	vs_err rc = ks_exec(h, h->read_only ? "BEGIN" : "BEGIN IMMEDIATE");
 	if (rc == VS_OK)
 		rc = settle(h);
 	if (rc == VS_OK)

@@ -63,6 +63,7 @@ typedef struct {
 	struct pending *queue;
 	bool leading;
 	pthread_mutex_t db_mu; /* the connection and its statements */
+	bool read_only;        /* opened on a full disk: reads only (vs_space_low) */
 } sq_ledger;
 
 typedef vs_bind_row anchor_row;
@@ -98,9 +99,19 @@ static const char schema[] =
 	"CREATE TRIGGER IF NOT EXISTS log_anchor_no_delete BEFORE DELETE ON log_anchors"
 	" BEGIN SELECT RAISE(ABORT, 'audit anchors are never deleted'); END;";
 
+/* SQLite says "disk I/O error" for a -shm or -wal it cannot grow. */
+static const char *sq_errmsg(sqlite3 *db)
+{
+	if (sqlite3_errcode(db) == SQLITE_FULL || sqlite3_system_errno(db) == ENOSPC)
+		return "no space left on device";
+	if (sqlite3_errcode(db) == SQLITE_READONLY && sqlite3_db_readonly(db, "main") == 1)
+		return "no space left on device (opened read-only)";
+	return sqlite3_errmsg(db);
+}
+
 static VS_MUST_USE vs_err sq_fail(sqlite3 *db, const char *what)
 {
-	return vs_fail(VS_E_ENV, "ledger %s: %s", what, sqlite3_errmsg(db));
+	return vs_fail(VS_E_ENV, "ledger %s: %s", what, sq_errmsg(db));
 }
 
 #define COLS "name,lineage,generation,state,owner,target,has_snapshot,latest,latest_gen,sensitive,version,updated,latest_final,activation,latest_host,token_hash"
@@ -405,7 +416,11 @@ static VS_MUST_USE vs_err anchor_check(sq_ledger *s)
 	VS_TRY(file_lock(s, LOCK_EX));
 	anchor_row row = { 0 };
 	uint64_t n;
-	vs_err rc = run_st(s, ST_BEGIN, "write");
+	/* Read-only (full disk): still checked against the TPM; a row to write fails. */
+	vs_err rc = s->read_only ? (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
+					    ? VS_OK
+					    : sq_fail(s->db, "read"))
+				 : run_st(s, ST_BEGIN, "write");
 	if (rc == VS_OK) {
 		rc = row_get(s, &row);
 		if (rc == VS_OK)
@@ -867,18 +882,27 @@ VS_MUST_USE vs_err vs_ledger_sqlite_open(vs_ledger **out, const char *path)
 		free(s);
 		return e;
 	}
-	vs_err rc = VS_OK;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+	/* On a full disk SQLite cannot even make its -shm to read: read-only,
+	 * through a private wal-index (writes then fail with "no space"). */
+	char uri[8600];
+	s->read_only = vs_space_low(path);
+	vs_err rc = s->read_only ? vs_sqlite_readonly_uri(path, uri, sizeof uri) : VS_OK;
+	if (rc == VS_OK &&
+	    sqlite3_open_v2(s->read_only ? uri : path, &s->db,
+			    (s->read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI : SQLITE_OPEN_READWRITE) |
+				    SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK)
 		rc = vs_fail(VS_E_ENV, "cannot open ledger %s: %s", path,
-			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+			     s->db ? sq_errmsg(s->db) : "out of memory");
 	if (rc == VS_OK) {
 		sqlite3_busy_timeout(s->db, 30000);
 		char *err = NULL;
-		if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-				 &err) != SQLITE_OK ||
+		if (sqlite3_exec(s->db, s->read_only ? "PRAGMA synchronous=FULL;"
+						     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+				 NULL, NULL, &err) != SQLITE_OK ||
 		    sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK)
 			rc = vs_fail(sqlite3_errcode(s->db) == SQLITE_NOTADB ? VS_E_INTEGRITY : VS_E_ENV,
-				     "ledger %s: %s", path, err ? err : sqlite3_errmsg(s->db));
+				     "ledger %s: %s", path, sq_errmsg(s->db));
 		sqlite3_free(err);
 	}
 	if (rc == VS_OK)

@@ -269,6 +269,32 @@ for cmd in "--help" "-h" "help" "init --help" "snapshot --help" "snapshot create
 	grep -q 'Usage' "$OUT" || fail "'$cmd' does not print Usage on stdout"
 	[ ! -s "$ERR" ] || fail "'$cmd' wrote to stderr"
 done
+# Every verb has its own page: its synopsis names it, and it says what each
+# exit code means for that verb.
+for cmd in "init" "snapshot create" "snapshot verify" "snapshot inspect" "snapshot restore" \
+	"snapshot list" "snapshot delete" "vnf register" "vnf status" "vnf list" "vnf start" \
+	"vnf stop" "vnf pause" "vnf resume" "vnf recover" "vnf release" "vnf retire" "log show" \
+	"log verify" "log checkpoint" "log proof" "log forward" "log restart"; do
+	expect_rc 0 vs --home "$T/nohome" $cmd --help
+	head -n1 "$OUT" | grep -q "^Usage: vnfsafe .*$cmd\b" ||
+		fail "'$cmd --help' is not its own page: $(head -n1 "$OUT")"
+	grep -q '^Exit status' "$OUT" || fail "'$cmd --help' has no exit status section"
+	[ ! -s "$ERR" ] || fail "'$cmd --help' wrote to stderr"
+	# -h and --help anywhere among the verb's options print the same page
+	expect_rc 0 vs --home "$T/nohome" $cmd -h
+	head -n1 "$OUT" | grep -q "^Usage: vnfsafe .*$cmd\b" || fail "'$cmd -h' is not its own page"
+done
+for cmd in "--help" "snapshot --help" "vnf --help" "log --help"; do
+	expect_rc 0 vs $cmd
+	grep -q '^Exit status' "$OUT" || fail "'$cmd' has no exit status section"
+done
+expect_rc 0 vs --help
+grep -q 'retire' "$OUT" || fail "the top-level help does not name 'vnf retire'"
+# A usage error points at the verb's own page.
+usage vs --home "$H" vnf stop
+grep -q "vnfsafe vnf stop --help" "$ERR" || fail "vnf usage error does not point at the verb's page"
+usage vs --home "$H" log proof --bogus
+grep -q "vnfsafe log proof --help" "$ERR" || fail "log usage error does not point at the verb's page"
 [ ! -e "$T/nohome" ] || fail "--help created a home"
 expect_rc 0 vs version
 grep -Eq '^vnfsafe [0-9]+\.[0-9]+' "$OUT" || fail "version output"

@@ -2,6 +2,7 @@
  * escaper behind vs_fail/vs_wrap (docs/format.md, "Messages"). */
 #include "testutil.h"
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "vnfsafe/err.h"
 
@@ -65,6 +66,28 @@ static void test_messages(void **state)
 	assert_int_equal(strlen(m) % 4, 0);
 }
 
+/* The read-only URI of a database whose path holds URI syntax; its -shm
+ * is made (empty) so that SQLite can open it read-only. */
+static void test_readonly_uri(void **state)
+{
+	(void)state;
+	char dir[256], sub[320], db[400], shm[420], uri[1024];
+	struct stat st;
+	tu_tmpdir(dir, sizeof dir);
+	snprintf(sub, sizeof sub, "%s/a?b#c%%d", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(db, sizeof db, "%s/x.db", sub);
+	assert_int_equal(vs_sqlite_readonly_uri(db, uri, sizeof uri), VS_OK);
+	char want[1024];
+	snprintf(want, sizeof want, "file:%s/a%%3Fb%%23c%%25d/x.db?mode=ro&readonly_shm=1", dir);
+	assert_string_equal(uri, want);
+	snprintf(shm, sizeof shm, "%s-shm", db);
+	assert_int_equal(stat(shm, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(vs_sqlite_readonly_uri(db, uri, 20), VS_E_USAGE); /* too small: refused */
+	tu_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -72,6 +95,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_readonly_uri),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
