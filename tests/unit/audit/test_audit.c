@@ -633,8 +633,13 @@ static void test_torn_tail(void **st)
 	fclose(fp);
 	free(l.buf);
 	expect_damage(&f, true, VS_AUDIT_TORN_TAIL, 21);
-	/* The next writer moves the bytes aside and says so in the log. */
+	/* The next writer moves the bytes aside and says so in the log (the
+	 * frontier still names record 20, before the torn bytes). */
 	fx_open(&f);
+	vs_audit_open_info info;
+	vs_audit_open_info_get(f.a, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	assert_int_equal(info.start, (uint64_t)sb.st_size);
 	char torn[500];
 	snprintf(torn, sizeof torn, "%s/log.torn-%lld", f.dir, (long long)sb.st_size);
 	struct stat tb;
@@ -1178,6 +1183,13 @@ static void test_processes(void **st)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	expect_intact(&f, true, 451);
+	/* The frontier the last of them left is the log's. */
+	fx_open(&f);
+	vs_audit_open_info info;
+	vs_audit_open_info_get(f.a, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	assert_int_equal(info.records, 0);
+	expect_head_is_logs(&f);
 	fx_done(&f);
 }
 
