@@ -288,7 +288,7 @@ static VS_MUST_USE vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn
 
 /* --- the frontier (DIR/frontier, src/audit/frontier.c) --- */
 
-static unsigned lsb_depth(uint64_t size)
+static unsigned popcount64(uint64_t size)
 {
 	unsigned n = 0;
 	for (; size; size &= size - 1)
@@ -437,7 +437,7 @@ static void save_frontier(vs_audit *a)
 	memcpy(f->leaf, a->last_leaf, VS_HASH_LEN);
 	f->depth = a->tree.depth;
 	memcpy(f->node, a->tree.stack, (size_t)a->tree.depth * VS_HASH_LEN);
-	if (a->tree.size == a->seq && a->tree.depth == lsb_depth(a->seq) &&
+	if (a->tree.size == a->seq && a->tree.depth == popcount64(a->seq) &&
 	    vs_audit_frontier_write(a->dir, f) == VS_OK)
 		a->frontier_off = a->size;
 	free(f);
