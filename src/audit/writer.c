@@ -327,7 +327,7 @@ static VS_MUST_USE vs_err frontier_matches(vs_audit *a, const vs_audit_frontier 
 	vs_audit_record *r = malloc(sizeof *r);
 	size_t start = 0, n = 0;
 	bool found = false;
-	uint8_t leaf[VS_HASH_LEN];
+	uint8_t leaf[VS_HASH_LEN] = { 0 };
 	vs_err rc = buf && r ? VS_OK : vs_fail(VS_E_ENV, "out of memory");
 	*why = NULL;
 	if (rc == VS_OK && f->offset > log_size)
