@@ -920,6 +920,22 @@ static void test_frontier_lagging(void **st)
 	assert_int_equal(add(&f, "vnf.stop", ""), 16);
 	expect_head_is_logs(&f);
 	expect_intact(&f, true, 16);
+	/* The records it is extended with are chain-checked: record 17 edited
+	 * (record 18's prev no longer matches) makes open refuse. */
+	copy_file(fr, old);
+	add_n(&f, 2);
+	vs_audit_close(f.a);
+	f.a = NULL;
+	assert_int_equal(rename(old, fr), 0);
+	lines l;
+	load_lines(f.log, &l);
+	char *actor = strstr(l.line[16], "uid:1000");
+	assert_non_null(actor);
+	actor[7] = '1';
+	save_lines(f.log, &l);
+	free(l.buf);
+	assert_int_equal(vs_audit_open(&f.a, f.dir, &f.opts), VS_E_INTEGRITY);
+	assert_null(f.a);
 	fx_done(&f);
 }
 
