@@ -52,6 +52,39 @@ VS_MUST_USE vs_err vs_audit_keyfile_read(const char *dir, uint64_t *epoch, vs_ke
 
 size_t vs_audit_checkpoint_sig_span(const char *line, size_t n);
 
+/* DIR/frontier (src/audit/frontier.c): what the writer needs to append
+ * without reading the log: the tail record (seq = size, byte offset just past
+ * it, leaf hash, time, epoch) and the roots of the complete subtrees, one per
+ * set bit of size, largest first (vs_merkle's stack). Checked against the
+ * log before use; parsed strictly (canonical form only). */
+#define VS_AUDIT_FRONTIER_MAX 8192
+typedef struct {
+	uint64_t size, offset, epoch;
+	int64_t time_us;
+	uint8_t leaf[VS_HASH_LEN];
+	unsigned depth;
+	uint8_t node[64][VS_HASH_LEN];
+} vs_audit_frontier;
+VS_MUST_USE vs_err vs_audit_frontier_format(const vs_audit_frontier *f, char *out, size_t cap,
+					    size_t *len);
+VS_MUST_USE vs_err vs_audit_frontier_parse(const char *text, size_t n, vs_audit_frontier *f);
+/* VS_E_ENV when absent or unreadable, VS_E_INTEGRITY unless canonical. */
+VS_MUST_USE vs_err vs_audit_frontier_read(const char *dir, vs_audit_frontier *f);
+VS_MUST_USE vs_err vs_audit_frontier_write(const char *dir, const vs_audit_frontier *f);
+
+/* Test hook: how the last vs_audit_open found the log's tail. */
+typedef enum {
+	VS_AUDIT_OPEN_FULL = 0,   /* read the whole log (no frontier, or it did not match) */
+	VS_AUDIT_OPEN_FRONTIER,   /* from DIR/frontier, then the records after it */
+} vs_audit_open_path;
+typedef struct {
+	vs_audit_open_path path;
+	uint64_t start;   /* byte offset the reading began at */
+	uint64_t records; /* records read from the log at open */
+	char why[96];     /* why the frontier was not used ("" when it was) */
+} vs_audit_open_info;
+void vs_audit_open_info_get(const vs_audit *a, vs_audit_open_info *out);
+
 /* A read-only map of a whole file (empty files map to len 0). */
 typedef struct {
 	const char *p;

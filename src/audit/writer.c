@@ -51,6 +51,9 @@ struct vs_audit {
 	uint64_t size;
 	vs_merkle tree;
 	uint64_t cp_size;
+	bool started;          /* the tail was found once (frontier or whole log) */
+	uint64_t frontier_off; /* the log offset DIR/frontier is known to cover */
+	vs_audit_open_info info;
 
 	/* The current epoch key (the only one kept). */
 	vs_key key;
@@ -281,6 +284,163 @@ static VS_MUST_USE vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn
 	}
 	vs_audit_map_close(&m);
 	return rc;
+}
+
+/* --- the frontier (DIR/frontier, src/audit/frontier.c) --- */
+
+static unsigned popcount64(uint64_t size)
+{
+	unsigned n = 0;
+	for (; size; size &= size - 1)
+		n++;
+	return n;
+}
+
+/* The record ending at byte end (its '\n' at end - 1): *start and *n in buf
+ * (VS_AUDIT_LINE_MAX + 1 bytes). false when no whole record ends there. */
+static VS_MUST_USE vs_err line_ending_at(vs_audit *a, uint64_t end, char *buf, size_t *start,
+					 size_t *n, bool *found)
+{
+	size_t want = end < VS_AUDIT_LINE_MAX + 1 ? (size_t)end : VS_AUDIT_LINE_MAX + 1;
+	uint64_t from = end - want;
+	*found = false;
+	if (pread(a->fd, buf, want, (off_t)from) != (ssize_t)want)
+		return vs_fail_errno(VS_E_ENV, "cannot read %s", a->log_path);
+	if (want == 0 || buf[want - 1] != '\n')
+		return VS_OK;
+	size_t i = want - 1;
+	while (i > 0 && buf[i - 1] != '\n')
+		i--;
+	if (i == 0 && from != 0)
+		return VS_OK; /* longer than any record */
+	*start = i;
+	*n = want - 1 - i;
+	*found = true;
+	return VS_OK;
+}
+
+/* Does the log hold, ending at f->offset, the record f names? */
+static VS_MUST_USE vs_err frontier_matches(vs_audit *a, const vs_audit_frontier *f, uint64_t log_size,
+					   const char **why)
+{
+	char *buf = malloc(VS_AUDIT_LINE_MAX + 1);
+	vs_audit_record *r = malloc(sizeof *r);
+	size_t start = 0, n = 0;
+	bool found = false;
+	uint8_t leaf[VS_HASH_LEN] = { 0 };
+	vs_err rc = buf && r ? VS_OK : vs_fail(VS_E_ENV, "out of memory");
+	*why = NULL;
+	if (rc == VS_OK && f->offset > log_size)
+		*why = "it lies beyond the log's end";
+	if (rc == VS_OK && !*why)
+		rc = line_ending_at(a, f->offset, buf, &start, &n, &found);
+	if (rc == VS_OK && !*why && !found)
+		*why = "no record ends at its offset";
+	if (rc == VS_OK && !*why &&
+	    (vs_audit_record_parse(buf + start, n, r) != VS_OK || r->seq != f->size ||
+	     r->epoch != f->epoch || r->time_us != f->time_us ||
+	     (f->offset - n - 1 == 0) != (f->size == 1)))
+		*why = "the record at its offset is not the one it names";
+	if (rc == VS_OK && !*why)
+		rc = vs_audit_hash2(a->tree.md, 0x00, buf + start, n, NULL, 0, leaf);
+	if (rc == VS_OK && !*why && memcmp(leaf, f->leaf, VS_HASH_LEN) != 0)
+		*why = "the record at its offset has another hash";
+	free(buf);
+	free(r);
+	return rc;
+}
+
+static void adopt(vs_audit *a, const vs_audit_frontier *f)
+{
+	a->seq = f->size;
+	a->size = f->offset;
+	memcpy(a->last_leaf, f->leaf, VS_HASH_LEN);
+	a->last_time = f->time_us;
+	a->last_epoch = f->epoch;
+	a->tree.size = f->size;
+	a->tree.depth = f->depth;
+	memcpy(a->tree.stack, f->node, (size_t)f->depth * VS_HASH_LEN);
+}
+
+/* The signed checkpoint of the same size, when there is one, must agree. */
+static VS_MUST_USE vs_err checkpoint_agrees(vs_audit *a, const char **why)
+{
+	vs_audit_checkpoint cp;
+	uint8_t root[VS_HASH_LEN];
+	if (vs_audit_latest_checkpoint(a->dir, &cp) != VS_OK || cp.size != a->seq)
+		return VS_OK;
+	VS_TRY(vs_merkle_root(&a->tree, root));
+	if (memcmp(root, cp.root, VS_HASH_LEN) != 0)
+		*why = "its tree head differs from the checkpoint of that size";
+	return VS_OK;
+}
+
+static void reset_tail(vs_audit *a)
+{
+	a->seq = a->size = a->last_epoch = 0;
+	a->last_time = 0;
+	memset(a->last_leaf, 0, VS_HASH_LEN);
+	a->tree.size = 0;
+	a->tree.depth = 0;
+}
+
+/* At open, under the flock: start from DIR/frontier when the log agrees
+ * with it; otherwise from byte 0 (the whole log is read, as without one).
+ * Never trusted further than the log confirms it. */
+static VS_MUST_USE vs_err start_tail(vs_audit *a)
+{
+	vs_audit_frontier *f = malloc(sizeof *f);
+	const char *why = NULL;
+	struct stat st;
+	if (!f)
+		return vs_fail(VS_E_ENV, "out of memory");
+	vs_err rc = fstat(a->fd, &st) == 0 ? VS_OK
+					   : vs_fail_errno(VS_E_ENV, "cannot stat %s", a->log_path);
+	if (rc == VS_OK && st.st_size == 0)
+		why = "the log is empty";
+	if (rc == VS_OK && !why) {
+		vs_err fr = vs_audit_frontier_read(a->dir, f);
+		if (fr != VS_OK)
+			why = fr == VS_E_INTEGRITY ? "it is not canonical" : "there is none";
+	}
+	if (rc == VS_OK && !why)
+		rc = frontier_matches(a, f, (uint64_t)st.st_size, &why);
+	if (rc == VS_OK && !why) {
+		adopt(a, f);
+		rc = checkpoint_agrees(a, &why);
+	}
+	if (rc != VS_OK || why)
+		reset_tail(a);
+	if (rc == VS_OK && !why)
+		a->frontier_off = a->size;
+	a->info.path = rc == VS_OK && !why ? VS_AUDIT_OPEN_FRONTIER : VS_AUDIT_OPEN_FULL;
+	snprintf(a->info.why, sizeof a->info.why, "%s", why ? why : "");
+	a->info.start = a->size;
+	free(f);
+	return rc;
+}
+
+/* Best effort after the records are synced: a missing or stale frontier
+ * only costs the next open a longer read. */
+static void save_frontier(vs_audit *a)
+{
+	if (a->seq == 0 || a->size == a->frontier_off || a->broken)
+		return;
+	vs_audit_frontier *f = malloc(sizeof *f);
+	if (!f)
+		return;
+	memset(f, 0, sizeof *f);
+	f->size = a->seq;
+	f->offset = a->size;
+	f->epoch = a->last_epoch;
+	f->time_us = a->last_time;
+	memcpy(f->leaf, a->last_leaf, VS_HASH_LEN);
+	f->depth = a->tree.depth;
+	memcpy(f->node, a->tree.stack, (size_t)a->tree.depth * VS_HASH_LEN);
+	if (a->tree.size == a->seq && a->tree.depth == popcount64(a->seq) &&
+	    vs_audit_frontier_write(a->dir, f) == VS_OK)
+		a->frontier_off = a->size;
+	free(f);
 }
 
 /* Copies len bytes at off of the log into a new file (chunked: a torn tail
@@ -522,12 +682,18 @@ static void restore_tail(vs_audit *a, const tail_state *s)
 static VS_MUST_USE vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_checkpoint *cp_out)
 {
 	uint64_t torn_off = 0, torn_len = 0;
-	char torn_name[64], reason[160];
+	char torn_name[64], reason[200];
 	vs_audit_record *r = NULL;
 	tail_state *saved = NULL;
 	size_t used = 0;
-	uint64_t before = a->size;
+	bool opening = !a->started;
+	if (opening)
+		VS_TRY(start_tail(a));
+	a->started = true;
+	uint64_t before = a->size, seq0 = a->seq;
 	VS_TRY(resync(a, &torn_off, &torn_len));
+	if (opening)
+		a->info.records = a->seq - seq0;
 	/* Another process wrote: it may have evolved the key too. (The chain is
 	 * deterministic, so an older key only costs derivations; evolve_to
 	 * re-reads the file before it replaces it.) */
@@ -544,8 +710,10 @@ static VS_MUST_USE vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_che
 			 " (a crash mid-write) was moved to %s",
 			 torn_len, torn_off, torn_name);
 	}
-	if (!torn_len && !batch && !cp_out)
+	if (!torn_len && !batch && !cp_out) {
+		save_frontier(a); /* after a full read, or one that extended it */
 		return VS_OK;
+	}
 	r = malloc(sizeof *r);
 	saved = malloc(sizeof *saved);
 	vs_err rc = r && saved ? VS_OK : vs_fail(VS_E_ENV, "out of memory");
@@ -562,6 +730,7 @@ static VS_MUST_USE vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_che
 		rc = write_log(a, a->buf, used);
 	if (rc == VS_OK) {
 		a->size += used;
+		save_frontier(a);
 		if (cp_out)
 			rc = write_checkpoint(a, cp_out);
 		else
@@ -653,6 +822,11 @@ VS_MUST_USE vs_err vs_audit_open(vs_audit **out, const char *dir, const vs_audit
 	}
 	*out = a;
 	return VS_OK;
+}
+
+void vs_audit_open_info_get(const vs_audit *a, vs_audit_open_info *out)
+{
+	*out = a->info;
 }
 
 void vs_audit_close(vs_audit *a)

@@ -1,5 +1,5 @@
 /* libFuzzer target: the audit log's small text files, which an intruder on
- * the host can edit (DIR/params, DIR/key, DIR/anchor-witness) or an operator
+ * the host can edit (DIR/params, DIR/key, DIR/anchor-witness, DIR/frontier) or an operator
  * hands over (the verification seed): each parser must accept only its exact
  * canonical form, and refuse everything else as an integrity failure without
  * crashing. The first byte picks the file; the rest is its content. */
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	vs_err rc;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0: {
 		vs_audit_params p;
 		put("params", data + 1, size - 1);
@@ -71,6 +71,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* accepted a form it would not write */
 			free(back);
 		}
+		break;
+	}
+	case 4: {
+		/* The writer's frontier: canonical only, and consistent in itself. */
+		vs_audit_frontier *f = malloc(sizeof *f);
+		char *back = malloc(VS_AUDIT_FRONTIER_MAX);
+		size_t len = 0;
+		if (!f || !back)
+			abort();
+		put("frontier", data + 1, size - 1);
+		rc = vs_audit_frontier_read(dir, f);
+		if (rc == VS_OK &&
+		    (vs_audit_frontier_format(f, back, VS_AUDIT_FRONTIER_MAX, &len) != VS_OK ||
+		     len != size - 1 || memcmp(back, data + 1, len) != 0))
+			abort(); /* accepted a form it would not write */
+		free(f);
+		free(back);
 		break;
 	}
 	default: {

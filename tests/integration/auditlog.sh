@@ -32,7 +32,11 @@ expect_rc 0 vs --home "$H" vnf stop fw
 expect_rc 1 vs --home "$H" vnf start no-such-vnf              # failed: unknown
 sleep 2 # the next records are in a later key epoch (interval 1 s)
 expect_rc 0 vs --home "$H" snapshot verify "$T/a.vsnap"
+# A garbled audit/frontier is not trusted: the whole log is read, the
+# command runs, and the frontier is written back whole (12 records).
+printf 'vnfsafe-audit-frontier 1\nsize 999\n' >"$H/audit/frontier"
 expect_rc 0 vs --home "$H" log checkpoint
+grep -qx 'size 12' "$H/audit/frontier" || fail "audit/frontier not rewritten: $(head -3 "$H/audit/frontier")"
 expect_rc 0 vs --home "$H" vnf status fw                      # a read: not audited
 
 expect_rc 0 vs --home "$H" log show

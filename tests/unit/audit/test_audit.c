@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../../src/audit/audit_priv.h"
 #include "testutil.h"
 #include "vnfsafe/audit.h"
 #include "vnfsafe/crypto.h"
@@ -632,8 +633,13 @@ static void test_torn_tail(void **st)
 	fclose(fp);
 	free(l.buf);
 	expect_damage(&f, true, VS_AUDIT_TORN_TAIL, 21);
-	/* The next writer moves the bytes aside and says so in the log. */
+	/* The next writer moves the bytes aside and says so in the log (the
+	 * frontier still names record 20, before the torn bytes). */
 	fx_open(&f);
+	vs_audit_open_info info;
+	vs_audit_open_info_get(f.a, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	assert_int_equal(info.start, (uint64_t)sb.st_size);
 	char torn[500];
 	snprintf(torn, sizeof torn, "%s/log.torn-%lld", f.dir, (long long)sb.st_size);
 	struct stat tb;
@@ -809,6 +815,290 @@ static void test_checkpoints(void **st)
 	fx_done(&f);
 }
 
+
+/* --- the frontier (DIR/frontier): opening without reading the log --- */
+
+/* MTH of the log as it is on disk, computed here from its lines. */
+static void log_root(fixture *f, uint64_t *n, uint8_t root[32])
+{
+	lines l;
+	vs_merkle m;
+	uint8_t leaf[32];
+	load_lines(f->log, &l);
+	assert_int_equal(vs_merkle_init(&m), VS_OK);
+	for (size_t i = 0; i < l.n; i++) {
+		assert_int_equal(vs_merkle_leaf_hash(l.line[i], l.len[i] - 1, leaf), VS_OK);
+		assert_int_equal(vs_merkle_add(&m, leaf), VS_OK);
+	}
+	assert_int_equal(vs_merkle_root(&m, root), VS_OK);
+	*n = l.n;
+	vs_merkle_free(&m);
+	free(l.buf);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_size;
+}
+
+static void reopen(fixture *f, vs_audit_open_info *info)
+{
+	vs_audit_close(f->a);
+	fx_open(f);
+	vs_audit_open_info_get(f->a, info);
+}
+
+/* The writer's tree head (a checkpoint now) is the log's own. */
+static void expect_head_is_logs(fixture *f)
+{
+	vs_audit_checkpoint cp;
+	uint8_t want[32];
+	uint64_t n;
+	assert_int_equal(vs_audit_checkpoint_now(f->a, &cp), VS_OK);
+	log_root(f, &n, want);
+	assert_int_equal(cp.size, n);
+	assert_memory_equal(cp.root, want, 32);
+}
+
+static void test_frontier_reopen(void **st)
+{
+	(void)st;
+	fixture f;
+	vs_audit_open_info info;
+	char fr[500];
+	fx_init(&f, 0);
+	snprintf(fr, sizeof fr, "%s/frontier", f.dir);
+	reopen(&f, &info); /* an empty log: nothing to read either way */
+	assert_int_equal(info.records, 0);
+	for (uint64_t n = 1; n <= 70; n++) {
+		add(&f, "vnf.start", n % 3 ? "x" : "a longer reason to vary the line length");
+		/* From the frontier: no record read, reading starts at the end. */
+		reopen(&f, &info);
+		if (info.path != VS_AUDIT_OPEN_FRONTIER)
+			fail_msg("size %llu: frontier not used: %s", (unsigned long long)n, info.why);
+		assert_int_equal(info.records, 0);
+		assert_int_equal(info.start, (uint64_t)file_size(f.log));
+		if (n % 5 == 0 || (n & (n - 1)) == 0 || n == 63)
+			expect_head_is_logs(&f);
+	}
+	/* Without it: the whole log is read, to the same head; and it is back. */
+	assert_int_equal(unlink(fr), 0);
+	reopen(&f, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FULL);
+	assert_int_equal(info.records, 70);
+	assert_int_equal(file_size(fr) > 0, 1);
+	expect_head_is_logs(&f);
+	reopen(&f, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	assert_int_equal(add(&f, "vnf.stop", ""), 71);
+	expect_intact(&f, true, 71);
+	fx_done(&f);
+}
+
+/* A crash between the append and the frontier's replacement: the log runs
+ * ahead of it; the writer reads only the records after it. */
+static void test_frontier_lagging(void **st)
+{
+	(void)st;
+	fixture f;
+	vs_audit_open_info info;
+	char fr[500], old[500];
+	fx_init(&f, 0);
+	snprintf(fr, sizeof fr, "%s/frontier", f.dir);
+	snprintf(old, sizeof old, "%s/frontier.old", f.dir);
+	add_n(&f, 10);
+	off_t at10 = file_size(f.log);
+	copy_file(fr, old);
+	add_n(&f, 5);
+	assert_int_equal(rename(old, fr), 0);
+	reopen(&f, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	assert_int_equal(info.start, (uint64_t)at10);
+	assert_int_equal(info.records, 5);
+	assert_int_equal(add(&f, "vnf.stop", ""), 16);
+	expect_head_is_logs(&f);
+	expect_intact(&f, true, 16);
+	/* The records it is extended with are chain-checked: record 17 edited
+	 * (record 18's prev no longer matches) makes open refuse. */
+	copy_file(fr, old);
+	add_n(&f, 2);
+	vs_audit_close(f.a);
+	f.a = NULL;
+	assert_int_equal(rename(old, fr), 0);
+	lines l;
+	load_lines(f.log, &l);
+	char *actor = strstr(l.line[16], "uid:1000");
+	assert_non_null(actor);
+	actor[7] = '1';
+	save_lines(f.log, &l);
+	free(l.buf);
+	assert_int_equal(vs_audit_open(&f.a, f.dir, &f.opts), VS_E_INTEGRITY);
+	assert_null(f.a);
+	fx_done(&f);
+}
+
+/* Replaces line `key` of DIR/frontier with `value`. */
+static void edit_frontier(fixture *f, const char *key, const char *value)
+{
+	char path[500], out[8192];
+	uint8_t *p;
+	size_t n, used = 0;
+	snprintf(path, sizeof path, "%s/frontier", f->dir);
+	assert_int_equal(vs_read_small_file(path, 8192, &p, &n), VS_OK);
+	char *s = (char *)p;
+	for (size_t off = 0; off < n;) {
+		char *nl = memchr(s + off, '\n', n - off);
+		assert_non_null(nl);
+		size_t len = (size_t)(nl - (s + off)) + 1, k = strlen(key);
+		if (len > k && !memcmp(s + off, key, k) && s[off + k] == ' ') {
+			used += (size_t)snprintf(out + used, sizeof out - used, "%s %s\n", key, value);
+			key = "\x01"; /* only the first */
+		} else {
+			memcpy(out + used, s + off, len);
+			used += len;
+		}
+		off += len;
+	}
+	free(p);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(out, 1, used, fp), used);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void expect_full_read(fixture *f, uint64_t records, const char *why)
+{
+	vs_audit_open_info info;
+	reopen(f, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FULL);
+	assert_int_equal(info.start, 0);
+	assert_int_equal(info.records, records);
+	if (!strstr(info.why, why))
+		fail_msg("want '%s', got '%s'", why, info.why);
+}
+
+/* A frontier that the log contradicts is never used. */
+static void test_frontier_contradicted(void **st)
+{
+	(void)st;
+	fixture f, g;
+	char fr[500], saved[500], other[500], hex[65];
+	uint8_t h[32];
+	fx_init(&f, 0);
+	fx_init(&g, 0);
+	snprintf(fr, sizeof fr, "%s/frontier", f.dir);
+	snprintf(saved, sizeof saved, "%s/frontier.saved", f.dir);
+	snprintf(other, sizeof other, "%s/frontier", g.dir);
+	add_n(&f, 12);
+	add_n(&g, 12); /* same seqs, sizes and times: another log all the same */
+	vs_audit_close(f.a);
+	f.a = NULL;
+	copy_file(fr, saved);
+	/* Another log's frontier. */
+	copy_file(other, fr);
+	expect_full_read(&f, 12, "another hash");
+	/* The leaf hash, the offset, the time, the seq edited. */
+	memset(h, 0xab, 32);
+	vs_hex(h, 32, hex);
+	copy_file(saved, fr);
+	edit_frontier(&f, "leaf", hex);
+	expect_full_read(&f, 12, "another hash");
+	copy_file(saved, fr);
+	edit_frontier(&f, "offset", "100");
+	expect_full_read(&f, 12, "no record ends");
+	copy_file(saved, fr);
+	edit_frontier(&f, "offset", "99999999");
+	expect_full_read(&f, 12, "beyond the log");
+	copy_file(saved, fr);
+	edit_frontier(&f, "time", "1764000000000001");
+	expect_full_read(&f, 12, "not the one it names");
+	/* Not canonical (a leading zero): not even parsed. */
+	copy_file(saved, fr);
+	edit_frontier(&f, "epoch", "01");
+	expect_full_read(&f, 12, "not canonical");
+	/* Each of these opens wrote a good frontier back. */
+	vs_audit_open_info info;
+	reopen(&f, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	/* A subtree root edited: caught when a signed checkpoint has its size. */
+	vs_audit_checkpoint cp;
+	assert_int_equal(vs_audit_checkpoint_now(f.a, &cp), VS_OK);
+	assert_int_equal(cp.size, 12);
+	edit_frontier(&f, "node", hex);
+	expect_full_read(&f, 12, "checkpoint");
+	expect_head_is_logs(&f);
+	/* The log rolled back to an older copy (shorter than the frontier). */
+	vs_audit_close(f.a);
+	f.a = NULL;
+	copy_file(f.log, saved);
+	fx_open(&f);
+	add_n(&f, 4);
+	vs_audit_close(f.a);
+	f.a = NULL;
+	copy_file(saved, f.log);
+	expect_full_read(&f, 12, "beyond the log");
+	assert_int_equal(add(&f, "vnf.stop", ""), 13);
+	expect_head_is_logs(&f);
+	expect_intact(&f, true, 13);
+	fx_done(&g);
+	fx_done(&f);
+}
+
+/* A crash at each step around the frontier: every acknowledged record is
+ * there, and the next open finds the tail (from the frontier or the log). */
+static void test_frontier_crash_points(void **st)
+{
+	(void)st;
+	static const char *points[] = { "audit.after_sync", "audit.frontier_before_rename",
+					"audit.frontier_after_rename" };
+	static const vs_audit_open_path want[] = { VS_AUDIT_OPEN_FRONTIER, VS_AUDIT_OPEN_FRONTIER,
+						   VS_AUDIT_OPEN_FRONTIER };
+	static const uint64_t extra[] = { 1, 1, 0 };
+	fixture f;
+	fx_init(&f, 4);
+	add_n(&f, 3);
+	uint64_t acked = 3;
+	for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+		vs_audit_close(f.a);
+		f.a = NULL;
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			vs_audit *a;
+			if (vs_audit_open(&a, f.dir, &f.opts) != VS_OK)
+				_exit(10);
+			for (int j = 0; j < 5; j++) {
+				vs_audit_event ev = { "uid:9", "vnf.stop", "p", "", 1, VS_AUDIT_OUT_OK,
+						      "acked" };
+				if (vs_audit_append(a, &ev, NULL) != VS_OK)
+					_exit(11);
+			}
+			setenv("VNFSAFE_FAULT", points[i], 1);
+			vs_audit_event ev = { "uid:9", "vnf.stop", "p", "", 1, VS_AUDIT_OUT_OK, "last" };
+			vs_ignore(vs_audit_append(a, &ev, NULL));
+			_exit(12); /* not killed */
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGKILL);
+		acked += 5;
+		vs_audit_open_info info;
+		fx_open(&f);
+		vs_audit_open_info_get(f.a, &info);
+		assert_int_equal(info.path, want[i]);
+		assert_int_equal(info.records, extra[i]);
+		acked += 1; /* synced before the kill */
+		assert_int_equal(add(&f, "vnf.start", ""), acked + 1);
+		acked++;
+		expect_head_is_logs(&f);
+		expect_intact(&f, true, acked);
+	}
+	fx_done(&f);
+}
+
 /* --- concurrency --- */
 
 typedef struct {
@@ -909,6 +1199,13 @@ static void test_processes(void **st)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	expect_intact(&f, true, 451);
+	/* The frontier the last of them left is the log's. */
+	fx_open(&f);
+	vs_audit_open_info info;
+	vs_audit_open_info_get(f.a, &info);
+	assert_int_equal(info.path, VS_AUDIT_OPEN_FRONTIER);
+	assert_int_equal(info.records, 0);
+	expect_head_is_logs(&f);
 	fx_done(&f);
 }
 
@@ -924,6 +1221,10 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_current_key_cannot_forge_the_past),
 		cmocka_unit_test(test_checkpoints),
+		cmocka_unit_test(test_frontier_reopen),
+		cmocka_unit_test(test_frontier_lagging),
+		cmocka_unit_test(test_frontier_contradicted),
+		cmocka_unit_test(test_frontier_crash_points),
 		cmocka_unit_test(test_threads_group_commit),
 		cmocka_unit_test(test_processes),
 	};
