@@ -4,11 +4,19 @@
 # copy refused, restore and compare, show a fork and a roll-back refused by
 # the lineage ledger, restore one domain alone, crypto-erase, and read and
 # verify the tamper-evident audit log that recorded all of it.
+# demo.sh [VNFSAFE]: with a binary (an installed or unpacked package's), runs
+# the steps with it instead of installing the dependencies and building.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh release >/dev/null
-VS=$PWD/build/vnfsafe
+if [ $# -gt 0 ]; then
+  VS=$(realpath "$1")
+  [ -x "$VS" ] || { echo "demo: $1 is not an executable" >&2; exit 1; }
+  cd "$(dirname "$0")/.."
+else
+  cd "$(dirname "$0")/.."
+  scripts/install-deps.sh
+  scripts/build.sh release >/dev/null
+  VS=$PWD/build/vnfsafe
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vnfsafe-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -16,6 +16,8 @@ PACKAGES=(
   clang libclang-rt-14-dev                       # libFuzzer targets
   age                                            # benchmark peer (bench/seal)
   rsyslog rsyslog-openssl                        # audit forwarding test: real collector over TLS
+  debhelper dpkg-dev fakeroot lintian git        # the .deb: dpkg-buildpackage, lintian (scripts/pkg-check.sh)
+  man-db groff-base                              # man page checks: man -l, lexgrog (docs.man)
 )
 
 missing=()

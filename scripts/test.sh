@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then unit, integration and
-# memory tests on the normal build, everything again under ASan+UBSan, and
-# each libFuzzer target for a bounded time. Exit 0 only if all passed.
+# memory tests on the normal build, everything again under ASan+UBSan, each
+# libFuzzer target for a bounded time, and the Debian package (built, lintian,
+# unpacked, demo run with its binary). Exit 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TMPDIR=${TMPDIR:-/tmp}
@@ -29,3 +30,6 @@ skipped build-asan
 echo "== libFuzzer targets (${VS_FUZZ_SECONDS:-60} s each)"
 scripts/build.sh fuzz
 ctest --test-dir build-fuzz --output-on-failure -j2 -L fuzz
+
+echo "== Debian package: dpkg-buildpackage (nocheck), lintian, demo with the unpacked binary"
+scripts/pkg-check.sh

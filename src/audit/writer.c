@@ -567,7 +567,7 @@ static VS_MUST_USE vs_err add_record(vs_audit *a, const vs_audit_event *ev, size
 static VS_MUST_USE vs_err write_log(vs_audit *a, const char *p, size_t n)
 {
 	/* Split in two when a crash test asks for a kill between the halves. */
-	size_t first = getenv("VNFSAFE_FAULT") ? n / 2 : n;
+	size_t first = vs_fault_armed() ? n / 2 : n;
 	vs_fault("audit.before_write");
 	VS_TRY(vs_write_full(a->fd, p, first));
 	vs_fault("audit.mid_write");

@@ -96,7 +96,7 @@ VS_MUST_USE vs_err vs_db_create(const char *path)
 	if (fd < 0)
 		return vs_fail_errno(VS_E_ENV, "cannot create %s", path);
 	close(fd);
-	sqlite3 *db;
+	sqlite3 *db = NULL; /* gcc -O3 cannot see open_db set it on VS_OK */
 	VS_TRY(open_db(path, SQLITE_OPEN_READWRITE, &db));
 	vs_err rc = exec(db, pragmas);
 	if (rc == VS_OK)

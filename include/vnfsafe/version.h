@@ -1,4 +1,0 @@
-#ifndef VNFSAFE_VERSION_H
-#define VNFSAFE_VERSION_H
-#define VNFSAFE_VERSION "0.1.0"
-#endif
