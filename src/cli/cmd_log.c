@@ -225,6 +225,9 @@ static int show_one(const vs_audit_record *r, void *ctx)
 					  (json_int_t)r->generation, "outcome",
 					  vs_audit_outcome_name(r->outcome), "reason", r->reason, "prev",
 					  prev, "mac", mac));
+		if (r->has_uid)
+			json_object_set_new(json_array_get(c->arr, json_array_size(c->arr) - 1),
+					    "uid", json_integer(r->uid));
 		return 0;
 	}
 	printf("%-6llu %s %-9s %-18s %-16s %-36s %4llu %s%s%s\n", (unsigned long long)r->seq, t,
@@ -389,7 +392,7 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 static int do_checkpoint(const largs *a)
 {
 	vs_audit_checkpoint cp;
-	vs_err rc = vs_audit_checkpoint_now(g_cli.audit, &cp);
+	vs_err rc = vs_audit_checkpoint_now(vs_session_log(g_cli.session), &cp);
 	if (rc != VS_OK)
 		return fail("checkpoint", rc);
 	char root[2 * VS_HASH_LEN + 1], kid[2 * VS_HASH_LEN + 1], t[80];
@@ -607,10 +610,10 @@ static int do_restart(const largs *a, vs_home *h, const char *dir)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
 	why[VS_AUDIT_REASON_MAX] = 0; /* ASCII: cut anywhere */
-	char who[128];
-	cli_actor(who, sizeof who);
-	vs_audit_event ev = { .actor = who, .action = "log.restart", .outcome = VS_AUDIT_OUT_OK,
-			      .reason = why };
+	vs_principal who;
+	cli_principal(&who);
+	vs_audit_event ev = { .actor = who.name, .has_uid = who.has_uid, .uid = who.uid,
+			      .action = "log.restart", .outcome = VS_AUDIT_OUT_OK, .reason = why };
 	vs_audit *au = NULL;
 	if (rc == VS_OK)
 		rc = vs_audit_open(&au, dir, &o);

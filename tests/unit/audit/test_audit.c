@@ -314,7 +314,7 @@ static void fx_done(fixture *f)
 
 static uint64_t add(fixture *f, const char *action, const char *reason)
 {
-	vs_audit_event ev = { "uid:1000", action, "vnf-a", "", 1, VS_AUDIT_OUT_OK, reason };
+	vs_audit_event ev = { "uid:1000", action, "vnf-a", "", 1, VS_AUDIT_OUT_OK, reason, true, 1000 };
 	uint64_t seq = 0;
 	assert_int_equal(vs_audit_append(f->a, &ev, &seq), VS_OK);
 	return seq;
@@ -425,15 +425,17 @@ static void test_append_verify_roundtrip(void **st)
 	assert_int_equal(last->seq, 20);
 	assert_string_equal(last->host, "unit-host");
 	assert_string_equal(last->actor, "uid:1000");
+	assert_true(last->has_uid); /* "uid":1000 beside the actor */
+	assert_int_equal(last->uid, 1000);
 	assert_string_equal(last->reason, "event 17");
 	free(last);
 	/* Bad events are usage errors and write nothing. */
-	vs_audit_event ev = { "uid:0", "Not An Action", "", "", 0, VS_AUDIT_OUT_OK, "" };
+	vs_audit_event ev = { "uid:0", "Not An Action", "", "", 0, VS_AUDIT_OUT_OK, "", false, 0 };
 	assert_int_equal(vs_audit_append(f.a, &ev, NULL), VS_E_USAGE);
 	char big[VS_AUDIT_REASON_MAX + 2];
 	memset(big, 'r', sizeof big - 1);
 	big[sizeof big - 1] = 0;
-	vs_audit_event ev2 = { "uid:0", "vnf.stop", "", "", 0, VS_AUDIT_OUT_OK, big };
+	vs_audit_event ev2 = { "uid:0", "vnf.stop", "", "", 0, VS_AUDIT_OUT_OK, big, false, 0 };
 	assert_int_equal(vs_audit_append(f.a, &ev2, NULL), VS_E_USAGE);
 	expect_intact(&f, true, 20);
 	/* Reopening carries on from the tail. */
@@ -824,7 +826,7 @@ static void *thread_main(void *p)
 		vs_audit_event ev[5];
 		for (int k = 0; k < w->batch; k++)
 			ev[k] = (vs_audit_event){ "uid:7", "vnf.start", "v", "", (uint64_t)(i + k),
-						  VS_AUDIT_OUT_OK, "threaded" };
+						  VS_AUDIT_OUT_OK, "threaded", false, 0 };
 		uint64_t first = 0;
 		vs_err rc = w->batch == 1 ? vs_audit_append(w->f->a, ev, &first)
 					  : vs_audit_append_many(w->f->a, ev, (size_t)w->batch, &first);
@@ -863,8 +865,8 @@ static void test_threads_group_commit(void **st)
 	for (uint64_t i = 0; i < 800; i++)
 		assert_int_equal(all[i], i + 1);
 	/* A batch with one bad event writes none of them. */
-	vs_audit_event two[2] = { { "uid:7", "vnf.stop", "v", "", 1, VS_AUDIT_OUT_OK, "" },
-				  { "uid:7", "BAD ACTION", "v", "", 1, VS_AUDIT_OUT_OK, "" } };
+	vs_audit_event two[2] = { { "uid:7", "vnf.stop", "v", "", 1, VS_AUDIT_OUT_OK, "", false, 0 },
+				  { "uid:7", "BAD ACTION", "v", "", 1, VS_AUDIT_OUT_OK, "", false, 0 } };
 	assert_int_equal(vs_audit_append_many(f.a, two, 2, NULL), VS_E_USAGE);
 	assert_int_equal(vs_audit_append_many(f.a, two, 0, NULL), VS_E_USAGE);
 	expect_intact(&f, true, 800);
@@ -894,7 +896,7 @@ static void test_processes(void **st)
 				_exit(10);
 			for (int j = 0; j < 150; j++) {
 				vs_audit_event ev = { "uid:9", "vnf.stop", "p", "", (uint64_t)j,
-						      VS_AUDIT_OUT_FAILED, "forked" };
+						      VS_AUDIT_OUT_FAILED, "forked", false, 0 };
 				if (vs_audit_append(a, &ev, NULL) != VS_OK)
 					_exit(11);
 			}
