@@ -50,6 +50,10 @@ extern const char cli_etcd_help[];
  * results stay valid at once, enough for one printf. */
 const char *cli_esc(const char *s);
 
+/* What the operator can do about the current error, phrased with the CLI's
+ * flags and verbs from its reason code (vs_errreason), or "". */
+const char *cli_hint(void);
+
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;
 const char *cli_bad_option(char **argv, const struct option *opts);

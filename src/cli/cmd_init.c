@@ -86,7 +86,7 @@ int cmd_init(int argc, char **argv)
 		rc = cli_audit_open(h);
 	}
 	if (rc != VS_OK) {
-		fprintf(stderr, "vnfsafe init: %s\n", vs_errmsg());
+		fprintf(stderr, "vnfsafe init: %s%s\n", vs_errmsg(), cli_hint());
 		return rc;
 	}
 	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];

@@ -86,7 +86,7 @@ static int usage_fail(const char *verb, const char *msg)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe log %s: %s\n", verb, vs_errmsg());
+	fprintf(stderr, "vnfsafe log %s: %s%s\n", verb, vs_errmsg(), cli_hint());
 	return rc;
 }
 

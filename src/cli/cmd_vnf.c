@@ -54,7 +54,7 @@ static const char help[] =
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe vnf %s: %s\n", verb, vs_errmsg());
+	fprintf(stderr, "vnfsafe vnf %s: %s%s\n", verb, vs_errmsg(), cli_hint());
 	return rc;
 }
 

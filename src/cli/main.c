@@ -238,7 +238,29 @@ int main(int argc, char **argv)
 	rc = cli_audit_finish(rc);
 	vs_ledger_close(g_cli.ledger);
 	vs_home_close(g_cli.home);
-	return rc;
+	return vs_exit_code((vs_err)rc);
+}
+
+const char *cli_hint(void)
+{
+	static char hint[400];
+	const char *vnf = vs_errvnf()[0] ? cli_esc(vs_errvnf()) : "VNF";
+	switch (vs_errreason()) {
+	case VS_R_ROLLBACK: return " (use --allow-rollback if authorized)";
+	case VS_R_NOT_FINAL: return " (use --allow-rollback to accept losing the newer state)";
+	case VS_R_DISCARDS_LATEST: return " (vnf start --discard-latest --reason TEXT)";
+	case VS_R_LATEST_SNAPSHOT: return "; use --force to delete it anyway";
+	case VS_R_NEED_LEDGER: return " (name the VNF's ledger with --ledger, or --force)";
+	case VS_R_OWN_LIVE_VNF: return " ('vnf stop' it)";
+	case VS_R_NO_SNAPSHOT: return " (see 'vnfsafe snapshot list')";
+	case VS_R_NOT_REGISTERED:
+		snprintf(hint, sizeof hint, " (vnfsafe vnf register %s)", vnf);
+		return hint;
+	case VS_R_RECOVER:
+		snprintf(hint, sizeof hint, " (run `vnfsafe vnf recover %s`)", vnf);
+		return hint;
+	default: return "";
+	}
 }
 
 const char *cli_esc(const char *s)

@@ -342,7 +342,7 @@ VS_MUST_USE vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_
 	if (step == SQLITE_ROW)
 		row_to_entry(st, e);
 	else if (step == SQLITE_DONE)
-		rc = vs_fail(VS_E_USAGE, "no snapshot %s in this home (see 'vnfsafe snapshot list')", id);
+		rc = vs_refuse(VS_E_USAGE, VS_R_NO_SNAPSHOT, NULL, "no snapshot %s in this home", id);
 	else
 		rc = db_fail(h->db, "reading the catalog");
 	sqlite3_finalize(st);

@@ -332,8 +332,9 @@ static VS_MUST_USE vs_err call_endpoints(etcd_ledger *e, const char *path, const
 			used += w > 0 ? (size_t)w : 0;
 		}
 	}
-	return vs_fail(VS_E_ENV, "etcd unreachable at all endpoints (%s)%s", tried,
-		       write && *lost ? "; whether the change was applied is unknown" : "");
+	return vs_refuse(write && *lost ? VS_E_UNKNOWN : VS_E_ENV, VS_R_NONE, NULL,
+			 "etcd unreachable at all endpoints (%s)%s", tried,
+			 write && *lost ? "; whether the change was applied is unknown" : "");
 }
 
 static VS_MUST_USE vs_err authenticate(etcd_ledger *e);
@@ -606,7 +607,7 @@ static VS_MUST_USE vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record
 	json_t *resp = NULL, *kvs = NULL;
 	vs_err rc = range_one(e, key, &resp, &kvs);
 	if (rc == VS_OK && json_array_size(kvs) == 0)
-		rc = vs_fail(VS_E_USAGE, "no VNF named %s", name);
+		rc = vs_refuse(VS_E_USAGE, VS_R_NOT_REGISTERED, name, "no VNF named %s", name);
 	else if (rc == VS_OK && json_array_size(kvs) != 1)
 		rc = vs_fail(VS_E_INTEGRITY, "etcd sent several values for one key");
 	else if (rc == VS_OK)

@@ -202,7 +202,8 @@ static VS_MUST_USE vs_err sq_get_locked(vs_ledger *l, const char *name, vs_vnf_r
 	if (step == SQLITE_ROW)
 		row_to_record(st, out);
 	else if (step == SQLITE_DONE)
-		rc = vs_fail(VS_E_USAGE, "no VNF named '%s' is registered (vnfsafe vnf register %s)", name, name);
+		rc = vs_refuse(VS_E_USAGE, VS_R_NOT_REGISTERED, name,
+			       "no VNF named '%s' is registered", name);
 	else
 		rc = sq_fail(s->db, "read");
 	sqlite3_reset(st);

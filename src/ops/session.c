@@ -253,7 +253,7 @@ static vs_audit_outcome outcome_of(vs_err rc)
 {
 	return rc == VS_OK		? VS_AUDIT_OUT_OK
 	       : rc == VS_E_POLICY	? VS_AUDIT_OUT_REFUSED
-	       : rc == VS_E_INTEGRITY ? VS_AUDIT_OUT_INTEGRITY
+	       : rc == VS_E_INTEGRITY ? VS_AUDIT_OUT_INTEGRITY /* VS_E_UNKNOWN: failed */
 				      : VS_AUDIT_OUT_FAILED;
 }
 
@@ -292,8 +292,10 @@ VS_MUST_USE vs_err vs_session_end(vs_session *s, vs_err rc)
 	if (!s)
 		return rc;
 	uint64_t seq = 0;
-	char msg[1024];
-	snprintf(msg, sizeof msg, "%s", vs_errmsg()); /* the operation's, for the caller */
+	char msg[1024], vnf[256];
+	vs_reason why = vs_errreason(); /* the operation's, for the caller */
+	snprintf(msg, sizeof msg, "%s", vs_errmsg());
+	snprintf(vnf, sizeof vnf, "%s", vs_errvnf());
 	vs_err arc = record(s, rc, &seq);
 	if (arc != VS_OK) {
 		notice(&s->o, "audit log: this command was not recorded: %s", vs_errmsg());
@@ -319,6 +321,6 @@ VS_MUST_USE vs_err vs_session_end(vs_session *s, vs_err rc)
 	forward(&s->o, dir);
 	free(s);
 	if (rc != VS_OK) /* the caller reports the operation's own message */
-		return vs_fail(rc, "%s", msg);
+		return vs_refuse(rc, why, vnf[0] ? vnf : NULL, "%s", msg);
 	return rc;
 }

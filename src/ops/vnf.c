@@ -22,7 +22,7 @@ static VS_MUST_USE vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *
 	if (rc != VS_OK) {
 		/* Refused or failed: unless the outcome is unknown (the ledger
 		 * could not say whether it applied), nothing was activated. */
-		if (rc != VS_E_ENV)
+		if (rc != VS_E_ENV && rc != VS_E_UNKNOWN)
 			vs_ignore(vs_home_pending_drop(h, p->vnf)); /* recovery drops a leftover row */
 		return rc;
 	}
@@ -204,7 +204,7 @@ static VS_MUST_USE vs_err settle_token(vs_home *h, const vs_vnf_record *r, char 
 	if (mine(h, r) && !found)
 		note(act, cap, "the ledger says it runs here (generation %llu) but this host holds no "
 			       "token for it and no record of activating it: not adopting it (if this "
-			       "host lost it, `vnfsafe vnf release` it)",
+			       "host lost it, release it)",
 		     (unsigned long long)r->generation);
 	return VS_OK;
 }
