@@ -48,7 +48,35 @@ typedef struct {
 VS_MUST_USE vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 			vs_vnf_record *rec);
 
+/* Opens the ledger at uri (NULL: the home's own, sqlite:HOME/ledger.db);
+ * with h, the etcd audit anchor is signed with h's checkpoint key. */
+VS_MUST_USE vs_err vs_open_ledger(vs_home *h, const char *uri, const vs_etcd_opts *etcd,
+				  vs_ledger **l);
+
+/* What a front end shows beside a result: this host, how the ledger and
+ * the keystore are protected against roll-back, how the ledger is
+ * authenticated. Any of h and l may be NULL (its fields are then NULL). */
+typedef struct {
+	const char *host;
+	const char *ledger_anchor;
+	const char *ledger_auth;
+	const char *keystore;
+} vs_host_notes;
+void vs_host_notes_get(const vs_home *h, vs_ledger *l, vs_host_notes *n);
+
 /* --- VNF lifecycle on this host (tokens kept in the home) --- */
+/* A new VNF in the ledger, REGISTERED, generation 0, no host; sensitive:
+ * comma-separated trust domains that every snapshot must map (or ""). */
+VS_MUST_USE vs_err vs_vnf_register(vs_ledger *l, const char *name, const char *sensitive,
+				   vs_vnf_record *rec);
+/* The ledger's record of one VNF; every VNF, in name order. */
+VS_MUST_USE vs_err vs_vnf_status(vs_ledger *l, const char *name, vs_vnf_record *rec);
+VS_MUST_USE vs_err vs_vnf_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
+			       void *ctx);
+/* For good: a REGISTERED or STOPPED VNF becomes RETIRED (its latest
+ * snapshot may then be deleted). */
+VS_MUST_USE vs_err vs_vnf_retire(vs_ledger *l, const char *name, vs_vnf_record *rec);
+
 /* discard_latest: the operator accepts that a final latest snapshot taken on
  * another host is discarded (docs/ledger.md); refused (VS_E_POLICY) without. */
 VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,

@@ -10,6 +10,7 @@
 #include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/nodump.h"
+#include "vnfsafe/ops.h"
 #include "vnfsafe/version.h"
 
 cli_globals g_cli;
@@ -86,7 +87,7 @@ VS_MUST_USE vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 	else if (env && *env)
 		snprintf(uri, sizeof uri, "%s", env);
 	else
-		vs_home_default_ledger(h, uri, sizeof uri);
+		uri[0] = 0;
 	vs_etcd_opts o = g_cli.etcd_arg;
 	if (!strncmp(uri, "etcd:", 5)) { /* the environment speaks of etcd ledgers only */
 		etcd_env(&o.cacert, "VNFSAFE_ETCD_CACERT");
@@ -95,9 +96,7 @@ VS_MUST_USE vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 		etcd_env(&o.user, "VNFSAFE_ETCD_USER");
 		etcd_env(&o.password_file, "VNFSAFE_ETCD_PASSWORD_FILE");
 	}
-	VS_TRY(vs_ledger_open_opts(&g_cli.ledger, uri, &o));
-	if (h) /* the etcd audit anchor is signed with the checkpoint key */
-		g_cli.ledger->anchor_signer = vs_home_signer(h);
+	VS_TRY(vs_open_ledger(h, uri[0] ? uri : NULL, &o, &g_cli.ledger));
 	*l = g_cli.ledger;
 	return VS_OK;
 }

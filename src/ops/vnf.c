@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vnfsafe/anchor.h"
 #include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
@@ -300,4 +301,50 @@ VS_MUST_USE vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs
 	vs_err rc = recover_locked(h, l, name, rec, act, cap);
 	vs_home_unlock(lock);
 	return rc;
+}
+
+VS_MUST_USE vs_err vs_vnf_register(vs_ledger *l, const char *name, const char *sensitive,
+				   vs_vnf_record *rec)
+{
+	return vs_ledger_register(l, name, sensitive ? sensitive : "", rec);
+}
+
+VS_MUST_USE vs_err vs_vnf_status(vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	return vs_ledger_get(l, name, rec);
+}
+
+VS_MUST_USE vs_err vs_vnf_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
+			       void *ctx)
+{
+	return vs_ledger_list(l, cb, ctx);
+}
+
+VS_MUST_USE vs_err vs_vnf_retire(vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	return vs_ledger_retire(l, name, rec);
+}
+
+VS_MUST_USE vs_err vs_open_ledger(vs_home *h, const char *uri, const vs_etcd_opts *etcd,
+				  vs_ledger **l)
+{
+	char def[4200];
+	if (!uri) {
+		if (!h)
+			return vs_fail(VS_E_USAGE, "no ledger named and no home to take its own");
+		vs_home_default_ledger(h, def, sizeof def);
+		uri = def;
+	}
+	VS_TRY(vs_ledger_open_opts(l, uri, etcd));
+	if (h) /* the etcd audit anchor is signed with the checkpoint key */
+		(*l)->anchor_signer = vs_home_signer(h);
+	return VS_OK;
+}
+
+void vs_host_notes_get(const vs_home *h, vs_ledger *l, vs_host_notes *n)
+{
+	n->host = h ? vs_home_host(h) : NULL;
+	n->keystore = h ? vs_home_keystore_status(h) : NULL;
+	n->ledger_anchor = l ? vs_ledger_anchor_status(l) : NULL;
+	n->ledger_auth = l ? vs_ledger_auth_status(l) : NULL;
 }
