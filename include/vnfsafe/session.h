@@ -13,7 +13,7 @@
 #include "vnfsafe/audit.h"
 #include "vnfsafe/home.h"
 #include "vnfsafe/ledger.h"
-#include "vnfsafe/snapshot.h"
+#include "vnfsafe/ids.h"
 
 /* Who acts. One string form: "uid:<user name>" for a local user (its
  * numeric uid beside it, in the record too), "cert:<identity>" for a

@@ -191,6 +191,37 @@ static void sample(vs_audit_record *r)
 	memset(r->mac, 0xcd, 32);
 }
 
+/* The numeric uid beside a local principal: optional (older records have
+ * none and verify as before), canonical, a uint32. */
+static void test_record_uid_field(void **st)
+{
+	(void)st;
+	vs_audit_record r, back;
+	char line[VS_AUDIT_LINE_MAX], bad[VS_AUDIT_LINE_MAX + 32];
+	size_t n;
+	sample(&r);
+	assert_int_equal(vs_audit_record_format(&r, line, sizeof line, &n), VS_OK);
+	assert_null(strstr(line, "\"uid\":")); /* none: the old form, byte for byte */
+	assert_int_equal(vs_audit_record_parse(line, n - 1, &back), VS_OK);
+	assert_false(back.has_uid);
+	memset(r.actor, 0, sizeof r.actor);
+	snprintf(r.actor, sizeof r.actor, "uid:root");
+	r.has_uid = true;
+	r.uid = 0;
+	assert_int_equal(vs_audit_record_format(&r, line, sizeof line, &n), VS_OK);
+	assert_non_null(strstr(line, "\"actor\":\"uid:root\",\"uid\":0,\"action\":"));
+	assert_int_equal(vs_audit_record_parse(line, n - 1, &back), VS_OK);
+	assert_memory_equal(&r, &back, sizeof r);
+	/* Out of range, signed, leading zero, or after the action: refused. */
+	static const char *const wrong[] = { "\"uid\":4294967296,", "\"uid\":-1,", "\"uid\":00," };
+	for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+		const char *at = strstr(line, "\"uid\":0,");
+		int pre = (int)(at - line);
+		snprintf(bad, sizeof bad, "%.*s%s%s", pre, line, wrong[i], at + strlen("\"uid\":0,"));
+		assert_int_equal(vs_audit_record_parse(bad, strlen(bad) - 1, &back), VS_E_INTEGRITY);
+	}
+}
+
 static void test_record_roundtrip_and_strict(void **st)
 {
 	(void)st;
@@ -919,6 +950,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merkle_against_reference),
 		cmocka_unit_test(test_record_roundtrip_and_strict),
+		cmocka_unit_test(test_record_uid_field),
 		cmocka_unit_test(test_append_verify_roundtrip),
 		cmocka_unit_test(test_many_epochs),
 		cmocka_unit_test(test_tamper_kinds),
