@@ -203,7 +203,7 @@ static void name_host(vs_home *h)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
 		      *c == '-' || *c == '.'))
 			*c = '-';
-	vs_hex(h->pub_id, 4, hex);
+	vs_hex(h->keys.pub_id, 4, hex);
 	snprintf(h->host, sizeof h->host, "%.40s-%.8s", name, hex);
 }
 
@@ -232,7 +232,7 @@ VS_MUST_USE vs_err vs_home_open(vs_home **out, const char *path)
 	if (rc == VS_OK && klen != VS_KEY_LEN)
 		rc = vs_fail(VS_E_INTEGRITY, "%s is damaged (wrong length)", p);
 	if (rc == VS_OK)
-		memcpy(h->kek.k, kek, VS_KEY_LEN);
+		memcpy(h->keys.kek.k, kek, VS_KEY_LEN);
 	if (kek) {
 		vs_wipe(kek, klen);
 		free(kek);
@@ -242,11 +242,11 @@ VS_MUST_USE vs_err vs_home_open(vs_home **out, const char *path)
 	if (rc == VS_OK)
 		rc = check_private(p);
 	if (rc == VS_OK)
-		rc = vs_signer_load_pem(&h->signer, p);
+		rc = vs_signer_load_pem(&h->keys.signer, p);
 	if (rc == VS_OK)
-		rc = vs_signer_public(h->signer, h->pub);
+		rc = vs_signer_public(h->keys.signer, h->keys.pub);
 	if (rc == VS_OK)
-		rc = vs_pub_keyid(h->pub, h->pub_id);
+		rc = vs_pub_keyid(h->keys.pub, h->keys.pub_id);
 	if (rc == VS_OK)
 		rc = file_in(p, sizeof p, path, HOME_DB);
 	if (rc == VS_OK)
@@ -268,8 +268,8 @@ void vs_home_close(vs_home *h)
 	if (!h)
 		return;
 	vs_db_close(h);
-	vs_signer_free(h->signer);
-	vs_key_wipe(&h->kek);
+	vs_signer_free(h->keys.signer);
+	vs_key_wipe(&h->keys.kek);
 	free(h);
 }
 
@@ -310,23 +310,22 @@ void vs_home_default_ledger(const vs_home *h, char *out, size_t cap)
 {
 	snprintf(out, cap, "sqlite:%s/ledger.db", h->path);
 }
-const vs_signer *vs_home_signer(const vs_home *h) { return h->signer; }
+const vs_signer *vs_home_signer(const vs_home *h) { return vs_keys_signer(&h->keys); }
 
 void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])
 {
-	memcpy(pub, h->pub, VS_PUB_LEN);
-	memcpy(id, h->pub_id, VS_HASH_LEN);
+	vs_keys_pub(&h->keys, pub, id);
 }
 
 VS_MUST_USE vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
 			      uint8_t pub[VS_PUB_LEN])
 {
-	if (memcmp(id, h->pub_id, VS_HASH_LEN) != 0) {
+	if (memcmp(id, h->keys.pub_id, VS_HASH_LEN) != 0) {
 		char hex[2 * VS_HASH_LEN + 1];
 		vs_hex(id, 8, hex);
 		return vs_fail(VS_E_INTEGRITY, "snapshot is signed by host key %s…, which this home does "
 					       "not trust", hex);
 	}
-	memcpy(pub, h->pub, VS_PUB_LEN);
+	memcpy(pub, h->keys.pub, VS_PUB_LEN);
 	return VS_OK;
 }

@@ -5,18 +5,24 @@
 
 #include "vnfsafe/anchor.h"
 #include "vnfsafe/home.h"
+#include "vnfsafe/keys.h"
 
 #define HOME_HOSTKEY "host.key"
 #define HOME_HOSTPUB "host.pub"
 #define HOME_KEK "kek"
 #define HOME_DB "vnfsafe.db"
 
-struct vs_home {
-	char path[4096];
+/* What holds keys (keys.c); host state stays in vs_home. */
+struct vs_keys {
 	vs_key kek;
 	vs_signer *signer;
 	uint8_t pub[VS_PUB_LEN];
 	uint8_t pub_id[VS_HASH_LEN];
+};
+
+struct vs_home {
+	char path[4096];
+	vs_keys keys; /* used only through vs_keys_* */
 	char host[VS_HOST_MAX];
 	sqlite3 *db;
 	/* The keystore's TPM binding (ks_anchor.c). */

@@ -1,0 +1,33 @@
+/* What holds keys (include/vnfsafe/keys.h): the only code that touches
+ * the KEK and the host signer after vs_home_open loaded them. */
+#include "home_priv.h"
+
+#include <string.h>
+
+const vs_keys *vs_home_keys(const vs_home *h)
+{
+	return &h->keys;
+}
+
+VS_MUST_USE vs_err vs_keys_wrap(const vs_keys *k, const vs_key *dek, const uint8_t *aad,
+				size_t aad_len, uint8_t out[VS_WRAPPED_LEN])
+{
+	return vs_key_wrap(&k->kek, dek, aad, aad_len, out);
+}
+
+VS_MUST_USE vs_err vs_keys_unwrap(const vs_keys *k, const uint8_t in[VS_WRAPPED_LEN],
+				  const uint8_t *aad, size_t aad_len, vs_key *dek)
+{
+	return vs_key_unwrap(&k->kek, in, aad, aad_len, dek);
+}
+
+const vs_signer *vs_keys_signer(const vs_keys *k)
+{
+	return k->signer;
+}
+
+void vs_keys_pub(const vs_keys *k, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])
+{
+	memcpy(pub, k->pub, VS_PUB_LEN);
+	memcpy(id, k->pub_id, VS_HASH_LEN);
+}
