@@ -48,6 +48,18 @@ typedef struct {
 VS_MUST_USE vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 			vs_vnf_record *rec);
 
+/* Opens the home named by arg (NULL: $VNFSAFE_HOME, else the user's
+ * default); path (cap bytes) receives where it is. */
+VS_MUST_USE vs_err vs_open_home(const char *arg, char *path, size_t cap, vs_home **h);
+/* 'init' at the home named by arg (vs_home_create, then opened); the seed
+ * options as vs_home_create takes them. */
+VS_MUST_USE vs_err vs_init_home(const char *arg, const char *seed_path, uint64_t interval,
+				char *path, size_t cap, char *seed_out, size_t seed_cap,
+				vs_home **h);
+/* This home's snapshots, in the catalog's order. */
+VS_MUST_USE vs_err vs_snapshot_list(vs_home *h,
+				    vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx);
+
 /* Opens the ledger at uri (NULL: the home's own, sqlite:HOME/ledger.db);
  * with h, the etcd audit anchor is signed with h's checkpoint key. */
 VS_MUST_USE vs_err vs_open_ledger(vs_home *h, const char *uri, const vs_etcd_opts *etcd,
@@ -61,6 +73,7 @@ typedef struct {
 	const char *ledger_anchor;
 	const char *ledger_auth;
 	const char *keystore;
+	char key_id[2 * VS_HASH_LEN + 1]; /* the host key's id, hex ("" without h) */
 } vs_host_notes;
 void vs_host_notes_get(const vs_home *h, vs_ledger *l, vs_host_notes *n);
 

@@ -489,7 +489,7 @@ static int do_list(int argc, char **argv)
 	if (!a.json)
 		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", "ID", "VNF", "CREATED", "STATE",
 		       "SIZE", "DOMAINS", "FILE");
-	rc = vs_catalog_list(h, list_one, &l);
+	rc = vs_snapshot_list(h, list_one, &l);
 	if (rc != VS_OK) {
 		json_decref(l.arr);
 		return fail("list", rc);

@@ -58,8 +58,7 @@ VS_MUST_USE vs_err cli_open_home(vs_home **h)
 {
 	char path[4096];
 	if (!g_cli.home) {
-		VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
-		VS_TRY(vs_home_open(&g_cli.home, path));
+		VS_TRY(vs_open_home(g_cli.home_arg, path, sizeof path, &g_cli.home));
 		vs_fault("home.opened"); /* holds the KEK: integration.coredump */
 	}
 	*h = g_cli.home;

@@ -347,4 +347,31 @@ void vs_host_notes_get(const vs_home *h, vs_ledger *l, vs_host_notes *n)
 	n->keystore = h ? vs_home_keystore_status(h) : NULL;
 	n->ledger_anchor = l ? vs_ledger_anchor_status(l) : NULL;
 	n->ledger_auth = l ? vs_ledger_auth_status(l) : NULL;
+	n->key_id[0] = 0;
+	if (h) {
+		uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
+		vs_home_pub(h, pub, id);
+		vs_hex(id, VS_HASH_LEN, n->key_id);
+	}
+}
+
+VS_MUST_USE vs_err vs_open_home(const char *arg, char *path, size_t cap, vs_home **h)
+{
+	VS_TRY(vs_home_resolve(arg, path, cap));
+	return vs_home_open(h, path);
+}
+
+VS_MUST_USE vs_err vs_init_home(const char *arg, const char *seed_path, uint64_t interval,
+				char *path, size_t cap, char *seed_out, size_t seed_cap,
+				vs_home **h)
+{
+	VS_TRY(vs_home_resolve(arg, path, cap));
+	VS_TRY(vs_home_create(path, seed_path, interval, seed_out, seed_cap));
+	return vs_home_open(h, path);
+}
+
+VS_MUST_USE vs_err vs_snapshot_list(vs_home *h,
+				    vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx)
+{
+	return vs_catalog_list(h, cb, ctx);
 }
