@@ -325,8 +325,8 @@ static VS_MUST_USE vs_err restore_check(const args *a, const vs_vnf_record *r)
 	if ((!r->has_snapshot || memcmp(r->latest_snapshot, a->snap, VS_ID_LEN) != 0) &&
 	    !a->allow_rollback) {
 		if (!r->has_snapshot)
-			return refuse(r, VS_R_ROLLBACK, "the ledger records no snapshot of it: restoring this one would be a "
-					 "roll-back (use --allow-rollback if authorized)");
+			return refuse(r, VS_R_ROLLBACK, "the ledger records no snapshot of it: "
+						       "restoring this one would be a roll-back");
 		vs_id_format(r->latest_snapshot, id);
 		return vs_refuse(VS_E_POLICY, VS_R_ROLLBACK, r->name,
 				 "VNF '%s': this snapshot is not the latest of its lineage "
