@@ -52,6 +52,7 @@ typedef enum {
 	VS_R_CREATION_FAILED, /* the snapshot's creation failed or has not finished */
 	VS_R_NOT_REGISTERED,  /* the ledger has no VNF of that name (register it) */
 	VS_R_NO_SNAPSHOT,     /* this home has no snapshot of that id */
+	VS_R_NEED_REASON,     /* the operation needs the operator's reason */
 } vs_reason;
 
 /* vs_fail that also records the reason and the VNF it concerns (NULL: none). */

@@ -90,17 +90,21 @@ VS_MUST_USE vs_err vs_vnf_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vn
  * snapshot may then be deleted). */
 VS_MUST_USE vs_err vs_vnf_retire(vs_ledger *l, const char *name, vs_vnf_record *rec);
 
-/* discard_latest: the operator accepts that a final latest snapshot taken on
- * another host is discarded (docs/ledger.md); refused (VS_E_POLICY) without. */
-VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
-		    vs_vnf_record *rec);
+/* discard_reason: the operator accepts, for this reason, that a final latest
+ * snapshot taken on another host is discarded (docs/ledger.md); NULL: refused
+ * (VS_E_POLICY, VS_R_DISCARDS_LATEST) when there is one; "" is VS_E_USAGE
+ * (VS_R_NEED_REASON). The session records the reason (vs_session_reason). */
+VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name,
+				const char *discard_reason, vs_vnf_record *rec);
 VS_MUST_USE vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 VS_MUST_USE vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 VS_MUST_USE vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
-/* Operator: host is dead; fence it and stop the VNF. Refused (VS_E_POLICY)
- * when this home holds the VNF's valid token (it runs here: stop it). */
+/* Operator: host is dead; fence it and stop the VNF. Refused (VS_E_POLICY,
+ * VS_R_OWN_LIVE_VNF) when this home holds the VNF's valid token (it runs
+ * here: stop it). The operator's reason is required (VS_E_USAGE,
+ * VS_R_NEED_REASON without); the session records it. */
 VS_MUST_USE vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
-		      vs_vnf_record *rec);
+				  const char *reason, vs_vnf_record *rec);
 
 /* Resolves whatever an interrupted operation left (docs/ledger.md,
  * "Recovery"); actions describes what was done, one per line. */

@@ -130,6 +130,7 @@ const char *vs_reason_name(vs_reason why)
 		[VS_R_CREATION_FAILED] = "creation-failed",
 		[VS_R_NOT_REGISTERED] = "not-registered",
 		[VS_R_NO_SNAPSHOT] = "no-snapshot",
+		[VS_R_NEED_REASON] = "need-reason",
 	};
 	if ((unsigned)why >= sizeof names / sizeof *names || !names[why])
 		return "unknown";

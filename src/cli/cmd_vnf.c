@@ -212,7 +212,7 @@ static VS_MUST_USE vs_err run(const char *verb, const vargs *a, vs_home *h, vs_l
 		{ "stop", vs_vnf_stop }, { "pause", vs_vnf_pause }, { "resume", vs_vnf_resume },
 	};
 	if (!strcmp(verb, "start"))
-		return vs_vnf_start(h, l, a->name, a->discard_latest, r);
+		return vs_vnf_start(h, l, a->name, a->discard_latest ? a->reason : NULL, r);
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(verb, ops[i].verb))
 			return ops[i].op(h, l, a->name, r);
@@ -223,7 +223,7 @@ static VS_MUST_USE vs_err run(const char *verb, const vargs *a, vs_home *h, vs_l
 	if (!strcmp(verb, "retire"))
 		return vs_vnf_retire(l, a->name, r);
 	if (!strcmp(verb, "release"))
-		return vs_vnf_release(h, l, a->name, a->host, r);
+		return vs_vnf_release(h, l, a->name, a->host, a->reason, r);
 	char actions[2048];
 	VS_TRY(vs_vnf_recover(h, l, a->name, r, actions, sizeof actions));
 	if (!a->json)

@@ -251,6 +251,7 @@ const char *cli_hint(void)
 	case VS_R_NEED_LEDGER: return " (name the VNF's ledger with --ledger, or --force)";
 	case VS_R_OWN_LIVE_VNF: return " ('vnf stop' it)";
 	case VS_R_NO_SNAPSHOT: return " (see 'vnfsafe snapshot list')";
+	case VS_R_NEED_REASON: return " (--reason TEXT)";
 	case VS_R_NOT_REGISTERED:
 		snprintf(hint, sizeof hint, " (vnfsafe vnf register %s)", vnf);
 		return hint;

@@ -47,12 +47,16 @@ static VS_MUST_USE vs_err start_locked(vs_home *h, vs_ledger *l, const char *nam
 	return rc;
 }
 
-VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
-		    vs_vnf_record *rec)
+VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name,
+				const char *discard_reason, vs_vnf_record *rec)
 {
 	int lock;
+	if (discard_reason && !*discard_reason)
+		return vs_refuse(VS_E_USAGE, VS_R_NEED_REASON, name,
+				 "discarding the latest snapshot of VNF '%s' needs the operator's "
+				 "reason (it goes to the audit log)", name);
 	VS_TRY(vs_home_lock(h, name, true, &lock));
-	vs_err rc = start_locked(h, l, name, discard_latest, rec);
+	vs_err rc = start_locked(h, l, name, discard_reason != NULL, rec);
 	vs_home_unlock(lock);
 	return rc;
 }
@@ -103,9 +107,13 @@ static VS_MUST_USE vs_err release_locked(vs_home *h, vs_ledger *l, const char *n
 }
 
 VS_MUST_USE vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
-		      vs_vnf_record *rec)
+				  const char *reason, vs_vnf_record *rec)
 {
 	int lock;
+	if (!reason || !*reason)
+		return vs_refuse(VS_E_USAGE, VS_R_NEED_REASON, name,
+				 "releasing a host needs the operator's reason (it asserts the host is "
+				 "dead; it goes to the audit log)");
 	VS_TRY(vs_ledger_get(l, name, rec)); /* "no VNF named X" before a lock file is made */
 	VS_TRY(vs_home_lock(h, name, true, &lock));
 	vs_err rc = release_locked(h, l, name, host, rec);

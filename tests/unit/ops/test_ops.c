@@ -125,12 +125,12 @@ static void test_lifecycle_and_refusals(void **st)
 	assert_int_equal(rec.state, VS_VNF_REGISTERED);
 
 	s = begin("vnf.start", "fw-1");
-	assert_int_equal(vs_session_end(s, vs_vnf_start(F.h, F.l, "fw-1", false, &rec)), VS_OK);
+	assert_int_equal(vs_session_end(s, vs_vnf_start(F.h, F.l, "fw-1", NULL, &rec)), VS_OK);
 	assert_int_equal(rec.state, VS_VNF_ACTIVE);
 
 	/* A second start is a fork: refused, with its reason code. */
 	s = begin("vnf.start", "fw-1");
-	vs_err rc = vs_session_end(s, vs_vnf_start(F.h, F.l, "fw-1", false, &rec));
+	vs_err rc = vs_session_end(s, vs_vnf_start(F.h, F.l, "fw-1", NULL, &rec));
 	assert_int_equal(rc, VS_E_POLICY);
 	assert_int_equal(vs_errreason(), VS_R_FORK);
 	assert_string_equal(vs_errvnf(), "fw-1");
@@ -182,6 +182,12 @@ static void test_lifecycle_and_refusals(void **st)
 							    false, &dr)),
 			 VS_E_POLICY);
 	assert_int_equal(vs_errreason(), VS_R_LATEST_SNAPSHOT);
+
+	/* A release asserts a host is dead: never without the operator's reason. */
+	assert_int_equal(vs_vnf_release(F.h, F.l, "fw-1", "other-host", "", &rec), VS_E_USAGE);
+	assert_int_equal(vs_errreason(), VS_R_NEED_REASON);
+	assert_int_equal(vs_vnf_start(F.h, F.l, "fw-1", "", &rec), VS_E_USAGE);
+	assert_int_equal(vs_errreason(), VS_R_NEED_REASON);
 
 	/* Every operation left its record, with the principal and the uid. */
 	char dir[4200];
