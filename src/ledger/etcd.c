@@ -735,9 +735,9 @@ static VS_MUST_USE vs_err etcd_cas(vs_ledger *l, const vs_vnf_record *rec, uint6
 	VS_TRY(guarded_put((etcd_ledger *)l, rec, "MOD", "mod_revision", expected, &res,
 			   &l->last_version));
 	if (res == PUT_ABSENT)
-		return vs_fail(VS_E_USAGE, "no VNF named %s", rec->name);
+		return vs_refuse(VS_E_USAGE, VS_R_NOT_REGISTERED, rec->name, "no VNF named %s", rec->name);
 	if (res == PUT_REFUSED)
-		return vs_fail(VS_E_POLICY,
+		return vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, rec->name,
 			       "VNF %s changed concurrently (version %llu is no longer current)",
 			       rec->name, (unsigned long long)expected);
 	return VS_OK;
@@ -931,7 +931,7 @@ static VS_MUST_USE vs_err unsigned_cas(etcd_ledger *e, const char *host, const c
 					       &rev);
 	free(value);
 	if (rc == VS_OK && res != PUT_APPLIED)
-		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+		rc = vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", host);
 	return rc;
 }
 
@@ -967,7 +967,7 @@ static VS_MUST_USE vs_err signed_cas(etcd_ledger *e, const char *host, const cha
 	VS_TRY(anchor_read(e, host, key, &cur, &mod, &exists));
 	bool as_expected = expected ? mod == expected : cur.form == VS_ANCHOR_GENESIS;
 	if (!exists || (!as_expected && !(expected == 0 && e->base.anchor_overwrite)))
-		return vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+		return vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", host);
 	VS_TRY(check_current(e, host, &cur));
 	next.count = cur.kv_version + 1;
 	next.create_rev = cur.kv_create_rev;
@@ -977,7 +977,7 @@ static VS_MUST_USE vs_err signed_cas(etcd_ledger *e, const char *host, const cha
 	vs_err rc = guarded_put_raw(e, key, value, "MOD", "mod_revision", mod, &res, &rev);
 	free(value);
 	if (rc == VS_OK && res != PUT_APPLIED)
-		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+		rc = vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", host);
 	return rc;
 }
 

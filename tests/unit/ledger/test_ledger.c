@@ -279,6 +279,7 @@ static void test_cas_conflict(void **st)
 	/* The same expected version again: the write already happened. */
 	r2.generation = 6;
 	assert_int_equal(L->ops->cas(L, &r2, r.version), VS_E_POLICY);
+	assert_int_equal(vs_errreason(), VS_R_LOST_RACE); /* a lost race, told apart from a refusal */
 	assert_int_equal(vs_ledger_get(L, n, &r2), VS_OK);
 	assert_int_equal(r2.generation, 5);
 }
