@@ -35,6 +35,10 @@ struct vs_home {
 	char ks_status[256];
 };
 
+/* Loads the KEK and the host signer from their files (keys.c); unload
+ * wipes them. */
+VS_MUST_USE vs_err ks_keys_load(vs_keys *k, const char *kek_path, const char *hostkey_path);
+void ks_keys_unload(vs_keys *k);
 VS_MUST_USE vs_err vs_db_create(const char *path);
 VS_MUST_USE vs_err vs_db_open(vs_home *h, const char *path);
 void vs_db_close(vs_home *h);

@@ -2,7 +2,39 @@
  * the KEK and the host signer after vs_home_open loaded them. */
 #include "home_priv.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "vnfsafe/fsutil.h"
+
+VS_MUST_USE vs_err ks_keys_load(vs_keys *k, const char *kek_path, const char *hostkey_path)
+{
+	uint8_t *kek = NULL;
+	size_t klen = 0;
+	vs_err rc = vs_read_small_file(kek_path, VS_KEY_LEN, &kek, &klen);
+	if (rc == VS_OK && klen != VS_KEY_LEN)
+		rc = vs_fail(VS_E_INTEGRITY, "%s is damaged (wrong length)", kek_path);
+	if (rc == VS_OK)
+		memcpy(k->kek.k, kek, VS_KEY_LEN);
+	if (kek) {
+		vs_wipe(kek, klen);
+		free(kek);
+	}
+	if (rc == VS_OK)
+		rc = vs_signer_load_pem(&k->signer, hostkey_path);
+	if (rc == VS_OK)
+		rc = vs_signer_public(k->signer, k->pub);
+	if (rc == VS_OK)
+		rc = vs_pub_keyid(k->pub, k->pub_id);
+	return rc;
+}
+
+void ks_keys_unload(vs_keys *k)
+{
+	vs_signer_free(k->signer);
+	k->signer = NULL;
+	vs_key_wipe(&k->kek);
+}
 
 const vs_keys *vs_home_keys(const vs_home *h)
 {
