@@ -219,6 +219,28 @@ static void test_lifecycle_and_refusals(void **st)
 	assert_non_null(strstr(c->last[2].reason, "fork"));
 	assert_int_equal(F.notices, 0);
 	free(c);
+
+	/* Fail closed: a log that lost its last anchored record takes no more
+	 * sessions, so no operation runs. */
+	char log[4300];
+	struct stat ls;
+	snprintf(log, sizeof log, "%s/log", dir);
+	assert_int_equal(stat(log, &ls), 0);
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	long keep = 0, pos = 0;
+	int ch;
+	while ((ch = fgetc(f)) != EOF) {
+		pos++;
+		if (ch == '\n' && pos < ls.st_size)
+			keep = pos; /* the end of the second-to-last line */
+	}
+	fclose(f);
+	assert_int_equal(truncate(log, keep), 0);
+	vs_session_opts o = { .principal = &F.who, .action = "vnf.stop", .open_ledger = open_ledger };
+	vs_session *s2 = (vs_session *)1;
+	assert_int_equal(vs_session_begin(F.h, &o, &s2), VS_E_INTEGRITY);
+	assert_null(s2);
 }
 
 int main(void)
