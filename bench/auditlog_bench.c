@@ -66,7 +66,7 @@ typedef struct {
 } worker;
 
 static const vs_audit_event bench_event = { "uid:1000", "snapshot.create", "vnf-bench", "",
-					    1, VS_AUDIT_OUT_OK, "bench" };
+					    1, VS_AUDIT_OUT_OK, "bench", false, 0 };
 
 static void *append_loop(void *p)
 {

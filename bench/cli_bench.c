@@ -105,8 +105,10 @@ static void grow(const char *home, uint64_t total)
 		die("open the audit log", vs_errmsg());
 	static vs_audit_event ev[VS_AUDIT_MANY_MAX];
 	for (size_t i = 0; i < VS_AUDIT_MANY_MAX; i++)
-		ev[i] = (vs_audit_event){ "uid:1000", "vnf.start", "fw", "", 2, VS_AUDIT_OUT_OK,
-					  "grown by bench/cli" };
+		ev[i] = (vs_audit_event){ .actor = "uid:bench", .action = "vnf.start", .vnf = "fw",
+					  .snapshot = "", .generation = 2,
+					  .outcome = VS_AUDIT_OUT_OK, .reason = "grown by bench/cli",
+					  .has_uid = true, .uid = 1000 };
 	uint64_t seq = 0;
 	vs_audit_event probe = ev[0];
 	if (vs_audit_append(a, &probe, &seq) != VS_OK)

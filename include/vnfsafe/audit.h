@@ -37,13 +37,15 @@ typedef enum {
  * NULL strings are "". action: [a-z0-9._-]{1,64}; snapshot: "" or a
  * lowercase UUID. Over-long or invalid fields are VS_E_USAGE. */
 typedef struct {
-	const char *actor;
+	const char *actor; /* the principal: "uid:<user name>", "cert:<identity>" */
 	const char *action;
 	const char *vnf;
 	const char *snapshot;
 	uint64_t generation;
 	vs_audit_outcome outcome;
 	const char *reason;
+	bool has_uid; /* a local user: its numeric uid, recorded beside the actor */
+	uint32_t uid;
 } vs_audit_event;
 
 /* One parsed record (time in microseconds since the Unix epoch, UTC). */
@@ -53,6 +55,8 @@ typedef struct {
 	uint64_t epoch;
 	char host[VS_AUDIT_HOST_MAX + 1];
 	char actor[VS_AUDIT_ACTOR_MAX + 1];
+	bool has_uid; /* "uid":N follows "actor" (absent in records before it) */
+	uint32_t uid;
 	char action[VS_AUDIT_ACTION_MAX + 1];
 	char vnf[VS_AUDIT_VNF_MAX + 1];
 	char snapshot[VS_AUDIT_UUID_LEN + 1];

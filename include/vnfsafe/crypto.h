@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "vnfsafe/err.h"
+#include "vnfsafe/ids.h"  /* vs_hex, vs_unhex */
+#include "vnfsafe/wipe.h" /* vs_wipe */
 
 #define VS_KEY_LEN 32
 #define VS_TAG_LEN 16
@@ -20,8 +22,6 @@ typedef struct {
 } vs_key;
 
 void vs_key_wipe(vs_key *k);
-/* Wipes memory that held secrets or plaintext (not optimized away). */
-void vs_wipe(void *p, size_t n);
 VS_MUST_USE vs_err vs_random(void *buf, size_t n);
 VS_MUST_USE vs_err vs_key_generate(vs_key *k);
 
@@ -70,9 +70,5 @@ VS_MUST_USE vs_err vs_verify(const uint8_t pub[VS_PUB_LEN], const void *msg, siz
 /* Key id of a public key: SHA-256 over "vnfsafe-ed25519" || pub. */
 VS_MUST_USE vs_err vs_pub_keyid(const uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN]);
 
-/* Lowercase hex; out needs 2n+1 bytes. */
-void vs_hex(const uint8_t *in, size_t n, char *out);
-/* Parses exactly 2n hex digits. */
-VS_MUST_USE vs_err vs_unhex(const char *in, uint8_t *out, size_t n);
 
 #endif

@@ -23,7 +23,48 @@ typedef enum VS_ERR_TYPE_ATTR {
 	VS_E_INTEGRITY = 2, /* tampered, truncated, spliced, wrong key, unknown version */
 	VS_E_POLICY = 3,    /* refused by policy */
 	VS_E_ENV = 4,       /* I/O, missing tool, missing home, out of memory */
+	/* The request reached the ledger but whether it applied is unknown (a
+	 * lost reply, a re-read that failed): recovery settles it. Exit 4. */
+	VS_E_UNKNOWN = 5,
 } vs_err;
+
+/* The process exit status for a result: 0-4 (VS_E_UNKNOWN is 4). */
+int vs_exit_code(vs_err code);
+
+/* Why a refusal (or an unknown outcome) happened, for a front end that acts
+ * on it or phrases a hint; kept per thread beside the message. vs_fail and
+ * vs_fail_errno reset it to VS_R_NONE, vs_wrap keeps it. */
+typedef enum {
+	VS_R_NONE = 0,
+	VS_R_FORK,            /* it runs (elsewhere or here): starting/restoring would fork it */
+	VS_R_ROLLBACK,        /* not the latest snapshot of its lineage (authorize a roll-back) */
+	VS_R_NOT_FINAL,       /* its latest snapshot was taken while it ran (newer state exists) */
+	VS_R_DISCARDS_LATEST, /* a final latest snapshot taken elsewhere would be discarded */
+	VS_R_STATE_ELSEWHERE, /* its state is on another host */
+	VS_R_RETIRED,         /* the VNF is retired */
+	VS_R_STATE,           /* the VNF's state does not allow the transition */
+	VS_R_STALE_TOKEN,     /* this host holds no valid fencing token for it */
+	VS_R_LATEST_SNAPSHOT, /* deleting the latest snapshot of a VNF not retired */
+	VS_R_NEED_LEDGER,     /* the check needs a ledger (or an explicit override) */
+	VS_R_OWN_LIVE_VNF,    /* releasing a VNF this home runs (stop it instead) */
+	VS_R_LOST_RACE,       /* another writer changed the record first; try again */
+	VS_R_RECOVER,         /* an interrupted operation waits for recovery of the VNF */
+	VS_R_CREATION_FAILED, /* the snapshot's creation failed or has not finished */
+	VS_R_NOT_REGISTERED,  /* the ledger has no VNF of that name (register it) */
+	VS_R_NO_SNAPSHOT,     /* this home has no snapshot of that id */
+	VS_R_NEED_REASON,     /* the operation needs the operator's reason */
+} vs_reason;
+
+/* vs_fail that also records the reason and the VNF it concerns (NULL: none). */
+VS_MUST_USE vs_err vs_refuse(vs_err code, vs_reason why, const char *vnf, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Sets the reason of the current error (after vs_wrap, say); returns code. */
+VS_MUST_USE vs_err vs_set_reason(vs_err code, vs_reason why);
+vs_reason vs_errreason(void);
+/* The VNF the current reason concerns, or "". */
+const char *vs_errvnf(void);
+/* "fork", "rollback", ...: a stable name for logs and JSON output. */
+const char *vs_reason_name(vs_reason why);
 
 /* Records a message for the current thread and returns code. Never pass secrets. */
 VS_MUST_USE vs_err vs_fail(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -29,6 +29,9 @@ VS_MUST_USE vs_err vs_home_open(vs_home **h, const char *path);
 void vs_home_close(vs_home *h);
 const char *vs_home_path(const vs_home *h);
 const vs_signer *vs_home_signer(const vs_home *h);
+/* What holds this home's keys (vnfsafe/keys.h), apart from its host state. */
+typedef struct vs_keys vs_keys;
+const vs_keys *vs_home_keys(const vs_home *h);
 /* The host's public key and its key id. */
 void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN]);
 /* Public key for a signer id this home trusts (its own host key). */

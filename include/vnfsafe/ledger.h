@@ -10,7 +10,7 @@
 
 #include "vnfsafe/crypto.h"
 #include "vnfsafe/err.h"
-#include "vnfsafe/snapshot.h"
+#include "vnfsafe/ids.h"
 
 #define VS_HOST_MAX 64
 #define VS_SENSITIVE_MAX 512

@@ -48,18 +48,63 @@ typedef struct {
 VS_MUST_USE vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_result *res,
 			vs_vnf_record *rec);
 
+/* Opens the home named by arg (NULL: $VNFSAFE_HOME, else the user's
+ * default); path (cap bytes) receives where it is. */
+VS_MUST_USE vs_err vs_open_home(const char *arg, char *path, size_t cap, vs_home **h);
+/* 'init' at the home named by arg (vs_home_create, then opened); the seed
+ * options as vs_home_create takes them. */
+VS_MUST_USE vs_err vs_init_home(const char *arg, const char *seed_path, uint64_t interval,
+				char *path, size_t cap, char *seed_out, size_t seed_cap,
+				vs_home **h);
+/* This home's snapshots, in the catalog's order. */
+VS_MUST_USE vs_err vs_snapshot_list(vs_home *h,
+				    vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx);
+
+/* Opens the ledger at uri (NULL: the home's own, sqlite:HOME/ledger.db);
+ * with h, the etcd audit anchor is signed with h's checkpoint key. */
+VS_MUST_USE vs_err vs_open_ledger(vs_home *h, const char *uri, const vs_etcd_opts *etcd,
+				  vs_ledger **l);
+
+/* What a front end shows beside a result: this host, how the ledger and
+ * the keystore are protected against roll-back, how the ledger is
+ * authenticated. Any of h and l may be NULL (its fields are then NULL). */
+typedef struct {
+	const char *host;
+	const char *ledger_anchor;
+	const char *ledger_auth;
+	const char *keystore;
+	char key_id[2 * VS_HASH_LEN + 1]; /* the host key's id, hex ("" without h) */
+} vs_host_notes;
+void vs_host_notes_get(const vs_home *h, vs_ledger *l, vs_host_notes *n);
+
 /* --- VNF lifecycle on this host (tokens kept in the home) --- */
-/* discard_latest: the operator accepts that a final latest snapshot taken on
- * another host is discarded (docs/ledger.md); refused (VS_E_POLICY) without. */
-VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
-		    vs_vnf_record *rec);
+/* A new VNF in the ledger, REGISTERED, generation 0, no host; sensitive:
+ * comma-separated trust domains that every snapshot must map (or ""). */
+VS_MUST_USE vs_err vs_vnf_register(vs_ledger *l, const char *name, const char *sensitive,
+				   vs_vnf_record *rec);
+/* The ledger's record of one VNF; every VNF, in name order. */
+VS_MUST_USE vs_err vs_vnf_status(vs_ledger *l, const char *name, vs_vnf_record *rec);
+VS_MUST_USE vs_err vs_vnf_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
+			       void *ctx);
+/* For good: a REGISTERED or STOPPED VNF becomes RETIRED (its latest
+ * snapshot may then be deleted). */
+VS_MUST_USE vs_err vs_vnf_retire(vs_ledger *l, const char *name, vs_vnf_record *rec);
+
+/* discard_reason: the operator accepts, for this reason, that a final latest
+ * snapshot taken on another host is discarded (docs/ledger.md); NULL: refused
+ * (VS_E_POLICY, VS_R_DISCARDS_LATEST) when there is one; "" is VS_E_USAGE
+ * (VS_R_NEED_REASON). The session records the reason (vs_session_reason). */
+VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name,
+				const char *discard_reason, vs_vnf_record *rec);
 VS_MUST_USE vs_err vs_vnf_stop(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 VS_MUST_USE vs_err vs_vnf_pause(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
 VS_MUST_USE vs_err vs_vnf_resume(vs_home *h, vs_ledger *l, const char *name, vs_vnf_record *rec);
-/* Operator: host is dead; fence it and stop the VNF. Refused (VS_E_POLICY)
- * when this home holds the VNF's valid token (it runs here: stop it). */
+/* Operator: host is dead; fence it and stop the VNF. Refused (VS_E_POLICY,
+ * VS_R_OWN_LIVE_VNF) when this home holds the VNF's valid token (it runs
+ * here: stop it). The operator's reason is required (VS_E_USAGE,
+ * VS_R_NEED_REASON without); the session records it. */
 VS_MUST_USE vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
-		      vs_vnf_record *rec);
+				  const char *reason, vs_vnf_record *rec);
 
 /* Resolves whatever an interrupted operation left (docs/ledger.md,
  * "Recovery"); actions describes what was done, one per line. */

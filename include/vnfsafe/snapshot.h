@@ -13,6 +13,7 @@
 #include "vnfsafe/buf.h"
 #include "vnfsafe/crypto.h"
 #include "vnfsafe/err.h"
+#include "vnfsafe/ids.h" /* VS_NAME_MAX, VS_ID_LEN, vs_name_ok, vs_id_format, vs_id_parse */
 #include "vnfsafe/stream.h"
 
 #define VS_SNAP_VERSION 1
@@ -24,8 +25,6 @@
 #define VS_SNAP_MIN_CHUNK 64u
 #define VS_SNAP_MAX_CHUNK (16u << 20)
 #define VS_SNAP_DEFAULT_CHUNK (256u << 10)
-#define VS_NAME_MAX 64 /* names are 1..63 bytes of [A-Za-z0-9._-] */
-#define VS_ID_LEN 16
 
 enum { VS_REC_CHUNK = 1, VS_REC_TRAILER = 2 };
 #define VS_REC_FINAL 0x01
@@ -63,11 +62,6 @@ typedef struct {
 	vs_section_sum sections[VS_SNAP_MAX_SECTIONS];
 	uint64_t file_len;
 } vs_snap_summary;
-
-bool vs_name_ok(const char *s);
-/* Snapshot ids are printed as UUIDs (8-4-4-4-12 lowercase hex). */
-void vs_id_format(const uint8_t id[VS_ID_LEN], char out[37]);
-VS_MUST_USE vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN]);
 
 /* Encodes prefix (magic, version, length) and body; fills h->header_len and
  * h->digest (SHA-256 over prefix and body). */

@@ -282,6 +282,10 @@ VS_MUST_USE vs_err vs_audit_record_format(const vs_audit_record *r, char *out, s
 	put_str(&o, r->host);
 	put_key(&o, ",\"actor\":");
 	put_str(&o, r->actor);
+	if (r->has_uid) {
+		put_key(&o, ",\"uid\":");
+		put_u64(&o, r->uid);
+	}
 	put_key(&o, ",\"action\":");
 	put_str(&o, r->action);
 	put_key(&o, ",\"vnf\":");
@@ -444,13 +448,26 @@ static bool timefield(vs_rd *r, int64_t *t)
 	       vs_audit_time_parse((const char *)p, t);
 }
 
+/* Optional (records before it have none): ,"uid":N with N a uint32. */
+static bool uidfield(vs_rd *r, vs_audit_record *o)
+{
+	uint64_t v;
+	if (!lit(r, ",\"uid\":"))
+		return true;
+	if (!num(r, &v) || v > UINT32_MAX)
+		return false;
+	o->has_uid = true;
+	o->uid = (uint32_t)v;
+	return true;
+}
+
 static bool parse_body(vs_rd *r, vs_audit_record *o)
 {
 	char outcome[16];
 	if (!lit(r, "{\"seq\":") || !num(r, &o->seq) || o->seq == 0 || !lit(r, ",\"time\":") ||
 	    !timefield(r, &o->time_us) || !lit(r, ",\"epoch\":") || !num(r, &o->epoch) ||
 	    !lit(r, ",\"host\":") || !str(r, o->host, VS_AUDIT_HOST_MAX) || !o->host[0] ||
-	    !lit(r, ",\"actor\":") || !str(r, o->actor, VS_AUDIT_ACTOR_MAX) ||
+	    !lit(r, ",\"actor\":") || !str(r, o->actor, VS_AUDIT_ACTOR_MAX) || !uidfield(r, o) ||
 	    !lit(r, ",\"action\":") || !str(r, o->action, VS_AUDIT_ACTION_MAX) ||
 	    !vs_audit_action_ok(o->action) || !lit(r, ",\"vnf\":") ||
 	    !str(r, o->vnf, VS_AUDIT_VNF_MAX) || !lit(r, ",\"snapshot\":") ||

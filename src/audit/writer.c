@@ -537,6 +537,8 @@ static VS_MUST_USE vs_err add_record(vs_audit *a, const vs_audit_event *ev, size
 	r->epoch = e;
 	copy_str(r->host, sizeof r->host, a->host);
 	copy_str(r->actor, sizeof r->actor, ev->actor);
+	r->has_uid = ev->has_uid;
+	r->uid = ev->uid;
 	copy_str(r->action, sizeof r->action, ev->action);
 	copy_str(r->vnf, sizeof r->vnf, ev->vnf);
 	copy_str(r->snapshot, sizeof r->snapshot, ev->snapshot);
@@ -702,7 +704,7 @@ static VS_MUST_USE vs_err commit_locked(vs_audit *a, waiter *batch, vs_audit_che
 	if (a->last_epoch > a->key_epoch) /* the key file is older than the log */
 		VS_TRY(evolve_to(a, a->last_epoch));
 	vs_audit_event torn = { "vnfsafe", "audit.torn_tail", "", "", 0, VS_AUDIT_OUT_INTEGRITY,
-				reason };
+				reason, false, 0 };
 	if (torn_len) {
 		VS_TRY(move_torn(a, torn_off, torn_len, torn_name, sizeof torn_name));
 		snprintf(reason, sizeof reason,

@@ -7,6 +7,8 @@
 #include <string.h>
 
 static _Thread_local char msg[1024];
+static _Thread_local vs_reason reason;
+static _Thread_local char reason_vnf[256];
 
 /* Length of the valid UTF-8 sequence at p that is printable (no C1 control,
  * no overlong form, no surrogate), or 0. */
@@ -76,7 +78,68 @@ VS_MUST_USE vs_err vs_fail(vs_err code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vset(fmt, ap);
 	va_end(ap);
+	reason = VS_R_NONE;
+	reason_vnf[0] = 0;
 	return code;
+}
+
+VS_MUST_USE vs_err vs_refuse(vs_err code, vs_reason why, const char *vnf, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vset(fmt, ap);
+	va_end(ap);
+	reason = why;
+	snprintf(reason_vnf, sizeof reason_vnf, "%s", vnf ? vnf : "");
+	return code;
+}
+
+const char *vs_errvnf(void)
+{
+	return reason_vnf;
+}
+
+VS_MUST_USE vs_err vs_set_reason(vs_err code, vs_reason why)
+{
+	reason = why;
+	return code;
+}
+
+vs_reason vs_errreason(void)
+{
+	return reason;
+}
+
+const char *vs_reason_name(vs_reason why)
+{
+	static const char *const names[] = {
+		[VS_R_NONE] = "none",
+		[VS_R_FORK] = "fork",
+		[VS_R_ROLLBACK] = "rollback",
+		[VS_R_NOT_FINAL] = "not-final",
+		[VS_R_DISCARDS_LATEST] = "discards-latest",
+		[VS_R_STATE_ELSEWHERE] = "state-elsewhere",
+		[VS_R_RETIRED] = "retired",
+		[VS_R_STATE] = "state",
+		[VS_R_STALE_TOKEN] = "stale-token",
+		[VS_R_LATEST_SNAPSHOT] = "latest-snapshot",
+		[VS_R_NEED_LEDGER] = "need-ledger",
+		[VS_R_OWN_LIVE_VNF] = "own-live-vnf",
+		[VS_R_LOST_RACE] = "lost-race",
+		[VS_R_RECOVER] = "recover",
+		[VS_R_CREATION_FAILED] = "creation-failed",
+		[VS_R_NOT_REGISTERED] = "not-registered",
+		[VS_R_NO_SNAPSHOT] = "no-snapshot",
+		[VS_R_NEED_REASON] = "need-reason",
+	};
+	if ((unsigned)why >= sizeof names / sizeof *names || !names[why])
+		return "unknown";
+	return names[why];
+}
+
+int vs_exit_code(vs_err code)
+{
+	return code == VS_E_UNKNOWN ? VS_E_ENV : (int)code;
 }
 
 VS_MUST_USE vs_err vs_fail_errno(vs_err code, const char *fmt, ...)
@@ -88,6 +151,8 @@ VS_MUST_USE vs_err vs_fail_errno(vs_err code, const char *fmt, ...)
 	va_end(ap);
 	size_t n = strlen(msg);
 	snprintf(msg + n, sizeof msg - n, ": %s", strerror(saved));
+	reason = VS_R_NONE;
+	reason_vnf[0] = 0;
 	return code;
 }
 
@@ -117,6 +182,7 @@ const char *vs_strerror(vs_err code)
 	case VS_E_INTEGRITY: return "integrity or authenticity failure";
 	case VS_E_POLICY: return "refused by policy";
 	case VS_E_ENV: return "environment error";
+	case VS_E_UNKNOWN: return "outcome unknown";
 	}
 	return "unknown error";
 }

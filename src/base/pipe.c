@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vnfsafe/crypto.h"
+#include "vnfsafe/wipe.h"
 
 typedef struct {
 	uint8_t *buf;

@@ -8,12 +8,13 @@
 #include "vnfsafe/err.h"
 #include "vnfsafe/home.h"
 #include "vnfsafe/ledger.h"
+#include "vnfsafe/session.h"
 
 /* What the running command records in the audit log (cli/audit.c). */
 typedef struct {
 	const char *action; /* "snapshot.create", ...; NULL: the command is not audited */
 	char vnf[VS_NAME_MAX];
-	char snapshot[37];
+	uint8_t snapshot[VS_ID_LEN]; /* zero: none */
 	uint64_t generation;
 	char reason[VS_AUDIT_REASON_MAX + 1]; /* the operator's --reason, or "" */
 } cli_event_info;
@@ -27,7 +28,7 @@ typedef struct {
 	/* Opened once per process, closed at exit. */
 	vs_home *home;
 	vs_ledger *ledger;
-	vs_audit *audit;
+	vs_session *session; /* the audited command's (cli/audit.c) */
 } cli_globals;
 
 extern cli_globals g_cli;
@@ -48,6 +49,10 @@ extern const char cli_etcd_help[];
  * files, the catalog, the ledger or the audit log never print raw. Eight
  * results stay valid at once, enough for one printf. */
 const char *cli_esc(const char *s);
+
+/* What the operator can do about the current error, phrased with the CLI's
+ * flags and verbs from its reason code (vs_errreason), or "". */
+const char *cli_hint(void);
 
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;
@@ -71,8 +76,10 @@ void cli_event_generation(uint64_t g);
  * --discard-latest): recorded whether the command succeeds or not. */
 void cli_event_reason(const char *reason);
 VS_MUST_USE vs_err cli_audit_open(vs_home *h);
-/* "uid:N(name)": who runs this command. */
-void cli_actor(char *out, size_t cap);
+/* "uid:<name>" with the uid beside it: who runs this command. */
+void cli_principal(vs_principal *p);
+/* Prints a library notice on stderr ("vnfsafe: MSG"). */
+void cli_notice(void *ctx, const char *msg);
 int cli_audit_finish(int rc);
 
 /* Progress bar on a TTY (stderr), silent otherwise. */

@@ -75,25 +75,20 @@ int cmd_init(int argc, char **argv)
 	}
 	char path[4096], seedpath[4200];
 	vs_home *h = NULL;
-	vs_err rc = vs_home_resolve(g_cli.home_arg, path, sizeof path);
-	if (rc == VS_OK)
-		rc = vs_home_create(path, seed, interval, seedpath, sizeof seedpath);
-	if (rc == VS_OK)
-		rc = vs_home_open(&h, path);
+	vs_err rc = vs_init_home(g_cli.home_arg, seed, interval, path, sizeof path, seedpath,
+				 sizeof seedpath, &h);
 	if (rc == VS_OK) {
 		g_cli.home = h;
 		cli_event("home.init");
 		rc = cli_audit_open(h);
 	}
 	if (rc != VS_OK) {
-		fprintf(stderr, "vnfsafe init: %s\n", vs_errmsg());
+		fprintf(stderr, "vnfsafe init: %s%s\n", vs_errmsg(), cli_hint());
 		return rc;
 	}
-	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
-	char hex[2 * VS_HASH_LEN + 1];
-	vs_home_pub(h, pub, id);
-	vs_hex(id, VS_HASH_LEN, hex);
-	printf("initialized vnfsafe home %s\nhost key id %s\n", cli_esc(path), hex);
+	vs_host_notes notes;
+	vs_host_notes_get(h, NULL, &notes);
+	printf("initialized vnfsafe home %s\nhost key id %s\n", cli_esc(path), notes.key_id);
 	fprintf(stderr, "audit log verification seed written to %s%s\n", cli_esc(seedpath),
 		seed ? "" : ": move it off this host (vnfsafe log verify --seed FILE)");
 	return 0;

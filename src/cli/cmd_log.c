@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "vnfsafe/forward.h"
 #include "vnfsafe/fsutil.h"
+#include "vnfsafe/logops.h"
 #include "vnfsafe/ops.h"
 
 /* The group page, then one page per verb ('vnfsafe log VERB --help'). */
@@ -199,7 +200,7 @@ static int usage_fail(const char *verb, const char *msg)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe log %s: %s\n", verb, vs_errmsg());
+	fprintf(stderr, "vnfsafe log %s: %s%s\n", verb, vs_errmsg(), cli_hint());
 	return rc;
 }
 
@@ -338,6 +339,9 @@ static int show_one(const vs_audit_record *r, void *ctx)
 					  (json_int_t)r->generation, "outcome",
 					  vs_audit_outcome_name(r->outcome), "reason", r->reason, "prev",
 					  prev, "mac", mac));
+		if (r->has_uid)
+			json_object_set_new(json_array_get(c->arr, json_array_size(c->arr) - 1),
+					    "uid", json_integer(r->uid));
 		return 0;
 	}
 	printf("%-6llu %s %-9s %-18s %-16s %-36s %4llu %s%s%s\n", (unsigned long long)r->seq, t,
@@ -356,13 +360,13 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
-static int do_show(const largs *a, const char *dir)
+static int do_show(const largs *a, const vs_home *h)
 {
 	show_ctx c = { a, a->json ? json_array() : NULL, 0 };
 	if (!a->json)
 		printf("%-6s %-27s %-9s %-18s %-16s %-36s %4s %s\n", "SEQ", "TIME (UTC)", "OUTCOME",
 		       "ACTION", "VNF", "SNAPSHOT", "GEN", "ACTOR: REASON");
-	vs_err rc = vs_audit_read(dir, show_one, &c);
+	vs_err rc = vs_log_read(h, show_one, &c);
 	if (rc != VS_OK) {
 		json_decref(c.arr);
 		return fail("show", rc);
@@ -372,129 +376,48 @@ static int do_show(const largs *a, const char *dir)
 	return 0;
 }
 
-static bool exists(const char *p)
+static vs_err open_ledger(void *ctx, vs_ledger **l)
 {
-	struct stat st;
-	return lstat(p, &st) == 0;
+	return cli_open_ledger(ctx, l);
 }
 
-static int do_verify(const largs *a, vs_home *h, const char *dir)
+static int do_verify(const largs *a, vs_home *h)
 {
-	vs_audit_seed seed;
-	bool have_seed = false;
-	vs_err rc = VS_OK;
-	if (a->seed) {
-		rc = vs_audit_seed_load(a->seed, &seed);
-		if (rc != VS_OK) /* a file that is not a seed is a wrong argument */
-			return fail("verify", vs_wrap(access(a->seed, R_OK) != 0 && errno == EACCES
-							       ? VS_E_ENV
-							       : VS_E_USAGE,
-						      "--seed %s is not a usable audit seed", a->seed));
-		have_seed = true;
-	}
-	/* The anchor: how far the ledger says this host's log went. */
-	vs_ledger *l = NULL;
-	vs_log_anchor anchor;
-	memset(&anchor, 0, sizeof anchor);
-	bool anchored = false;
-	char anchor_note[512] = "";
-	rc = cli_open_ledger(h, &l);
-	if (rc == VS_OK)
-		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchor, &anchored);
-	/* An etcd anchor that does not parse was written by someone else. */
-	bool anchor_bad = rc == VS_E_INTEGRITY && l && !strcmp(l->ops->scheme, "etcd");
-	char anchor_err[256] = "";
-	if (rc != VS_OK) {
-		snprintf(anchor_note, sizeof anchor_note, "not checked: %s", vs_errmsg());
-		snprintf(anchor_err, sizeof anchor_err, "%s", vs_errmsg());
-		anchored = false;
-		memset(&anchor, 0, sizeof anchor);
-	}
-	const char *auth = l ? vs_ledger_auth_status(l) : NULL;
-	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
-	vs_home_pub(h, pub, id);
-	vs_audit_verify_opts o = { have_seed ? &seed : NULL, pub, anchored ? anchor.size : 0, NULL };
-	vs_audit_report rep;
-	memset(&rep, 0, sizeof rep);
-	rc = vs_audit_verify(dir, &o, &rep);
-	if (rc == VS_OK && anchor_bad) {
-		rc = VS_E_INTEGRITY;
-		rep.kind = VS_AUDIT_ANCHOR_MOVED;
-		snprintf(rep.message, sizeof rep.message, "%s", anchor_err);
-	}
-	/* etcd: the key this log was anchored in, deleted or created anew. */
-	if (rc == VS_OK && l && anchor_err[0] == 0) {
-		rc = vs_audit_witness_check(dir, &anchor, anchored);
-		if (rc == VS_E_INTEGRITY) {
-			rep.kind = VS_AUDIT_ANCHOR_MOVED;
-			snprintf(rep.message, sizeof rep.message, "%s", vs_errmsg());
-		}
-	}
-	/* etcd: the anchor is what this host's checkpoint key last wrote there. */
-	if (rc == VS_OK && anchor.form != VS_ANCHOR_PLAIN) {
-		rc = vs_log_anchor_check_signed(vs_home_host(h), &anchor,
-						have_seed ? seed.pub : pub);
-		if (rc == VS_E_INTEGRITY) {
-			rep.kind = VS_AUDIT_ANCHOR_MOVED;
-			rep.seq = anchor.size;
-			snprintf(rep.message, sizeof rep.message, "%s", vs_errmsg());
-		}
-	}
-	if (rc == VS_OK && anchored) {
-		rc = vs_audit_check_anchor(dir, &anchor);
-		if (rc == VS_E_INTEGRITY) {
-			rep.kind = VS_AUDIT_INCONSISTENT;
-			rep.seq = anchor.size;
-			snprintf(rep.message, sizeof rep.message, "%s", vs_errmsg());
-		}
-	}
-	if (have_seed)
-		vs_audit_seed_wipe(&seed);
+	vs_log_verify_result v;
+	vs_err rc = vs_log_verify(h, open_ledger, h, a->seed, &v);
 	if (rc != VS_OK && rc != VS_E_INTEGRITY)
 		return fail("verify", rc);
-	char seedfile[4200];
-	snprintf(seedfile, sizeof seedfile, "%s/audit-seed", vs_home_path(h));
-	bool seed_here = exists(seedfile);
-	if (anchored)
-		snprintf(anchor_note, sizeof anchor_note, "%llu records%s%s",
-			 (unsigned long long)anchor.size,
-			 anchor.restarts ? " (this host's log was restarted by an operator)" : "",
-			 anchor.form == VS_ANCHOR_SIGNED ? ", signed by this host's checkpoint key, "
-							   "current in etcd" : "");
-	else if (!anchor_note[0])
-		snprintf(anchor_note, sizeof anchor_note, "none yet");
+	const vs_audit_report *rep = &v.rep;
 	if (a->json) {
 		json_t *j = json_pack("{s:b,s:I,s:I,s:b,s:b,s:s}", "intact", rc == VS_OK, "records",
-				      (json_int_t)rep.records, "checkpoints",
-				      (json_int_t)rep.checkpoints, "macs_checked", rep.macs_checked,
-				      "seed_in_home", seed_here, "anchor", anchor_note);
-		if (auth)
-			json_object_set_new(j, "ledger_auth", json_string(auth));
+				      (json_int_t)rep->records, "checkpoints",
+				      (json_int_t)rep->checkpoints, "macs_checked", rep->macs_checked,
+				      "seed_in_home", v.seed_in_home, "anchor", v.anchor_note);
+		if (v.ledger_auth)
+			json_object_set_new(j, "ledger_auth", json_string(v.ledger_auth));
 		if (rc != VS_OK)
 			json_object_set_new(j, "damage",
 					    json_pack("{s:s,s:I,s:I,s:I,s:s}", "kind",
-						      vs_audit_damage_name(rep.kind), "seq",
-						      (json_int_t)rep.seq, "line", (json_int_t)rep.line,
-						      "offset", (json_int_t)rep.offset, "message",
-						      rep.message));
+						      vs_audit_damage_name(rep->kind), "seq",
+						      (json_int_t)rep->seq, "line", (json_int_t)rep->line,
+						      "offset", (json_int_t)rep->offset, "message",
+						      rep->message));
 		print_json(j);
 	}
 	if (rc != VS_OK) {
-		fprintf(stderr, "vnfsafe log verify: %s at record %llu (line %llu, byte %llu): %s\n",
-			vs_audit_damage_name(rep.kind), (unsigned long long)rep.seq,
-			(unsigned long long)rep.line, (unsigned long long)rep.offset, rep.message);
+		fprintf(stderr, "vnfsafe log verify: %s\n", vs_errmsg());
 		return VS_E_INTEGRITY;
 	}
 	if (!a->json) {
 		printf("intact: %llu records, %llu signed checkpoints; MACs %s; ledger anchor: %s\n",
-		       (unsigned long long)rep.records, (unsigned long long)rep.checkpoints,
-		       rep.macs_checked ? "checked with the seed" : "not checked (no --seed)",
-		       anchor_note);
-		if (auth)
-			printf("ledger: %s\n", auth);
-		if (seed_here)
+		       (unsigned long long)rep->records, (unsigned long long)rep->checkpoints,
+		       rep->macs_checked ? "checked with the seed" : "not checked (no --seed)",
+		       v.anchor_note);
+		if (v.ledger_auth)
+			printf("ledger: %s\n", v.ledger_auth);
+		if (v.seed_in_home)
 			printf("warning: the verification seed is still in the home (%s): whoever is "
-			       "root here can forge past records\n", seedfile);
+			       "root here can forge past records\n", v.seed_file);
 	}
 	return 0;
 }
@@ -502,7 +425,7 @@ static int do_verify(const largs *a, vs_home *h, const char *dir)
 static int do_checkpoint(const largs *a)
 {
 	vs_audit_checkpoint cp;
-	vs_err rc = vs_audit_checkpoint_now(g_cli.audit, &cp);
+	vs_err rc = vs_log_checkpoint(g_cli.session, &cp);
 	if (rc != VS_OK)
 		return fail("checkpoint", rc);
 	char root[2 * VS_HASH_LEN + 1], kid[2 * VS_HASH_LEN + 1], t[80];
@@ -518,61 +441,42 @@ static int do_checkpoint(const largs *a)
 	return 0;
 }
 
-static int do_proof(const largs *a, vs_home *h, const char *dir)
+static int do_proof(const largs *a, vs_home *h)
 {
 	if (!a->has_seq)
 		return usage_fail("proof", "--seq N is required");
-	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN], leaf[VS_HASH_LEN], root[VS_HASH_LEN];
-	uint8_t path[64][VS_HASH_LEN];
-	size_t n = 0;
-	vs_home_pub(h, pub, id);
-	vs_audit_checkpoint cp;
-	/* No checkpoint yet (VS_E_USAGE) means unsigned; a damaged or unreadable
-	 * one is reported, never quietly downgraded to an unsigned proof. */
-	vs_err cp_rc = vs_audit_latest_checkpoint(dir, &cp);
-	if (cp_rc != VS_OK && cp_rc != VS_E_USAGE)
-		return fail("proof", cp_rc);
-	bool signed_cp = cp_rc == VS_OK && a->seq <= cp.size;
-	if (signed_cp && vs_audit_checkpoint_verify(&cp, pub) != VS_OK)
-		return fail("proof", VS_E_INTEGRITY);
-	vs_err rc = vs_audit_prove_inclusion(dir, a->seq, signed_cp ? cp.size : 0, leaf, root, path,
-					     &n);
-	uint64_t size = signed_cp ? cp.size : 0;
-	if (rc == VS_OK && !signed_cp) {
-		vs_log_anchor t;
-		rc = vs_audit_tail(dir, &t);
-		size = t.size;
-	}
-	if (rc == VS_OK && signed_cp && memcmp(root, cp.root, VS_HASH_LEN) != 0)
-		rc = vs_fail(VS_E_INTEGRITY, "the log's tree of %llu records does not match its "
-					     "signed checkpoint", (unsigned long long)cp.size);
-	if (rc == VS_OK)
-		rc = vs_merkle_verify_inclusion(leaf, a->seq - 1, size, (const uint8_t *)path,
-						n * VS_HASH_LEN, root);
-	if (rc != VS_OK)
+	vs_log_proof *p = malloc(sizeof *p);
+	if (!p)
+		return fail("proof", vs_fail(VS_E_ENV, "out of memory"));
+	vs_err rc = vs_log_prove(h, a->seq, p);
+	if (rc != VS_OK) {
+		free(p);
 		return fail("proof", rc);
+	}
 	char lh[2 * VS_HASH_LEN + 1], rh[2 * VS_HASH_LEN + 1], ph[2 * VS_HASH_LEN + 1];
-	vs_hex(leaf, VS_HASH_LEN, lh);
-	vs_hex(root, VS_HASH_LEN, rh);
-	const char *against = signed_cp ? "the latest signed checkpoint" : "the whole log (unsigned)";
+	vs_hex(p->leaf, VS_HASH_LEN, lh);
+	vs_hex(p->root, VS_HASH_LEN, rh);
+	const char *against = p->signed_cp ? "the latest signed checkpoint" : "the whole log (unsigned)";
 	if (a->json) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++) {
-			vs_hex(path[i], VS_HASH_LEN, ph);
+		for (size_t i = 0; i < p->n; i++) {
+			vs_hex(p->path[i], VS_HASH_LEN, ph);
 			json_array_append_new(arr, json_string(ph));
 		}
 		print_json(json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "seq", (json_int_t)a->seq,
-				     "tree_size", (json_int_t)size, "leaf_hash", lh, "root", rh,
+				     "tree_size", (json_int_t)p->size, "leaf_hash", lh, "root", rh,
 				     "audit_path", arr, "tree", against));
+		free(p);
 		return 0;
 	}
 	printf("record %llu in a tree of %llu records (%s)\nleaf %s\nroot %s\n",
-	       (unsigned long long)a->seq, (unsigned long long)size, against, lh, rh);
-	for (size_t i = 0; i < n; i++) {
-		vs_hex(path[i], VS_HASH_LEN, ph);
+	       (unsigned long long)a->seq, (unsigned long long)p->size, against, lh, rh);
+	for (size_t i = 0; i < p->n; i++) {
+		vs_hex(p->path[i], VS_HASH_LEN, ph);
 		printf("path %s\n", ph);
 	}
 	printf("verified: the path leads from the record's leaf hash to the root\n");
+	free(p);
 	return 0;
 }
 
@@ -666,81 +570,22 @@ static int do_forward(const largs *a, const char *dir)
 	return 0;
 }
 
-/* The old log aside, a new one in its place, its first record saying why,
- * the ledger's anchor moved to it with the restart counted. Each step can
- * be redone after a crash: running it again moves whatever is there aside. */
-static int do_restart(const largs *a, vs_home *h, const char *dir)
+static int do_restart(const largs *a, vs_home *h)
 {
 	if (!a->reason || !*a->reason)
 		return usage_fail("restart", "--reason TEXT is required (it opens the new log)");
-	char retired[4400], seed[4400], old_seed[4400], t[32], why[9000];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(t, sizeof t, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(retired, sizeof retired, "%s.retired-%s", dir, t);
-	for (int i = 1; exists(retired) && i < 100; i++)
-		snprintf(retired, sizeof retired, "%s.retired-%s.%d", dir, t, i);
 	vs_ledger *l;
-	vs_log_anchor anchored, tail, now_anchor;
-	bool found = false;
+	vs_principal who;
+	vs_log_restart_result r;
+	cli_principal(&who);
 	vs_err rc = cli_open_ledger(h, &l);
 	if (rc == VS_OK)
-		rc = vs_ledger_log_anchor_get(l, vs_home_host(h), &anchored, &found);
-	if (rc == VS_E_INTEGRITY && !strcmp(l->ops->scheme, "etcd"))
-		rc = VS_OK, found = false; /* an etcd anchor that does not parse: replaced below */
-	if (rc != VS_OK)
-		return fail("restart", rc);
-	bool moved = false;
-	if (exists(dir)) {
-		if (rename(dir, retired) != 0)
-			return fail("restart", vs_fail_errno(VS_E_ENV, "cannot move %s aside", dir));
-		moved = true;
-	}
-	snprintf(old_seed, sizeof old_seed, "%s/audit-seed", vs_home_path(h));
-	if (moved && exists(old_seed)) {
-		char kept[4500];
-		snprintf(kept, sizeof kept, "%s/audit-seed", retired);
-		if (rename(old_seed, kept) != 0)
-			return fail("restart", vs_fail_errno(VS_E_ENV, "cannot move %s aside", old_seed));
-	}
-	snprintf(seed, sizeof seed, "%s", a->new_seed ? a->new_seed : old_seed);
-	if (!a->new_seed && exists(seed))
-		unlink(seed); /* a seed without its log (an interrupted restart) */
-	vs_audit_opts o = { .host = vs_home_host(h), .signer = vs_home_signer(h) };
-	rc = vs_fsync_dir_of(dir);
-	if (rc == VS_OK)
-		rc = vs_audit_init(dir, seed, vs_home_signer(h), 0, &o);
-	snprintf(why, sizeof why,
-		 "%s; the previous log is in %s; the ledger had anchored %llu records of it "
-		 "(restart %llu)", a->reason, moved ? retired : "(none: it was gone)",
-		 found ? (unsigned long long)anchored.size : 0ULL,
-		 found ? (unsigned long long)anchored.restarts + 1 : 1ULL);
-	for (char *p = why; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-			*p = '?';
-	why[VS_AUDIT_REASON_MAX] = 0; /* ASCII: cut anywhere */
-	char who[128];
-	cli_actor(who, sizeof who);
-	vs_audit_event ev = { .actor = who, .action = "log.restart", .outcome = VS_AUDIT_OUT_OK,
-			      .reason = why };
-	vs_audit *au = NULL;
-	if (rc == VS_OK)
-		rc = vs_audit_open(&au, dir, &o);
-	if (rc == VS_OK)
-		rc = vs_audit_append(au, &ev, NULL);
-	vs_audit_close(au);
-	if (rc == VS_OK)
-		rc = vs_audit_tail(dir, &tail);
-	if (rc == VS_OK)
-		rc = vs_ledger_log_anchor_restart(l, vs_home_host(h), &tail, &now_anchor);
-	if (rc == VS_OK) /* the new log's etcd anchor key, from now on */
-		rc = vs_audit_witness_note(dir, l, vs_home_host(h));
+		rc = vs_log_restart(h, l, &who, a->reason, a->new_seed, &r);
 	if (rc != VS_OK)
 		return fail("restart", rc);
 	printf("started a new audit log (restart %llu of this host's log); the previous one is in "
-	       "%s\n", (unsigned long long)now_anchor.restarts, moved ? retired : "(none)");
-	fprintf(stderr, "new audit log verification seed written to %s%s\n", seed,
+	       "%s\n", (unsigned long long)r.restarts, r.moved ? r.retired : "(none)");
+	fprintf(stderr, "new audit log verification seed written to %s%s\n", r.seed,
 		a->new_seed ? "" : ": move it off this host");
 	return 0;
 }
@@ -781,20 +626,18 @@ int cmd_log(int argc, char **argv)
 	char dir[4200];
 	vs_err rc = cli_open_home(&h);
 	if (rc == VS_OK)
-		rc = vs_home_audit_dir(h, dir, sizeof dir);
-	if (rc == VS_OK && !exists(dir) && strcmp(verb, "restart") != 0)
-		rc = vs_fail(VS_E_ENV, "this home has no audit log yet (%s)", dir);
+		rc = vs_log_dir(h, strcmp(verb, "restart") != 0, dir, sizeof dir);
 	if (rc != VS_OK)
 		return fail(verb, rc);
 	if (!strcmp(verb, "show"))
-		return do_show(&a, dir);
+		return do_show(&a, h);
 	if (!strcmp(verb, "verify"))
-		return do_verify(&a, h, dir);
+		return do_verify(&a, h);
 	if (!strcmp(verb, "checkpoint"))
 		return do_checkpoint(&a);
 	if (!strcmp(verb, "forward"))
 		return do_forward(&a, dir);
 	if (!strcmp(verb, "restart"))
-		return do_restart(&a, h, dir);
-	return do_proof(&a, h, dir);
+		return do_restart(&a, h);
+	return do_proof(&a, h);
 }

@@ -185,7 +185,7 @@ static int usage_fail(const char *verb, const char *msg)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe snapshot %s: %s\n", verb, vs_errmsg());
+	fprintf(stderr, "vnfsafe snapshot %s: %s%s\n", verb, vs_errmsg(), cli_hint());
 	return rc;
 }
 
@@ -506,7 +506,7 @@ static int do_list(int argc, char **argv)
 	if (!a.json)
 		printf("%-36s  %-16s  %-20s  %-9s  %10s  %-20s  %s\n", "ID", "VNF", "CREATED", "STATE",
 		       "SIZE", "DOMAINS", "FILE");
-	rc = vs_catalog_list(h, list_one, &l);
+	rc = vs_snapshot_list(h, list_one, &l);
 	if (rc != VS_OK) {
 		json_decref(l.arr);
 		return fail("list", rc);

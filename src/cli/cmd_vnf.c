@@ -233,7 +233,7 @@ static void print_help(const char *verb)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe vnf %s: %s\n", verb, vs_errmsg());
+	fprintf(stderr, "vnfsafe vnf %s: %s%s\n", verb, vs_errmsg(), cli_hint());
 	return rc;
 }
 
@@ -391,18 +391,18 @@ static VS_MUST_USE vs_err run(const char *verb, const vargs *a, vs_home *h, vs_l
 		{ "stop", vs_vnf_stop }, { "pause", vs_vnf_pause }, { "resume", vs_vnf_resume },
 	};
 	if (!strcmp(verb, "start"))
-		return vs_vnf_start(h, l, a->name, a->discard_latest, r);
+		return vs_vnf_start(h, l, a->name, a->discard_latest ? a->reason : NULL, r);
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(verb, ops[i].verb))
 			return ops[i].op(h, l, a->name, r);
 	if (!strcmp(verb, "register"))
-		return vs_ledger_register(l, a->name, a->sensitive, r);
+		return vs_vnf_register(l, a->name, a->sensitive, r);
 	if (!strcmp(verb, "status"))
-		return vs_ledger_get(l, a->name, r);
+		return vs_vnf_status(l, a->name, r);
 	if (!strcmp(verb, "retire"))
-		return vs_ledger_retire(l, a->name, r);
+		return vs_vnf_retire(l, a->name, r);
 	if (!strcmp(verb, "release"))
-		return vs_vnf_release(h, l, a->name, a->host, r);
+		return vs_vnf_release(h, l, a->name, a->host, a->reason, r);
 	char actions[2048];
 	VS_TRY(vs_vnf_recover(h, l, a->name, r, actions, sizeof actions));
 	if (!a->json)
@@ -452,12 +452,14 @@ int cmd_vnf(int argc, char **argv)
 	vs_vnf_record rec;
 	list_ctx lc = { a.json, a.json ? json_array() : NULL };
 	if (rc == VS_OK && is_list)
-		rc = vs_ledger_list(l, list_one, &lc);
+		rc = vs_vnf_list(l, list_one, &lc);
 	else if (rc == VS_OK)
 		rc = run(verb, &a, h, l, &rec);
 	if (rc == VS_OK && !is_list)
 		cli_event_generation(rec.generation);
-	const char *anchor = l ? vs_ledger_anchor_status(l) : NULL;
+	vs_host_notes notes;
+	vs_host_notes_get(h, l, &notes);
+	const char *anchor = notes.ledger_anchor;
 	if (rc == VS_OK && is_list && a.json) {
 		char *s = json_dumps(lc.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
@@ -466,9 +468,9 @@ int cmd_vnf(int argc, char **argv)
 	} else if (rc == VS_OK && is_list && anchor) {
 		printf("anti-rollback %s\n", anchor);
 	} else if (rc == VS_OK && !is_list) {
-		print_record(&rec, a.json, vs_home_host(h), anchor, vs_ledger_auth_status(l));
+		print_record(&rec, a.json, notes.host, anchor, notes.ledger_auth);
 		if (!a.json)
-			printf("keystore anti-rollback %s\n", vs_home_keystore_status(h));
+			printf("keystore anti-rollback %s\n", notes.keystore);
 	}
 	json_decref(lc.arr);
 	return rc == VS_OK ? 0 : fail(verb, rc);

@@ -10,6 +10,7 @@
 #include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/nodump.h"
+#include "vnfsafe/ops.h"
 #include "vnfsafe/version.h"
 
 cli_globals g_cli;
@@ -60,8 +61,7 @@ VS_MUST_USE vs_err cli_open_home(vs_home **h)
 {
 	char path[4096];
 	if (!g_cli.home) {
-		VS_TRY(vs_home_resolve(g_cli.home_arg, path, sizeof path));
-		VS_TRY(vs_home_open(&g_cli.home, path));
+		VS_TRY(vs_open_home(g_cli.home_arg, path, sizeof path, &g_cli.home));
 		vs_fault("home.opened"); /* holds the KEK: integration.coredump */
 	}
 	*h = g_cli.home;
@@ -89,7 +89,7 @@ VS_MUST_USE vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 	else if (env && *env)
 		snprintf(uri, sizeof uri, "%s", env);
 	else
-		vs_home_default_ledger(h, uri, sizeof uri);
+		uri[0] = 0;
 	vs_etcd_opts o = g_cli.etcd_arg;
 	if (!strncmp(uri, "etcd:", 5)) { /* the environment speaks of etcd ledgers only */
 		etcd_env(&o.cacert, "VNFSAFE_ETCD_CACERT");
@@ -98,9 +98,7 @@ VS_MUST_USE vs_err cli_open_ledger(vs_home *h, vs_ledger **l)
 		etcd_env(&o.user, "VNFSAFE_ETCD_USER");
 		etcd_env(&o.password_file, "VNFSAFE_ETCD_PASSWORD_FILE");
 	}
-	VS_TRY(vs_ledger_open_opts(&g_cli.ledger, uri, &o));
-	if (h) /* the etcd audit anchor is signed with the checkpoint key */
-		g_cli.ledger->anchor_signer = vs_home_signer(h);
+	VS_TRY(vs_open_ledger(h, uri[0] ? uri : NULL, &o, &g_cli.ledger));
 	*l = g_cli.ledger;
 	return VS_OK;
 }
@@ -241,7 +239,30 @@ int main(int argc, char **argv)
 	rc = cli_audit_finish(rc);
 	vs_ledger_close(g_cli.ledger);
 	vs_home_close(g_cli.home);
-	return rc;
+	return vs_exit_code((vs_err)rc);
+}
+
+const char *cli_hint(void)
+{
+	static char hint[400];
+	const char *vnf = vs_errvnf()[0] ? cli_esc(vs_errvnf()) : "VNF";
+	switch (vs_errreason()) {
+	case VS_R_ROLLBACK: return " (use --allow-rollback if authorized)";
+	case VS_R_NOT_FINAL: return " (use --allow-rollback to accept losing the newer state)";
+	case VS_R_DISCARDS_LATEST: return " (vnf start --discard-latest --reason TEXT)";
+	case VS_R_LATEST_SNAPSHOT: return "; use --force to delete it anyway";
+	case VS_R_NEED_LEDGER: return " (name the VNF's ledger with --ledger, or --force)";
+	case VS_R_OWN_LIVE_VNF: return " ('vnf stop' it)";
+	case VS_R_NO_SNAPSHOT: return " (see 'vnfsafe snapshot list')";
+	case VS_R_NEED_REASON: return " (--reason TEXT)";
+	case VS_R_NOT_REGISTERED:
+		snprintf(hint, sizeof hint, " (vnfsafe vnf register %s)", vnf);
+		return hint;
+	case VS_R_RECOVER:
+		snprintf(hint, sizeof hint, " (run `vnfsafe vnf recover %s`)", vnf);
+		return hint;
+	default: return "";
+	}
 }
 
 const char *cli_esc(const char *s)

@@ -24,11 +24,6 @@ static VS_MUST_USE vs_err ossl_fail(const char *what)
 	return vs_fail(VS_E_ENV, "OpenSSL: %s failed%s%s", what, e ? ": " : "", buf);
 }
 
-void vs_wipe(void *p, size_t n)
-{
-	OPENSSL_cleanse(p, n);
-}
-
 void vs_key_wipe(vs_key *k)
 {
 	OPENSSL_cleanse(k, sizeof *k);
@@ -327,36 +322,3 @@ VS_MUST_USE vs_err vs_pub_keyid(const uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HAS
 	return vs_sha256(buf, sizeof buf, id);
 }
 
-void vs_hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-VS_MUST_USE vs_err vs_unhex(const char *in, uint8_t *out, size_t n)
-{
-	if (strlen(in) != 2 * n)
-		return vs_fail(VS_E_USAGE, "expected %zu hex digits", 2 * n);
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return vs_fail(VS_E_USAGE, "not a hex string");
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return VS_OK;
-}

@@ -171,7 +171,7 @@ static VS_MUST_USE vs_err keystore_create_do(vs_home *h, const uint8_t snap[VS_I
 	VS_TRY(vs_random(key_id, VS_ID_LEN));
 	VS_TRY(vs_key_generate(key));
 	size_t alen = wrap_aad(aad, key_id, snap, domain);
-	vs_err rc = vs_key_wrap(&h->kek, key, aad, alen, wrapped);
+	vs_err rc = vs_keys_wrap(vs_home_keys(h), key, aad, alen, wrapped);
 	sqlite3_stmt *st = NULL;
 	if (rc == VS_OK &&
 	    sqlite3_prepare_v2(h->db, "INSERT INTO data_keys VALUES(?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
@@ -213,7 +213,7 @@ VS_MUST_USE vs_err vs_keystore_get(vs_home *h, const uint8_t snap[VS_ID_LEN], co
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VS_WRAPPED_LEN) {
 		size_t alen = wrap_aad(aad, key_id, snap, domain);
-		rc = vs_key_unwrap(&h->kek, sqlite3_column_blob(st, 0), aad, alen, key);
+		rc = vs_keys_unwrap(vs_home_keys(h), sqlite3_column_blob(st, 0), aad, alen, key);
 	} else if (step == SQLITE_ROW) {
 		rc = vs_fail(VS_E_INTEGRITY, "stored key for domain '%s' is damaged", domain);
 	} else if (step == SQLITE_DONE) {
@@ -363,7 +363,7 @@ VS_MUST_USE vs_err vs_catalog_get(vs_home *h, const uint8_t snap[VS_ID_LEN], vs_
 	if (step == SQLITE_ROW)
 		row_to_entry(st, e);
 	else if (step == SQLITE_DONE)
-		rc = vs_fail(VS_E_USAGE, "no snapshot %s in this home (see 'vnfsafe snapshot list')", id);
+		rc = vs_refuse(VS_E_USAGE, VS_R_NO_SNAPSHOT, NULL, "no snapshot %s in this home", id);
 	else
 		rc = db_fail(h->db, "reading the catalog");
 	sqlite3_finalize(st);

@@ -225,7 +225,9 @@ static void name_host(vs_home *h)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
 		      *c == '-' || *c == '.'))
 			*c = '-';
-	vs_hex(h->pub_id, 4, hex);
+	uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
+	vs_keys_pub(&h->keys, pub, id);
+	vs_hex(id, 4, hex);
 	snprintf(h->host, sizeof h->host, "%.40s-%.8s", name, hex);
 }
 
@@ -244,32 +246,17 @@ VS_MUST_USE vs_err vs_home_open(vs_home **out, const char *path)
 	vs_err rc = vs_no_core_dumps(); /* any program that loads the keys */
 	if (rc == VS_OK)
 		rc = check_private(path);
-	uint8_t *kek = NULL;
-	size_t klen = 0;
+	char hostkey[4096];
 	if (rc == VS_OK)
 		rc = file_in(p, sizeof p, path, HOME_KEK);
 	if (rc == VS_OK)
 		rc = check_private(p);
 	if (rc == VS_OK)
-		rc = vs_read_small_file(p, VS_KEY_LEN, &kek, &klen);
-	if (rc == VS_OK && klen != VS_KEY_LEN)
-		rc = vs_fail(VS_E_INTEGRITY, "%s is damaged (wrong length)", p);
+		rc = file_in(hostkey, sizeof hostkey, path, HOME_HOSTKEY);
 	if (rc == VS_OK)
-		memcpy(h->kek.k, kek, VS_KEY_LEN);
-	if (kek) {
-		vs_wipe(kek, klen);
-		free(kek);
-	}
+		rc = check_private(hostkey);
 	if (rc == VS_OK)
-		rc = file_in(p, sizeof p, path, HOME_HOSTKEY);
-	if (rc == VS_OK)
-		rc = check_private(p);
-	if (rc == VS_OK)
-		rc = vs_signer_load_pem(&h->signer, p);
-	if (rc == VS_OK)
-		rc = vs_signer_public(h->signer, h->pub);
-	if (rc == VS_OK)
-		rc = vs_pub_keyid(h->pub, h->pub_id);
+		rc = ks_keys_load(&h->keys, p, hostkey);
 	if (rc == VS_OK)
 		rc = file_in(p, sizeof p, path, HOME_DB);
 	if (rc == VS_OK)
@@ -291,8 +278,7 @@ void vs_home_close(vs_home *h)
 	if (!h)
 		return;
 	vs_db_close(h);
-	vs_signer_free(h->signer);
-	vs_key_wipe(&h->kek);
+	ks_keys_unload(&h->keys);
 	free(h);
 }
 
@@ -333,23 +319,23 @@ void vs_home_default_ledger(const vs_home *h, char *out, size_t cap)
 {
 	snprintf(out, cap, "sqlite:%s/ledger.db", h->path);
 }
-const vs_signer *vs_home_signer(const vs_home *h) { return h->signer; }
+const vs_signer *vs_home_signer(const vs_home *h) { return vs_keys_signer(&h->keys); }
 
 void vs_home_pub(const vs_home *h, uint8_t pub[VS_PUB_LEN], uint8_t id[VS_HASH_LEN])
 {
-	memcpy(pub, h->pub, VS_PUB_LEN);
-	memcpy(id, h->pub_id, VS_HASH_LEN);
+	vs_keys_pub(&h->keys, pub, id);
 }
 
 VS_MUST_USE vs_err vs_home_trusted_signer(const vs_home *h, const uint8_t id[VS_HASH_LEN],
 			      uint8_t pub[VS_PUB_LEN])
 {
-	if (memcmp(id, h->pub_id, VS_HASH_LEN) != 0) {
+	uint8_t own[VS_HASH_LEN];
+	vs_keys_pub(&h->keys, pub, own);
+	if (memcmp(id, own, VS_HASH_LEN) != 0) {
 		char hex[2 * VS_HASH_LEN + 1];
 		vs_hex(id, 8, hex);
 		return vs_fail(VS_E_INTEGRITY, "snapshot is signed by host key %s…, which this home does "
 					       "not trust", hex);
 	}
-	memcpy(pub, h->pub, VS_PUB_LEN);
 	return VS_OK;
 }

@@ -5,18 +5,24 @@
 
 #include "vnfsafe/anchor.h"
 #include "vnfsafe/home.h"
+#include "vnfsafe/keys.h"
 
 #define HOME_HOSTKEY "host.key"
 #define HOME_HOSTPUB "host.pub"
 #define HOME_KEK "kek"
 #define HOME_DB "vnfsafe.db"
 
-struct vs_home {
-	char path[4096];
+/* What holds keys (keys.c); host state stays in vs_home. */
+struct vs_keys {
 	vs_key kek;
 	vs_signer *signer;
 	uint8_t pub[VS_PUB_LEN];
 	uint8_t pub_id[VS_HASH_LEN];
+};
+
+struct vs_home {
+	char path[4096];
+	vs_keys keys; /* used only through vs_keys_* */
 	char host[VS_HOST_MAX];
 	sqlite3 *db;
 	/* The keystore's TPM binding (ks_anchor.c). */
@@ -32,6 +38,10 @@ struct vs_home {
 
 /* sqlite3_errmsg, or "no space left on device" when that is the cause. */
 const char *ks_errmsg(sqlite3 *db);
+/* Loads the KEK and the host signer from their files (keys.c); unload
+ * wipes them. */
+VS_MUST_USE vs_err ks_keys_load(vs_keys *k, const char *kek_path, const char *hostkey_path);
+void ks_keys_unload(vs_keys *k);
 VS_MUST_USE vs_err vs_db_create(const char *path);
 VS_MUST_USE vs_err vs_db_open(vs_home *h, const char *path);
 void vs_db_close(vs_home *h);

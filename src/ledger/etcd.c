@@ -332,8 +332,9 @@ static VS_MUST_USE vs_err call_endpoints(etcd_ledger *e, const char *path, const
 			used += w > 0 ? (size_t)w : 0;
 		}
 	}
-	return vs_fail(VS_E_ENV, "etcd unreachable at all endpoints (%s)%s", tried,
-		       write && *lost ? "; whether the change was applied is unknown" : "");
+	return vs_refuse(write && *lost ? VS_E_UNKNOWN : VS_E_ENV, VS_R_NONE, NULL,
+			 "etcd unreachable at all endpoints (%s)%s", tried,
+			 write && *lost ? "; whether the change was applied is unknown" : "");
 }
 
 static VS_MUST_USE vs_err authenticate(etcd_ledger *e);
@@ -606,7 +607,7 @@ static VS_MUST_USE vs_err etcd_get(vs_ledger *l, const char *name, vs_vnf_record
 	json_t *resp = NULL, *kvs = NULL;
 	vs_err rc = range_one(e, key, &resp, &kvs);
 	if (rc == VS_OK && json_array_size(kvs) == 0)
-		rc = vs_fail(VS_E_USAGE, "no VNF named %s", name);
+		rc = vs_refuse(VS_E_USAGE, VS_R_NOT_REGISTERED, name, "no VNF named %s", name);
 	else if (rc == VS_OK && json_array_size(kvs) != 1)
 		rc = vs_fail(VS_E_INTEGRITY, "etcd sent several values for one key");
 	else if (rc == VS_OK)
@@ -734,9 +735,9 @@ static VS_MUST_USE vs_err etcd_cas(vs_ledger *l, const vs_vnf_record *rec, uint6
 	VS_TRY(guarded_put((etcd_ledger *)l, rec, "MOD", "mod_revision", expected, &res,
 			   &l->last_version));
 	if (res == PUT_ABSENT)
-		return vs_fail(VS_E_USAGE, "no VNF named %s", rec->name);
+		return vs_refuse(VS_E_USAGE, VS_R_NOT_REGISTERED, rec->name, "no VNF named %s", rec->name);
 	if (res == PUT_REFUSED)
-		return vs_fail(VS_E_POLICY,
+		return vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, rec->name,
 			       "VNF %s changed concurrently (version %llu is no longer current)",
 			       rec->name, (unsigned long long)expected);
 	return VS_OK;
@@ -930,7 +931,7 @@ static VS_MUST_USE vs_err unsigned_cas(etcd_ledger *e, const char *host, const c
 					       &rev);
 	free(value);
 	if (rc == VS_OK && res != PUT_APPLIED)
-		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+		rc = vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", host);
 	return rc;
 }
 
@@ -966,7 +967,7 @@ static VS_MUST_USE vs_err signed_cas(etcd_ledger *e, const char *host, const cha
 	VS_TRY(anchor_read(e, host, key, &cur, &mod, &exists));
 	bool as_expected = expected ? mod == expected : cur.form == VS_ANCHOR_GENESIS;
 	if (!exists || (!as_expected && !(expected == 0 && e->base.anchor_overwrite)))
-		return vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+		return vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", host);
 	VS_TRY(check_current(e, host, &cur));
 	next.count = cur.kv_version + 1;
 	next.create_rev = cur.kv_create_rev;
@@ -976,7 +977,7 @@ static VS_MUST_USE vs_err signed_cas(etcd_ledger *e, const char *host, const cha
 	vs_err rc = guarded_put_raw(e, key, value, "MOD", "mod_revision", mod, &res, &rev);
 	free(value);
 	if (rc == VS_OK && res != PUT_APPLIED)
-		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", host);
+		rc = vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", host);
 	return rc;
 }
 

@@ -213,7 +213,8 @@ static VS_MUST_USE vs_err sq_get_locked(vs_ledger *l, const char *name, vs_vnf_r
 	if (step == SQLITE_ROW)
 		row_to_record(st, out);
 	else if (step == SQLITE_DONE)
-		rc = vs_fail(VS_E_USAGE, "no VNF named '%s' is registered (vnfsafe vnf register %s)", name, name);
+		rc = vs_refuse(VS_E_USAGE, VS_R_NOT_REGISTERED, name,
+			       "no VNF named '%s' is registered", name);
 	else
 		rc = sq_fail(s->db, "read");
 	sqlite3_reset(st);
@@ -458,6 +459,8 @@ typedef struct pending {
 	uint64_t expected;
 	vs_err rc;
 	char msg[512];
+	vs_reason why; /* the error's reason code, with its message */
+	char why_vnf[VS_NAME_MAX];
 	struct pending *next;
 	bool done;
 } pending;
@@ -466,6 +469,8 @@ static void pending_fail(pending *p, vs_err rc)
 {
 	p->rc = rc;
 	snprintf(p->msg, sizeof p->msg, "%s", vs_errmsg());
+	p->why = vs_errreason();
+	snprintf(p->why_vnf, sizeof p->why_vnf, "%s", vs_errvnf());
 }
 
 static VS_MUST_USE vs_err exec_sql(sq_ledger *s, const char *sql)
@@ -582,7 +587,7 @@ static VS_MUST_USE vs_err sq_write(sq_ledger *s, write_fn fn, const void *arg, u
 		pthread_cond_broadcast(&s->q_cv);
 	}
 	pthread_mutex_unlock(&s->q_mu);
-	return me.rc == VS_OK ? VS_OK : vs_fail(me.rc, "%s", me.msg);
+	return me.rc == VS_OK ? VS_OK : vs_refuse(me.rc, me.why, me.why_vnf, "%s", me.msg);
 }
 
 static VS_MUST_USE vs_err do_insert(sq_ledger *s, const void *arg, uint64_t expected)
@@ -615,7 +620,7 @@ static VS_MUST_USE vs_err do_update(sq_ledger *s, const void *arg, uint64_t expe
 	if (step != SQLITE_DONE)
 		rc = sq_fail(s->db, "write");
 	else if (sqlite3_changes(s->db) != 1)
-		rc = vs_fail(VS_E_POLICY, "VNF '%s' changed concurrently", r->name);
+		rc = vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, r->name, "VNF '%s' changed concurrently", r->name);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc;
@@ -693,7 +698,7 @@ static VS_MUST_USE vs_err do_log_anchor(sq_ledger *s, const void *arg, uint64_t 
 		rc = vs_fail(VS_E_INTEGRITY, "the ledger refuses to move the audit anchor of %s back",
 			     la->host);
 	else if (step == SQLITE_CONSTRAINT || (step == SQLITE_DONE && sqlite3_changes(s->db) != 1))
-		rc = vs_fail(VS_E_POLICY, "the audit anchor of %s changed concurrently", la->host);
+		rc = vs_refuse(VS_E_POLICY, VS_R_LOST_RACE, NULL, "the audit anchor of %s changed concurrently", la->host);
 	else if (step != SQLITE_DONE)
 		rc = sq_fail(s->db, "write");
 	sqlite3_reset(st);

@@ -72,13 +72,14 @@ static VS_MUST_USE vs_err transact(vs_ledger *l, const char *name, mutate_fn fn,
 		if (fresh)
 			backoff(attempt);
 	}
-	return vs_fail(VS_E_ENV, "VNF '%s': the ledger kept changing under %d attempts; try again",
-		       name, MAX_ATTEMPTS);
+	return vs_refuse(VS_E_ENV, VS_R_LOST_RACE, name,
+			 "VNF '%s': the ledger kept changing under %d attempts; try again", name,
+			 MAX_ATTEMPTS);
 }
 
-static VS_MUST_USE vs_err refuse(const vs_vnf_record *r, const char *why)
+static VS_MUST_USE vs_err refuse(const vs_vnf_record *r, vs_reason reason, const char *why)
 {
-	return vs_fail(VS_E_POLICY, "VNF '%s' is %s%s%s (generation %llu): %s", r->name,
+	return vs_refuse(VS_E_POLICY, reason, r->name, "VNF '%s' is %s%s%s (generation %llu): %s", r->name,
 		       vs_vnf_state_name(r->state), r->owner[0] ? " on " : "", r->owner,
 		       (unsigned long long)r->generation, why);
 }
@@ -136,15 +137,15 @@ bool vs_fence_valid(const vs_vnf_record *r, const vs_fence *tok)
 static VS_MUST_USE vs_err check_token(const vs_vnf_record *r, const vs_fence *tok)
 {
 	if (!tok)
-		return refuse(r, "this host holds no fencing token for it");
+		return refuse(r, VS_R_STALE_TOKEN, "this host holds no fencing token for it");
 	if (!public_fields_match(r, tok))
-		return vs_fail(VS_E_POLICY,
+		return vs_refuse(VS_E_POLICY, VS_R_STALE_TOKEN, r->name,
 			       "VNF '%s': stale fencing token (this host: generation %llu on %s; ledger: %s "
 			       "generation %llu on %s)", r->name, (unsigned long long)tok->generation,
 			       tok->host, vs_vnf_state_name(r->state), (unsigned long long)r->generation,
 			       r->owner[0] ? r->owner : "no host");
 	if (!secret_matches(r, tok))
-		return vs_fail(VS_E_POLICY,
+		return vs_refuse(VS_E_POLICY, VS_R_STALE_TOKEN, r->name,
 			       "VNF '%s': the fencing token this host presents for generation %llu on %s "
 			       "lacks the secret its activation created (a copied token, or one made "
 			       "before token secrets): refused", r->name,
@@ -206,15 +207,19 @@ static void activate(vs_vnf_record *r, const char *host, const args *a)
 	memcpy(r->token_hash, a->token_hash, VS_HASH_LEN);
 }
 
-/* The refusal just reported, unless the re-read that judges it failed:
- * then whether an earlier copy applied is unknown (VS_E_ENV), never a
- * refusal whose caller would drop what recovery needs. */
-static VS_MUST_USE vs_err refusal_or_unknown(vs_err reread, const char *refusal)
+/* The refusal just reported (why, about vnf), unless the re-read that
+ * judges it failed: then whether an earlier copy applied is unknown
+ * (VS_E_UNKNOWN), never a refusal whose caller would drop what recovery
+ * needs. */
+static VS_MUST_USE vs_err refusal_or_unknown(vs_err reread, const char *refusal, vs_reason why,
+					     const char *vnf)
 {
 	if (reread == VS_OK)
-		return vs_fail(VS_E_POLICY, "%s", refusal);
-	return vs_wrap(VS_E_ENV, "refused (%s), but the ledger cannot say whether an earlier copy "
-				 "of this request applied", refusal);
+		return vs_refuse(VS_E_POLICY, why, vnf, "%s", refusal);
+	return vs_set_reason(vs_wrap(VS_E_UNKNOWN, "refused (%s), but the ledger cannot say whether "
+						   "an earlier copy of this request applied",
+				     refusal),
+			     VS_R_RECOVER);
 }
 
 /* After a refusal: did an earlier copy of this activation apply (a lost
@@ -223,12 +228,13 @@ static VS_MUST_USE vs_err own_activation(vs_ledger *l, const char *name, const c
 			     const uint8_t act[VS_ID_LEN], vs_vnf_record *r)
 {
 	char refusal[512];
+	vs_reason why = vs_errreason();
 	snprintf(refusal, sizeof refusal, "%s", vs_errmsg());
 	vs_err rc = l->ops->get(l, name, r);
 	if (rc == VS_OK && live(r->state) && (!host || !strcmp(r->owner, host)) &&
 	    !memcmp(r->activation, act, VS_ID_LEN))
 		return VS_OK;
-	return refusal_or_unknown(rc, refusal);
+	return refusal_or_unknown(rc, refusal, why, name);
 }
 
 /* One activation (a->act and a->token_hash set): the transaction, then a
@@ -274,11 +280,11 @@ static VS_MUST_USE vs_err start_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	if (live(r->state))
-		return refuse(r, "starting it here would fork it");
+		return refuse(r, VS_R_FORK, "starting it here would fork it");
 	if (r->state == VS_VNF_RETIRED)
-		return refuse(r, "it is retired");
+		return refuse(r, VS_R_RETIRED, "it is retired");
 	if (r->state == VS_VNF_STOPPED && strcmp(r->owner, a->host) != 0)
-		return refuse(r, r->latest_final
+		return refuse(r, VS_R_STATE_ELSEWHERE, r->latest_final
 				 ? "its state is on that host; restore its latest snapshot here instead"
 				 : "its state is on that host: start it there, or snapshot it there "
 				   "and restore that snapshot here");
@@ -288,10 +294,10 @@ static VS_MUST_USE vs_err start_fn(void *ctx, vs_vnf_record *r)
 	    !a->discard_latest) {
 		char id[37];
 		vs_id_format(r->latest_snapshot, id);
-		return vs_fail(VS_E_POLICY,
+		return vs_refuse(VS_E_POLICY, VS_R_DISCARDS_LATEST, r->name,
 			       "VNF '%s' is %s (generation %llu): its latest snapshot %s was taken on %s "
 			       "and nothing ran after it; starting it here would discard it: restore "
-			       "that snapshot here, or start with --discard-latest --reason TEXT",
+			       "that snapshot here, or start it here discarding it, with a reason",
 			       r->name, vs_vnf_state_name(r->state), (unsigned long long)r->generation,
 			       id, r->latest_host[0] ? r->latest_host : "an unrecorded host");
 	}
@@ -311,28 +317,28 @@ static VS_MUST_USE vs_err restore_check(const args *a, const vs_vnf_record *r)
 {
 	char id[37];
 	if (memcmp(r->lineage, a->lineage, VS_ID_LEN) != 0)
-		return refuse(r, "the snapshot belongs to another lineage of this name");
+		return refuse(r, VS_R_ROLLBACK, "the snapshot belongs to another lineage of this name");
 	if (live(r->state))
-		return refuse(r, "restoring it would fork it");
+		return refuse(r, VS_R_FORK, "restoring it would fork it");
 	if (r->state == VS_VNF_RETIRED)
-		return refuse(r, "it is retired");
+		return refuse(r, VS_R_RETIRED, "it is retired");
 	if ((!r->has_snapshot || memcmp(r->latest_snapshot, a->snap, VS_ID_LEN) != 0) &&
 	    !a->allow_rollback) {
 		if (!r->has_snapshot)
-			return refuse(r, "the ledger records no snapshot of it: restoring this one would be a "
-					 "roll-back (use --allow-rollback if authorized)");
+			return refuse(r, VS_R_ROLLBACK, "the ledger records no snapshot of it: "
+						       "restoring this one would be a roll-back");
 		vs_id_format(r->latest_snapshot, id);
-		return vs_fail(VS_E_POLICY, "VNF '%s': this snapshot is not the latest of its lineage "
-					    "(latest is %s): restoring it would be a roll-back "
-					    "(use --allow-rollback if authorized)", r->name, id);
+		return vs_refuse(VS_E_POLICY, VS_R_ROLLBACK, r->name,
+				 "VNF '%s': this snapshot is not the latest of its lineage "
+					    "(latest is %s): restoring it would be a roll-back",
+				 r->name, id);
 	}
 	/* Gap 1: the latest snapshot of a VNF that ran after it is older than
 	 * the state its last owner stopped with. */
 	if (!r->latest_final && !a->allow_rollback)
-		return refuse(r, "its latest snapshot was taken while it ran, so the state it stopped "
+		return refuse(r, VS_R_NOT_FINAL, "its latest snapshot was taken while it ran, so the state it stopped "
 				 "with is newer: snapshot it now that it is stopped and restore that one, "
-				 "or start it where it stopped (use --allow-rollback to accept losing "
-				 "the newer state)");
+				 "or start it where it stopped");
 	return VS_OK;
 }
 
@@ -370,7 +376,7 @@ static VS_MUST_USE vs_err stop_fn(void *ctx, vs_vnf_record *r)
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
 	if (r->state == VS_VNF_MIGRATING)
-		return refuse(r, "a migration is in progress");
+		return refuse(r, VS_R_STATE, "a migration is in progress");
 	r->state = VS_VNF_STOPPED;
 	return VS_OK;
 }
@@ -380,7 +386,7 @@ static VS_MUST_USE vs_err pause_fn(void *ctx, vs_vnf_record *r)
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
 	if (r->state != VS_VNF_ACTIVE)
-		return refuse(r, "only an ACTIVE VNF can be paused");
+		return refuse(r, VS_R_STATE, "only an ACTIVE VNF can be paused");
 	r->state = VS_VNF_PAUSED;
 	return VS_OK;
 }
@@ -393,7 +399,7 @@ static VS_MUST_USE vs_err resume_fn(void *ctx, vs_vnf_record *r)
 	 * CAS that its token still holds (gap 5); a read would not do: its own
 	 * stop could still be in flight. */
 	if (r->state != VS_VNF_PAUSED && r->state != VS_VNF_ACTIVE)
-		return refuse(r, "only a PAUSED or ACTIVE VNF can be resumed");
+		return refuse(r, VS_R_STATE, "only a PAUSED or ACTIVE VNF can be resumed");
 	r->state = VS_VNF_ACTIVE;
 	return VS_OK;
 }
@@ -426,14 +432,14 @@ static VS_MUST_USE vs_err snapshot_check(const args *a, const vs_vnf_record *r)
 		return check_token(r, a->tok);
 	case VS_VNF_STOPPED:
 		if (strcmp(r->owner, a->host) != 0)
-			return refuse(r, "its state is on that host, not here");
+			return refuse(r, VS_R_STATE_ELSEWHERE, "its state is on that host, not here");
 		return VS_OK;
 	case VS_VNF_MIGRATING:
-		return refuse(r, "a migration is in progress");
+		return refuse(r, VS_R_STATE, "a migration is in progress");
 	case VS_VNF_RETIRED:
-		return refuse(r, "it is retired");
+		return refuse(r, VS_R_RETIRED, "it is retired");
 	}
-	return refuse(r, "unknown state");
+	return refuse(r, VS_R_STATE, "unknown state");
 }
 
 VS_MUST_USE vs_err vs_ledger_check_snapshot(vs_ledger *l, const char *name, const char *host,
@@ -449,7 +455,7 @@ static VS_MUST_USE vs_err record_fn(void *ctx, vs_vnf_record *r)
 	args *a = ctx;
 	VS_TRY(snapshot_check(a, r));
 	if (r->generation != a->gen)
-		return refuse(r, "it changed generation while the snapshot was being taken");
+		return refuse(r, VS_R_LOST_RACE, "it changed generation while the snapshot was being taken");
 	r->has_snapshot = true;
 	memcpy(r->latest_snapshot, a->snap, VS_ID_LEN);
 	r->latest_snapshot_gen = r->generation;
@@ -468,11 +474,12 @@ VS_MUST_USE vs_err vs_ledger_record_snapshot(vs_ledger *l, const char *name, con
 		/* Gap 3: an earlier copy of this CAS may have applied. */
 		vs_vnf_record r;
 		char refusal[512];
+		vs_reason why = vs_errreason();
 		snprintf(refusal, sizeof refusal, "%s", vs_errmsg());
 		vs_err reread = l->ops->get(l, name, &r);
 		if (reread == VS_OK && r.has_snapshot && !memcmp(r.latest_snapshot, snap, VS_ID_LEN))
 			return VS_OK;
-		return refusal_or_unknown(reread, refusal);
+		return refusal_or_unknown(reread, refusal, why, name);
 	}
 	return rc;
 }
@@ -482,9 +489,9 @@ static VS_MUST_USE vs_err mig_begin_fn(void *ctx, vs_vnf_record *r)
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
 	if (r->state != VS_VNF_ACTIVE)
-		return refuse(r, "only an ACTIVE VNF can be migrated");
+		return refuse(r, VS_R_STATE, "only an ACTIVE VNF can be migrated");
 	if (!strcmp(a->target, r->owner))
-		return refuse(r, "the target is the host it runs on");
+		return refuse(r, VS_R_STATE, "the target is the host it runs on");
 	r->state = VS_VNF_MIGRATING;
 	snprintf(r->target, sizeof r->target, "%s", a->target);
 	return VS_OK;
@@ -502,7 +509,7 @@ static VS_MUST_USE vs_err mig_commit_fn(void *ctx, vs_vnf_record *r)
 	args *a = ctx;
 	VS_TRY(check_token(r, a->tok));
 	if (r->state != VS_VNF_MIGRATING)
-		return refuse(r, "no migration is in progress");
+		return refuse(r, VS_R_STATE, "no migration is in progress");
 	char target[VS_HOST_MAX];
 	snprintf(target, sizeof target, "%s", r->target);
 	activate(r, target, a);
@@ -529,7 +536,7 @@ static VS_MUST_USE vs_err mig_abort_fn(void *ctx, vs_vnf_record *r)
 {
 	(void)ctx;
 	if (r->state != VS_VNF_MIGRATING)
-		return refuse(r, "no migration is in progress");
+		return refuse(r, VS_R_STATE, "no migration is in progress");
 	r->state = VS_VNF_ACTIVE;
 	r->target[0] = 0;
 	return VS_OK;
@@ -544,10 +551,10 @@ static VS_MUST_USE vs_err release_fn(void *ctx, vs_vnf_record *r)
 {
 	args *a = ctx;
 	if (!live(r->state) || strcmp(r->owner, a->host) != 0)
-		return refuse(r, "it is not running on the host to release");
+		return refuse(r, VS_R_STATE, "it is not running on the host to release");
 	if (vs_fence_valid(r, a->tok))
-		return refuse(r, "this home holds its live fencing token, so its host is not dead: "
-				 "stop it with 'vnf stop' instead (releasing a host asserts it is dead)");
+		return refuse(r, VS_R_OWN_LIVE_VNF, "this home holds its live fencing token, so its host is not dead: "
+				 "stop it instead (releasing a host asserts it is dead)");
 	r->state = VS_VNF_STOPPED;
 	r->target[0] = 0;
 	r->generation++; /* fences the released host's token */
@@ -568,7 +575,7 @@ static VS_MUST_USE vs_err retire_fn(void *ctx, vs_vnf_record *r)
 {
 	(void)ctx;
 	if (r->state != VS_VNF_REGISTERED && r->state != VS_VNF_STOPPED)
-		return refuse(r, "only a REGISTERED or STOPPED VNF can be retired");
+		return refuse(r, VS_R_STATE, "only a REGISTERED or STOPPED VNF can be retired");
 	r->state = VS_VNF_RETIRED;
 	return VS_OK;
 }
@@ -652,7 +659,8 @@ VS_MUST_USE vs_err vs_ledger_log_anchor_advance(vs_ledger *l, const char *host, 
 			return rc;
 		backoff(attempt);
 	}
-	return vs_fail(VS_E_ENV, "the audit anchor of %s kept changing; try again", host);
+	return vs_refuse(VS_E_ENV, VS_R_LOST_RACE, NULL, "the audit anchor of %s kept changing; try again",
+			 host);
 }
 
 VS_MUST_USE vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, const vs_log_anchor *a,
@@ -675,5 +683,6 @@ VS_MUST_USE vs_err vs_ledger_log_anchor_restart(vs_ledger *l, const char *host, 
 			return rc;
 		backoff(attempt);
 	}
-	return vs_fail(VS_E_ENV, "the audit anchor of %s kept changing; try again", host);
+	return vs_refuse(VS_E_ENV, VS_R_LOST_RACE, NULL, "the audit anchor of %s kept changing; try again",
+			 host);
 }

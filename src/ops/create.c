@@ -221,13 +221,14 @@ static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_
 		 * snapshot that does not exist; recovery settles the gap. */
 		rc = vs_ledger_record_snapshot(o->ledger, o->vnf, vs_home_host(h),
 					       have_tok ? &tok : NULL, hd->snapshot_id, rec.generation);
-		if (rc == VS_E_ENV) {
+		if (rc == VS_E_ENV || rc == VS_E_UNKNOWN) {
 			/* Unknown whether the ledger took it (gap 3): the snapshot
 			 * stays BUILDING, file and keys kept; recovery decides. */
 			char msg[512];
 			snprintf(msg, sizeof msg, "%s", vs_errmsg());
-			return vs_fail(VS_E_ENV, "%s; the snapshot is kept until `vnfsafe vnf recover %s` "
-						 "settles it", msg, o->vnf);
+			return vs_refuse(VS_E_UNKNOWN, VS_R_RECOVER, o->vnf,
+					 "%s; the snapshot is kept until the recovery of VNF '%s' "
+					 "settles it", msg, o->vnf);
 		}
 		if (rc != VS_OK && tmp[0])
 			unlink(o->out);
@@ -249,11 +250,13 @@ static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_
 		/* Marked FAILED only once its keys are gone: else it stays
 		 * BUILDING, and 'vnf recover' erases them. */
 		if (vs_keystore_erase(h, hd->snapshot_id, &n) != VS_OK)
-			return vs_fail(saved, "%s; its keys could not be erased: run `vnfsafe vnf "
-					      "recover %s`", msg, o->vnf);
+			return vs_refuse(saved, VS_R_RECOVER, o->vnf,
+					 "%s; its keys could not be erased: the recovery of VNF '%s' "
+					 "erases them", msg, o->vnf);
 		if (vs_catalog_finish(h, hd->snapshot_id, "FAILED", 0, NULL) != VS_OK)
-			return vs_fail(saved, "%s; keys erased, but the catalog still says BUILDING "
-					      "(`vnfsafe vnf recover %s` settles it)", msg, o->vnf);
+			return vs_refuse(saved, VS_R_RECOVER, o->vnf,
+					 "%s; keys erased, but the catalog still says BUILDING (the "
+					 "recovery of VNF '%s' settles it)", msg, o->vnf);
 		rc = vs_fail(saved, "%s", msg);
 	}
 	return rc;

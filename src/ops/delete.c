@@ -74,9 +74,9 @@ static VS_MUST_USE vs_err check_not_latest(vs_ledger *l, const char *vnf, const 
 	 * can only be "no VNF named vnf". */
 	vs_err rc = vs_ledger_get(l, vnf, &r);
 	if (rc == VS_E_USAGE)
-		return vs_fail(VS_E_POLICY, "the ledger %s does not know VNF '%s' that snapshot %s was "
-					    "made for: the wrong ledger? nothing erased (name the VNF's "
-					    "ledger with --ledger, or --force)", l->uri, vnf, sid);
+		return vs_refuse(VS_E_POLICY, VS_R_NEED_LEDGER, vnf,
+				 "the ledger %s does not know VNF '%s' that snapshot %s was made for: "
+				 "the wrong ledger? nothing erased", l->uri, vnf, sid);
 	if (rc != VS_OK)
 		return vs_wrap(rc == VS_E_INTEGRITY ? VS_E_INTEGRITY : VS_E_ENV,
 			       "cannot tell whether snapshot %s is the latest of VNF '%s', nothing "
@@ -84,9 +84,10 @@ static VS_MUST_USE vs_err check_not_latest(vs_ledger *l, const char *vnf, const 
 	if (r.state == VS_VNF_RETIRED || !r.has_snapshot ||
 	    memcmp(r.latest_snapshot, id, VS_ID_LEN) != 0)
 		return VS_OK;
-	return vs_fail(VS_E_POLICY, "snapshot %s is the latest of VNF '%s' (%s, generation %llu): the "
-				    "VNF continues from it; use --force to delete it anyway", sid, vnf,
-		       vs_vnf_state_name(r.state), (unsigned long long)r.generation);
+	return vs_refuse(VS_E_POLICY, VS_R_LATEST_SNAPSHOT, vnf,
+			 "snapshot %s is the latest of VNF '%s' (%s, generation %llu): the VNF "
+			 "continues from it", sid, vnf, vs_vnf_state_name(r.state),
+			 (unsigned long long)r.generation);
 }
 
 VS_MUST_USE vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[VS_ID_LEN], bool force,
@@ -96,7 +97,8 @@ VS_MUST_USE vs_err vs_snapshot_erase(vs_home *h, vs_ledger *l, const uint8_t id[
 	int lock;
 	memset(res, 0, sizeof *res);
 	if (!force && !l)
-		return vs_fail(VS_E_USAGE, "deleting a snapshot needs a ledger (or --force)");
+		return vs_refuse(VS_E_USAGE, VS_R_NEED_LEDGER, NULL,
+				 "deleting a snapshot needs a ledger (or the override)");
 	VS_TRY(vs_catalog_get(h, id, &e));
 	snprintf(res->vnf, sizeof res->vnf, "%s", e.vnf);
 	/* Exclusive: no restore of this VNF activates, and no snapshot of it is

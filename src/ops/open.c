@@ -20,6 +20,8 @@ typedef struct {
 	vs_arc_dec check[VS_SNAP_MAX_SECTIONS]; /* verify: archive structure only */
 	uint64_t total;
 	vs_err refused; /* the ledger's early answer, reported once integrity is known */
+	vs_reason refused_why;
+	char refused_vnf[VS_NAME_MAX];
 	char refusal[512];
 	bool await_record; /* the snapshot is still being created (streamed) here */
 } open_ctx;
@@ -72,6 +74,8 @@ static VS_MUST_USE vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t 
 						     h->snapshot_id, c->o->allow_rollback);
 	if (c->refused != VS_OK) {
 		snprintf(c->refusal, sizeof c->refusal, "%s", vs_errmsg());
+		c->refused_why = vs_errreason();
+		snprintf(c->refused_vnf, sizeof c->refused_vnf, "%s", vs_errvnf());
 		return VS_OK;
 	}
 	return vs_dir_restore_begin(&c->restore, c->o->to, h->nsections);
@@ -134,14 +138,16 @@ static VS_MUST_USE vs_err await_record(vs_home *h, const uint8_t id[VS_ID_LEN], 
 		nanosleep(&ts, NULL);
 	}
 	if (!strcmp(e.state, "FAILED") || !strcmp(e.state, "ERASED"))
-		return vs_fail(VS_E_POLICY, "the creation of this snapshot failed: nothing restored");
+		return vs_refuse(VS_E_POLICY, VS_R_CREATION_FAILED, e.vnf,
+				 "the creation of this snapshot failed: nothing restored");
 	/* Still BUILDING after a minute: the ledger decides, unless the restore
 	 * is an authorized roll-back, which must not revive a snapshot that
 	 * never counted (its creation may have died; recovery settles it). */
 	if (!strcmp(e.state, "BUILDING") && allow_rollback)
-		return vs_fail(VS_E_POLICY, "this snapshot's creation has not finished (BUILDING): "
-					    "an authorized roll-back needs a recorded snapshot "
-					    "(run `vnfsafe vnf recover %s` if its creation died)", e.vnf);
+		return vs_refuse(VS_E_POLICY, VS_R_RECOVER, e.vnf,
+				 "this snapshot's creation has not finished (BUILDING): an authorized "
+				 "roll-back needs a recorded snapshot (recover VNF '%s' if its "
+				 "creation died)", e.vnf);
 	return VS_OK;
 }
 
@@ -169,13 +175,14 @@ static VS_MUST_USE vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap
 		rc = vs_ledger_restore(c->o->ledger, hd->vnf, vs_home_host(h), hd->lineage_id,
 				       hd->snapshot_id, c->o->allow_rollback, &p.act, &tok, rec);
 	}
-	if (rc == VS_E_ENV && asked) {
+	if ((rc == VS_E_ENV || rc == VS_E_UNKNOWN) && asked) {
 		/* Unknown whether the ledger took it (gap 3): keep the journal and
 		 * the staged state; recovery decides on the activation id. */
 		char msg[512];
 		snprintf(msg, sizeof msg, "%s", vs_errmsg());
-		return vs_fail(VS_E_ENV, "%s; the staged restore is kept until `vnfsafe vnf recover %s` "
-					 "settles it", msg, hd->vnf);
+		return vs_refuse(VS_E_UNKNOWN, VS_R_RECOVER, hd->vnf,
+				 "%s; the staged restore is kept until the recovery of VNF '%s' "
+				 "settles it", msg, hd->vnf);
 	}
 	if (rc != VS_OK) {
 		/* Refused: nothing was activated. Best-effort cleanup; what
@@ -190,11 +197,11 @@ static VS_MUST_USE vs_err activate_locked(vs_home *h, open_ctx *c, const vs_snap
 	if (rc != VS_OK) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "%s", vs_errmsg());
-		return vs_fail(rc, "%s; VNF '%s' is now ACTIVE on this host (generation %llu) from this "
-				   "snapshot and its restored state waits, private (0700), in %s: make %s "
-				   "absent or an empty directory, then `vnfsafe vnf recover %s` moves it there",
-			       msg, hd->vnf, (unsigned long long)rec->generation, p.staging, p.target,
-			       hd->vnf);
+		return vs_refuse(rc, VS_R_RECOVER, hd->vnf,
+				 "%s; VNF '%s' is now ACTIVE on this host (generation %llu) from this "
+				 "snapshot and its restored state waits, private (0700), in %s: make %s "
+				 "absent or an empty directory, then its recovery moves it there",
+				 msg, hd->vnf, (unsigned long long)rec->generation, p.staging, p.target);
 	}
 	vs_fault("restore.after_publish");
 	return vs_home_token_keep(h, hd->vnf, &tok);
@@ -259,7 +266,7 @@ VS_MUST_USE vs_err vs_snapshot_open(vs_home *h, const vs_open_opts *o, vs_snap_r
 		rc = vs_unseal(&src, &ops, &res->header, &res->summary);
 	}
 	if (rc == VS_OK && c->refused != VS_OK)
-		rc = vs_fail(c->refused, "%s", c->refusal);
+		rc = vs_refuse(c->refused, c->refused_why, c->refused_vnf, "%s", c->refusal);
 	if (rc == VS_OK && c->await_record)
 		rc = await_record(h, res->header.snapshot_id, o->allow_rollback);
 	if (rc == VS_OK && c->restore)

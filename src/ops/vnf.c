@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vnfsafe/anchor.h"
 #include "vnfsafe/fault.h"
 #include "vnfsafe/fsutil.h"
 #include "vnfsafe/ops.h"
@@ -22,7 +23,7 @@ static VS_MUST_USE vs_err start_journaled(vs_home *h, vs_ledger *l, vs_pending *
 	if (rc != VS_OK) {
 		/* Refused or failed: unless the outcome is unknown (the ledger
 		 * could not say whether it applied), nothing was activated. */
-		if (rc != VS_E_ENV)
+		if (rc != VS_E_ENV && rc != VS_E_UNKNOWN)
 			vs_ignore(vs_home_pending_drop(h, p->vnf)); /* recovery drops a leftover row */
 		return rc;
 	}
@@ -46,12 +47,16 @@ static VS_MUST_USE vs_err start_locked(vs_home *h, vs_ledger *l, const char *nam
 	return rc;
 }
 
-VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name, bool discard_latest,
-		    vs_vnf_record *rec)
+VS_MUST_USE vs_err vs_vnf_start(vs_home *h, vs_ledger *l, const char *name,
+				const char *discard_reason, vs_vnf_record *rec)
 {
 	int lock;
+	if (discard_reason && !*discard_reason)
+		return vs_refuse(VS_E_USAGE, VS_R_NEED_REASON, name,
+				 "discarding the latest snapshot of VNF '%s' needs the operator's "
+				 "reason (it goes to the audit log)", name);
 	VS_TRY(vs_home_lock(h, name, true, &lock));
-	vs_err rc = start_locked(h, l, name, discard_latest, rec);
+	vs_err rc = start_locked(h, l, name, discard_reason != NULL, rec);
 	vs_home_unlock(lock);
 	return rc;
 }
@@ -102,9 +107,13 @@ static VS_MUST_USE vs_err release_locked(vs_home *h, vs_ledger *l, const char *n
 }
 
 VS_MUST_USE vs_err vs_vnf_release(vs_home *h, vs_ledger *l, const char *name, const char *host,
-		      vs_vnf_record *rec)
+				  const char *reason, vs_vnf_record *rec)
 {
 	int lock;
+	if (!reason || !*reason)
+		return vs_refuse(VS_E_USAGE, VS_R_NEED_REASON, name,
+				 "releasing a host needs the operator's reason (it asserts the host is "
+				 "dead; it goes to the audit log)");
 	VS_TRY(vs_ledger_get(l, name, rec)); /* "no VNF named X" before a lock file is made */
 	VS_TRY(vs_home_lock(h, name, true, &lock));
 	vs_err rc = release_locked(h, l, name, host, rec);
@@ -204,7 +213,7 @@ static VS_MUST_USE vs_err settle_token(vs_home *h, const vs_vnf_record *r, char 
 	if (mine(h, r) && !found)
 		note(act, cap, "the ledger says it runs here (generation %llu) but this host holds no "
 			       "token for it and no record of activating it: not adopting it (if this "
-			       "host lost it, `vnfsafe vnf release` it)",
+			       "host lost it, release it)",
 		     (unsigned long long)r->generation);
 	return VS_OK;
 }
@@ -300,4 +309,77 @@ VS_MUST_USE vs_err vs_vnf_recover(vs_home *h, vs_ledger *l, const char *name, vs
 	vs_err rc = recover_locked(h, l, name, rec, act, cap);
 	vs_home_unlock(lock);
 	return rc;
+}
+
+VS_MUST_USE vs_err vs_vnf_register(vs_ledger *l, const char *name, const char *sensitive,
+				   vs_vnf_record *rec)
+{
+	return vs_ledger_register(l, name, sensitive ? sensitive : "", rec);
+}
+
+VS_MUST_USE vs_err vs_vnf_status(vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	return vs_ledger_get(l, name, rec);
+}
+
+VS_MUST_USE vs_err vs_vnf_list(vs_ledger *l, vs_err (*cb)(void *ctx, const vs_vnf_record *r),
+			       void *ctx)
+{
+	return vs_ledger_list(l, cb, ctx);
+}
+
+VS_MUST_USE vs_err vs_vnf_retire(vs_ledger *l, const char *name, vs_vnf_record *rec)
+{
+	return vs_ledger_retire(l, name, rec);
+}
+
+VS_MUST_USE vs_err vs_open_ledger(vs_home *h, const char *uri, const vs_etcd_opts *etcd,
+				  vs_ledger **l)
+{
+	char def[4200];
+	if (!uri) {
+		if (!h)
+			return vs_fail(VS_E_USAGE, "no ledger named and no home to take its own");
+		vs_home_default_ledger(h, def, sizeof def);
+		uri = def;
+	}
+	VS_TRY(vs_ledger_open_opts(l, uri, etcd));
+	if (h) /* the etcd audit anchor is signed with the checkpoint key */
+		(*l)->anchor_signer = vs_home_signer(h);
+	return VS_OK;
+}
+
+void vs_host_notes_get(const vs_home *h, vs_ledger *l, vs_host_notes *n)
+{
+	n->host = h ? vs_home_host(h) : NULL;
+	n->keystore = h ? vs_home_keystore_status(h) : NULL;
+	n->ledger_anchor = l ? vs_ledger_anchor_status(l) : NULL;
+	n->ledger_auth = l ? vs_ledger_auth_status(l) : NULL;
+	n->key_id[0] = 0;
+	if (h) {
+		uint8_t pub[VS_PUB_LEN], id[VS_HASH_LEN];
+		vs_home_pub(h, pub, id);
+		vs_hex(id, VS_HASH_LEN, n->key_id);
+	}
+}
+
+VS_MUST_USE vs_err vs_open_home(const char *arg, char *path, size_t cap, vs_home **h)
+{
+	VS_TRY(vs_home_resolve(arg, path, cap));
+	return vs_home_open(h, path);
+}
+
+VS_MUST_USE vs_err vs_init_home(const char *arg, const char *seed_path, uint64_t interval,
+				char *path, size_t cap, char *seed_out, size_t seed_cap,
+				vs_home **h)
+{
+	VS_TRY(vs_home_resolve(arg, path, cap));
+	VS_TRY(vs_home_create(path, seed_path, interval, seed_out, seed_cap));
+	return vs_home_open(h, path);
+}
+
+VS_MUST_USE vs_err vs_snapshot_list(vs_home *h,
+				    vs_err (*cb)(void *ctx, const vs_catalog_entry *e), void *ctx)
+{
+	return vs_catalog_list(h, cb, ctx);
 }

@@ -5,48 +5,6 @@
 
 #include "vnfsafe/snapshot.h"
 
-bool vs_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n >= VS_NAME_MAX || s[0] == '.' || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-void vs_id_format(const uint8_t id[VS_ID_LEN], char out[37])
-{
-	char hex[2 * VS_ID_LEN + 1];
-	vs_hex(id, VS_ID_LEN, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-		 hex + 20);
-}
-
-VS_MUST_USE vs_err vs_id_parse(const char *s, uint8_t id[VS_ID_LEN])
-{
-	char hex[2 * VS_ID_LEN + 1];
-	size_t n = 0;
-	if (strlen(s) != 36)
-		return vs_fail(VS_E_USAGE, "'%.40s' is not a snapshot id (expected a UUID)", s);
-	for (size_t i = 0; s[i]; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return vs_fail(VS_E_USAGE, "'%s' is not a snapshot id", s);
-			continue;
-		}
-		hex[n++] = s[i];
-	}
-	hex[n] = 0;
-	if (vs_unhex(hex, id, VS_ID_LEN) != VS_OK)
-		return vs_fail(VS_E_USAGE, "'%s' is not a snapshot id", s);
-	return VS_OK;
-}
-
 static VS_MUST_USE vs_err check_header(const vs_snap_header *h)
 {
 	if (!vs_name_ok(h->vnf))

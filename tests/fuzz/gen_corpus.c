@@ -407,7 +407,10 @@ static bool audit_line(unsigned which, char *out, size_t cap, size_t *n)
 	r.time_us = 1764000000123456LL + (int64_t)which * 1000001;
 	r.epoch = which;
 	snprintf(r.host, sizeof r.host, "fuzz-host");
-	snprintf(r.actor, sizeof r.actor, which == 1 ? "CN=ops \"root\",O=Caf\xc3\xa9" : "uid:1000");
+	snprintf(r.actor, sizeof r.actor, which == 1 ? "CN=ops \"root\",O=Caf\xc3\xa9"
+					  : which == 3 ? "uid:root"
+						       : "uid:1000");
+	r.has_uid = which == 3; /* the numeric uid beside a local principal */
 	snprintf(r.action, sizeof r.action, which == 2 ? "audit.torn_tail" : "snapshot.create");
 	snprintf(r.vnf, sizeof r.vnf, "vnf-fuzz");
 	if (which != 2)
@@ -528,9 +531,10 @@ static bool record_ok(const uint8_t *p, size_t n)
 static void process_audit(const char *dir, bool write)
 {
 	static char line[VS_AUDIT_LINE_MAX];
-	static const char *const names[] = { "record_plain", "record_escapes", "record_torn_tail" };
+	static const char *const names[] = { "record_plain", "record_escapes", "record_torn_tail",
+					     "record_uid" };
 	size_t n;
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		if (!audit_line(i, line, sizeof line, &n))
 			fail("cannot make an audit record", names[i]);
 		else

@@ -59,7 +59,8 @@ grep 'vnf.start' "$OUT" | grep refused | grep -q 'fork' || fail "the refusal's r
 grep 'snapshot.verify' "$OUT" | grep integrity | grep -q 'authentication' ||
 	fail "the integrity failure's reason is not recorded"
 grep 'snapshot.create' "$OUT" | grep -q "$ID" || fail "the snapshot id is not recorded"
-grep -q "uid:$(id -u)" "$OUT" || fail "the actor is not recorded"
+grep -qE "uid:$(id -un)( |$)" "$OUT" || fail "the actor (principal uid:<user name>) is not recorded"
+vs --home "$H" log show --json | grep -q "\"uid\": $(id -u)$" || fail "the numeric uid is not recorded beside the actor"
 pass "12 audited commands: 12 records in order, with outcome ok/refused/integrity/failed, reason, snapshot id, actor"
 
 expect_rc 0 vs --home "$H" log show --json --vnf fw

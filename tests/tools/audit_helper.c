@@ -28,7 +28,7 @@ static void *loop(void *p)
 	memset(reason, 'r', 120);
 	reason[120] = 0;
 	for (;;) {
-		vs_audit_event ev = { "uid:0", "vnf.start", "crash-vnf", "", 1, VS_AUDIT_OUT_OK, reason };
+		vs_audit_event ev = { "uid:0", "vnf.start", "crash-vnf", "", 1, VS_AUDIT_OUT_OK, reason, false, 0 };
 		uint64_t seq;
 		if (vs_audit_append(log_, &ev, &seq) != VS_OK)
 			exit(die("append"));

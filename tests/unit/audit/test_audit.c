@@ -192,6 +192,37 @@ static void sample(vs_audit_record *r)
 	memset(r->mac, 0xcd, 32);
 }
 
+/* The numeric uid beside a local principal: optional (older records have
+ * none and verify as before), canonical, a uint32. */
+static void test_record_uid_field(void **st)
+{
+	(void)st;
+	vs_audit_record r, back;
+	char line[VS_AUDIT_LINE_MAX], bad[VS_AUDIT_LINE_MAX + 32];
+	size_t n;
+	sample(&r);
+	assert_int_equal(vs_audit_record_format(&r, line, sizeof line, &n), VS_OK);
+	assert_null(strstr(line, "\"uid\":")); /* none: the old form, byte for byte */
+	assert_int_equal(vs_audit_record_parse(line, n - 1, &back), VS_OK);
+	assert_false(back.has_uid);
+	memset(r.actor, 0, sizeof r.actor);
+	snprintf(r.actor, sizeof r.actor, "uid:root");
+	r.has_uid = true;
+	r.uid = 0;
+	assert_int_equal(vs_audit_record_format(&r, line, sizeof line, &n), VS_OK);
+	assert_non_null(strstr(line, "\"actor\":\"uid:root\",\"uid\":0,\"action\":"));
+	assert_int_equal(vs_audit_record_parse(line, n - 1, &back), VS_OK);
+	assert_memory_equal(&r, &back, sizeof r);
+	/* Out of range, signed, leading zero, or after the action: refused. */
+	static const char *const wrong[] = { "\"uid\":4294967296,", "\"uid\":-1,", "\"uid\":00," };
+	for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+		const char *at = strstr(line, "\"uid\":0,");
+		int pre = (int)(at - line);
+		snprintf(bad, sizeof bad, "%.*s%s%s", pre, line, wrong[i], at + strlen("\"uid\":0,"));
+		assert_int_equal(vs_audit_record_parse(bad, strlen(bad) - 1, &back), VS_E_INTEGRITY);
+	}
+}
+
 static void test_record_roundtrip_and_strict(void **st)
 {
 	(void)st;
@@ -315,7 +346,7 @@ static void fx_done(fixture *f)
 
 static uint64_t add(fixture *f, const char *action, const char *reason)
 {
-	vs_audit_event ev = { "uid:1000", action, "vnf-a", "", 1, VS_AUDIT_OUT_OK, reason };
+	vs_audit_event ev = { "uid:1000", action, "vnf-a", "", 1, VS_AUDIT_OUT_OK, reason, true, 1000 };
 	uint64_t seq = 0;
 	assert_int_equal(vs_audit_append(f->a, &ev, &seq), VS_OK);
 	return seq;
@@ -426,15 +457,17 @@ static void test_append_verify_roundtrip(void **st)
 	assert_int_equal(last->seq, 20);
 	assert_string_equal(last->host, "unit-host");
 	assert_string_equal(last->actor, "uid:1000");
+	assert_true(last->has_uid); /* "uid":1000 beside the actor */
+	assert_int_equal(last->uid, 1000);
 	assert_string_equal(last->reason, "event 17");
 	free(last);
 	/* Bad events are usage errors and write nothing. */
-	vs_audit_event ev = { "uid:0", "Not An Action", "", "", 0, VS_AUDIT_OUT_OK, "" };
+	vs_audit_event ev = { "uid:0", "Not An Action", "", "", 0, VS_AUDIT_OUT_OK, "", false, 0 };
 	assert_int_equal(vs_audit_append(f.a, &ev, NULL), VS_E_USAGE);
 	char big[VS_AUDIT_REASON_MAX + 2];
 	memset(big, 'r', sizeof big - 1);
 	big[sizeof big - 1] = 0;
-	vs_audit_event ev2 = { "uid:0", "vnf.stop", "", "", 0, VS_AUDIT_OUT_OK, big };
+	vs_audit_event ev2 = { "uid:0", "vnf.stop", "", "", 0, VS_AUDIT_OUT_OK, big, false, 0 };
 	assert_int_equal(vs_audit_append(f.a, &ev2, NULL), VS_E_USAGE);
 	expect_intact(&f, true, 20);
 	/* Reopening carries on from the tail. */
@@ -1070,13 +1103,15 @@ static void test_frontier_crash_points(void **st)
 			if (vs_audit_open(&a, f.dir, &f.opts) != VS_OK)
 				_exit(10);
 			for (int j = 0; j < 5; j++) {
-				vs_audit_event ev = { "uid:9", "vnf.stop", "p", "", 1, VS_AUDIT_OUT_OK,
-						      "acked" };
+				vs_audit_event ev = { .actor = "uid:9", .action = "vnf.stop", .vnf = "p",
+						      .generation = 1, .outcome = VS_AUDIT_OUT_OK,
+						      .reason = "acked" };
 				if (vs_audit_append(a, &ev, NULL) != VS_OK)
 					_exit(11);
 			}
 			setenv("VNFSAFE_FAULT", points[i], 1);
-			vs_audit_event ev = { "uid:9", "vnf.stop", "p", "", 1, VS_AUDIT_OUT_OK, "last" };
+			vs_audit_event ev = { .actor = "uid:9", .action = "vnf.stop", .vnf = "p",
+					      .generation = 1, .outcome = VS_AUDIT_OUT_OK, .reason = "last" };
 			vs_ignore(vs_audit_append(a, &ev, NULL));
 			_exit(12); /* not killed */
 		}
@@ -1114,7 +1149,7 @@ static void *thread_main(void *p)
 		vs_audit_event ev[5];
 		for (int k = 0; k < w->batch; k++)
 			ev[k] = (vs_audit_event){ "uid:7", "vnf.start", "v", "", (uint64_t)(i + k),
-						  VS_AUDIT_OUT_OK, "threaded" };
+						  VS_AUDIT_OUT_OK, "threaded", false, 0 };
 		uint64_t first = 0;
 		vs_err rc = w->batch == 1 ? vs_audit_append(w->f->a, ev, &first)
 					  : vs_audit_append_many(w->f->a, ev, (size_t)w->batch, &first);
@@ -1153,8 +1188,8 @@ static void test_threads_group_commit(void **st)
 	for (uint64_t i = 0; i < 800; i++)
 		assert_int_equal(all[i], i + 1);
 	/* A batch with one bad event writes none of them. */
-	vs_audit_event two[2] = { { "uid:7", "vnf.stop", "v", "", 1, VS_AUDIT_OUT_OK, "" },
-				  { "uid:7", "BAD ACTION", "v", "", 1, VS_AUDIT_OUT_OK, "" } };
+	vs_audit_event two[2] = { { "uid:7", "vnf.stop", "v", "", 1, VS_AUDIT_OUT_OK, "", false, 0 },
+				  { "uid:7", "BAD ACTION", "v", "", 1, VS_AUDIT_OUT_OK, "", false, 0 } };
 	assert_int_equal(vs_audit_append_many(f.a, two, 2, NULL), VS_E_USAGE);
 	assert_int_equal(vs_audit_append_many(f.a, two, 0, NULL), VS_E_USAGE);
 	expect_intact(&f, true, 800);
@@ -1184,7 +1219,7 @@ static void test_processes(void **st)
 				_exit(10);
 			for (int j = 0; j < 150; j++) {
 				vs_audit_event ev = { "uid:9", "vnf.stop", "p", "", (uint64_t)j,
-						      VS_AUDIT_OUT_FAILED, "forked" };
+						      VS_AUDIT_OUT_FAILED, "forked", false, 0 };
 				if (vs_audit_append(a, &ev, NULL) != VS_OK)
 					_exit(11);
 			}
@@ -1214,6 +1249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merkle_against_reference),
 		cmocka_unit_test(test_record_roundtrip_and_strict),
+		cmocka_unit_test(test_record_uid_field),
 		cmocka_unit_test(test_append_verify_roundtrip),
 		cmocka_unit_test(test_many_epochs),
 		cmocka_unit_test(test_tamper_kinds),

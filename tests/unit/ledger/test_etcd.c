@@ -1085,7 +1085,7 @@ static void test_untrusted_answers(void **st)
 	CASE(OP_GET, "503 Service Unavailable", "{\"error\":\"etcdserver: no leader\",\"code\":14}",
 	     VS_E_ENV, "unreachable at all endpoints (http://127.0.0.1:");
 	CASE(OP_CREATE, "503 Service Unavailable", "{\"error\":\"etcdserver: no\\nleader\"}",
-	     VS_E_ENV, "HTTP 503: etcdserver: no?leader); whether the change was applied is unknown");
+	     VS_E_UNKNOWN, "HTTP 503: etcdserver: no?leader); whether the change was applied is unknown");
 	CASE(OP_CREATE, "200 OK", "{" HDR ",\"succeeded\":\"yes\"}", VS_E_INTEGRITY,
 	     "malformed transaction");
 	CASE(OP_CREATE, "200 OK", "{" HDR "}", VS_E_INTEGRITY, "malformed transaction");

@@ -61,11 +61,14 @@ static void test_activation_refused_then_unreadable(void **st)
 	assert_int_equal(vs_ledger_start(L, "act", "host-a", NULL, false, &a, &r), VS_OK);
 	/* Refused (a fork) on a good read; the re-read of its own effect fails. */
 	fail_after(1);
-	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, false, &b, &r), VS_E_ENV);
+	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, false, &b, &r), VS_E_UNKNOWN);
+	assert_int_equal(vs_exit_code(VS_E_UNKNOWN), VS_E_ENV);
 	/* Readable: a plain refusal, as before. */
 	fail_from = 0;
 	L->cached = false;
 	assert_int_equal(vs_ledger_start(L, "act", "host-b", NULL, false, &b, &r), VS_E_POLICY);
+	assert_int_equal(vs_errreason(), VS_R_FORK);
+	assert_string_equal(vs_errvnf(), "act");
 }
 
 static void test_record_refused_then_unreadable(void **st)
@@ -79,11 +82,12 @@ static void test_record_refused_then_unreadable(void **st)
 	/* A stale generation: refused; the re-read fails: unknown, not refused. */
 	fail_after(1);
 	assert_int_equal(vs_ledger_record_snapshot(L, "rec", "host-a", NULL, snap, r.generation + 5),
-			 VS_E_ENV);
+			 VS_E_UNKNOWN);
 	fail_from = 0;
 	L->cached = false;
 	assert_int_equal(vs_ledger_record_snapshot(L, "rec", "host-a", NULL, snap, r.generation + 5),
 			 VS_E_POLICY);
+	assert_int_equal(vs_errreason(), VS_R_LOST_RACE);
 }
 
 int main(void)
