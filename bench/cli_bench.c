@@ -11,7 +11,14 @@
  * whole log read at open, as before the frontier). The bare cost: one SQLite transaction
  * of the ledger's kind (WAL, synchronous=FULL, BEGIN IMMEDIATE, a
  * compare-and-set UPDATE, COMMIT) plus one write()+fdatasync() of a
- * record-sized line, in this process, on the same file system. */
+ * record-sized line, in this process, on the same file system.
+ * Then the same operations in process, as the coming agent will run them:
+ * home and ledger opened once, each operation inside an audited session
+ * (vnfsafe/session.h), beside the bare cost again; and the cost of opening
+ * and closing the home and the ledger alone.
+ *   cli_bench --trace HOME
+ * runs one stop, start and verify in process between marker calls, for
+ * bench/cli's strace of the syncs per operation. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
@@ -25,6 +32,8 @@
 #include <unistd.h>
 
 #include "vnfsafe/audit.h"
+#include "vnfsafe/ops.h"
+#include "vnfsafe/session.h"
 
 extern char **environ;
 
@@ -267,6 +276,149 @@ static stats without_frontier(const char *home, int pairs)
 	return s;
 }
 
+/* In process, as the agent will run: the home and the ledger opened once,
+ * then the library operations the CLI runs, each inside an audited
+ * session (vs_session_begin, the operation, vs_session_end). */
+typedef struct {
+	vs_home *h;
+	vs_ledger *l;
+	char snap[4200];
+} inproc;
+
+static vs_err inproc_ledger(void *ctx, vs_ledger **l)
+{
+	*l = ((inproc *)ctx)->l;
+	return VS_OK;
+}
+
+static void inproc_open(inproc *p, const char *home)
+{
+	char path[4096];
+	vs_etcd_opts eo;
+	memset(&eo, 0, sizeof eo);
+	snprintf(p->snap, sizeof p->snap, "%s.vsnap", home);
+	if (vs_open_home(home, path, sizeof path, &p->h) != VS_OK ||
+	    vs_open_ledger(p->h, NULL, &eo, &p->l) != VS_OK)
+		die("open home and ledger", vs_errmsg());
+}
+
+static void inproc_close(inproc *p)
+{
+	vs_ledger_close(p->l);
+	vs_home_close(p->h);
+}
+
+enum { OP_STOP, OP_START, OP_VERIFY };
+
+/* One audited operation, as the CLI runs it; ms taken. */
+static double inproc_op(inproc *p, int op)
+{
+	static const char *const actions[] = { "vnf.stop", "vnf.start", "snapshot.verify" };
+	vs_principal who;
+	if (vs_principal_local((uint32_t)getuid(), "bench", &who) != VS_OK)
+		die("principal", vs_errmsg());
+	vs_session_opts o = { .principal = &who, .action = actions[op],
+			      .open_ledger = inproc_ledger, .ledger_ctx = p };
+	vs_session *s;
+	vs_vnf_record rec;
+	memset(&rec, 0, sizeof rec);
+	double t = now_ms();
+	if (vs_session_begin(p->h, &o, &s) != VS_OK)
+		die("session begin", vs_errmsg());
+	vs_err rc;
+	if (op == OP_VERIFY) {
+		vs_open_opts oo = { .in = p->snap };
+		vs_snap_result res;
+		memset(&res, 0, sizeof res);
+		rc = vs_snapshot_open(p->h, &oo, &res, &rec);
+		res.header.vnf[sizeof res.header.vnf - 1] = 0;
+		vs_session_vnf(s, res.header.vnf);
+		vs_session_snapshot(s, res.header.snapshot_id);
+		vs_session_generation(s, res.header.generation);
+	} else {
+		rc = op == OP_STOP ? vs_vnf_stop(p->h, p->l, "fw", &rec)
+				   : vs_vnf_start(p->h, p->l, "fw", NULL, &rec);
+		vs_session_vnf(s, "fw");
+		vs_session_generation(s, rec.generation);
+	}
+	if (vs_session_end(s, rc) != VS_OK)
+		die(actions[op], vs_errmsg());
+	return now_ms() - t;
+}
+
+/* Home and ledger opened and closed, nothing else (no process start). */
+static double inproc_open_close(const char *home)
+{
+	inproc p;
+	double t = now_ms();
+	inproc_open(&p, home);
+	inproc_close(&p);
+	return now_ms() - t;
+}
+
+/* Like measure(), in process: v[0] stop|start per op, v[1] verify, v[2]
+ * open+close of home and ledger. */
+static void measure_inproc(const char *work, const char *small, const char *big, int n,
+			   stats s[3], stats b[3], stats *base)
+{
+	double *vs[3], *vb[3], *vbare = calloc((size_t)n * 2, sizeof(double));
+	for (int k = 0; k < 3; k++) {
+		vs[k] = calloc((size_t)n, sizeof(double));
+		vb[k] = calloc((size_t)n, sizeof(double));
+	}
+	bare_ctx bc;
+	bare_open(&bc, work);
+	inproc ps, pb;
+	inproc_open(&ps, small);
+	inproc_open(&pb, big);
+	for (int i = 0; i < n; i++) {
+		vs[0][i] = (inproc_op(&ps, OP_STOP) + inproc_op(&ps, OP_START)) / 2;
+		vs[1][i] = inproc_op(&ps, OP_VERIFY);
+		vbare[2 * i] = bare_once(&bc);
+		vb[0][i] = (inproc_op(&pb, OP_STOP) + inproc_op(&pb, OP_START)) / 2;
+		vb[1][i] = inproc_op(&pb, OP_VERIFY);
+		vbare[2 * i + 1] = bare_once(&bc);
+	}
+	inproc_close(&ps);
+	inproc_close(&pb);
+	for (int i = 0; i < n; i++) {
+		vs[2][i] = inproc_open_close(small);
+		vb[2][i] = inproc_open_close(big);
+	}
+	bare_close(&bc);
+	*base = summarize(vbare, 2 * n);
+	free(vbare);
+	for (int k = 0; k < 3; k++) {
+		s[k] = summarize(vs[k], n);
+		b[k] = summarize(vb[k], n);
+		free(vs[k]);
+		free(vb[k]);
+	}
+}
+
+/* cli_bench --trace HOME: one stop, start and verify in process, each
+ * between two marker calls access("/vnfsafe-bench-mark/WHAT") that
+ * bench/cli finds in `strace -y -e trace=fsync,fdatasync,access` output to
+ * attribute each sync to its operation. */
+static int trace_main(const char *home)
+{
+	static const char *const names[] = { "stop", "start", "verify" };
+	inproc p;
+	char mark[64];
+	inproc_open(&p, home);
+	inproc_op(&p, OP_STOP); /* warm-up: a first session of this process */
+	inproc_op(&p, OP_START);
+	for (int op = OP_STOP; op <= OP_VERIFY; op++) {
+		snprintf(mark, sizeof mark, "/vnfsafe-bench-mark/begin-%s", names[op]);
+		(void)access(mark, F_OK);
+		inproc_op(&p, op);
+		snprintf(mark, sizeof mark, "/vnfsafe-bench-mark/end-%s", names[op]);
+		(void)access(mark, F_OK);
+	}
+	inproc_close(&p);
+	return 0;
+}
+
 static uint64_t log_bytes(const char *home)
 {
 	char p[4200];
@@ -284,6 +436,8 @@ static void row(const char *what, const stats *small, const stats *big, double b
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--trace"))
+		return trace_main(argv[2]);
 	if (argc < 3 || argc > 5) {
 		fprintf(stderr, "usage: cli_bench VNFSAFE WORKDIR [PAIRS [BIG]]\n");
 		return 1;
@@ -302,6 +456,9 @@ int main(int argc, char **argv)
 	setup(h_big, big);
 	printf("# setup (two homes, grown to 10 and %llu records): %.1f s\n",
 	       (unsigned long long)big, (now_ms() - t) / 1e3);
+	/* The grown log's pages out before anything is timed: otherwise the
+	 * first syncs of the run wait behind their writeback. */
+	sync();
 	stats s[4], b[4], base, old;
 	measure(work, h_small, h_big, pairs, s, b, &base);
 	old = without_frontier(h_big, pairs < 5 ? pairs : 5);
@@ -319,5 +476,14 @@ int main(int argc, char **argv)
 		row(names[k], &s[k], &b[k], base.median);
 	printf("%-34s %9s %9s   %9.2f %9.2f   %6.2fx %7s %6.2fx\n", "vnf stop|start, no frontier", "",
 	       "", old.median, old.p90, old.median / s[0].median, "", old.median / base.median);
+	stats is[3], ib[3], ibase;
+	measure_inproc(work, h_small, h_big, pairs, is, ib, &ibase);
+	printf("# in process (home and ledger opened once, each operation in an audited "
+	       "session): bare cost in this phase median %.2f ms, p90 %.2f ms\n",
+	       ibase.median, ibase.p90);
+	static const char *inames[3] = { "vnf stop|start, in process", "snapshot verify, in process",
+					 "open+close home+ledger" };
+	for (int k = 0; k < 3; k++)
+		row(inames[k], &is[k], &ib[k], ibase.median);
 	return 0;
 }
