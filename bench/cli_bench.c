@@ -18,7 +18,11 @@
  * and closing the home and the ledger alone.
  *   cli_bench --trace HOME
  * runs one stop, start and verify in process between marker calls, for
- * bench/cli's strace of the syncs per operation. */
+ * bench/cli's strace of the syncs per operation;
+ *   cli_bench --open-once HOME
+ * times the first and a second open of HOME and its ledger in one process;
+ *   cli_bench --spawn N PROG [ARGS...]
+ * times N runs of PROG (bench/cli's process start floors). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
@@ -419,6 +423,56 @@ static int trace_main(const char *home)
 	return 0;
 }
 
+/* cli_bench --open-once HOME: opening HOME and its ledger the first time in
+ * a fresh process (one-time OpenSSL and SQLite set-up included), then again
+ * warm; ms for the home, the ledger, closing both. */
+static int open_once_main(const char *home)
+{
+	char path[4096];
+	vs_etcd_opts eo;
+	memset(&eo, 0, sizeof eo);
+	for (int i = 0; i < 2; i++) {
+		vs_home *h;
+		vs_ledger *l;
+		double t0 = now_ms();
+		if (vs_open_home(home, path, sizeof path, &h) != VS_OK)
+			die("open home", vs_errmsg());
+		double t1 = now_ms();
+		if (vs_open_ledger(h, NULL, &eo, &l) != VS_OK)
+			die("open ledger", vs_errmsg());
+		double t2 = now_ms();
+		vs_ledger_close(l);
+		vs_home_close(h);
+		printf("%s open: home %.2f ms, ledger %.2f ms, close both %.2f ms\n",
+		       i ? "warm " : "first", t1 - t0, t2 - t1, now_ms() - t2);
+	}
+	return 0;
+}
+
+/* cli_bench --spawn N PROG [ARGS...]: median and p90 ms of N runs of PROG
+ * (output to /dev/null), spawn to exit. */
+static int spawn_main(int n, char **argv)
+{
+	double *v = calloc((size_t)n, sizeof(double));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	for (int i = 0; i < n; i++) {
+		pid_t pid;
+		int st;
+		double t = now_ms();
+		if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0 ||
+		    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("spawn", argv[0]);
+		v[i] = now_ms() - t;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	stats s = summarize(v, n);
+	free(v);
+	printf("%8.2f %8.2f  %s\n", s.median, s.p90, argv[0]);
+	return 0;
+}
+
 static uint64_t log_bytes(const char *home)
 {
 	char p[4200];
@@ -438,6 +492,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--trace"))
 		return trace_main(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--open-once"))
+		return open_once_main(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "--spawn") && atoi(argv[2]) > 0)
+		return spawn_main(atoi(argv[2]), argv + 3);
 	if (argc < 3 || argc > 5) {
 		fprintf(stderr, "usage: cli_bench VNFSAFE WORKDIR [PAIRS [BIG]]\n");
 		return 1;
