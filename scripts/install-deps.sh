@@ -15,6 +15,7 @@ PACKAGES=(
   swtpm swtpm-tools tpm2-tools libtss2-dev       # ledger anchor: TPM NV counter (tpm2-tss), swtpm in tests
   clang libclang-rt-14-dev                       # libFuzzer targets
   age                                            # benchmark peer (bench/seal)
+  strace                                         # bench/cli: syncs per operation, by file
   rsyslog rsyslog-openssl                        # audit forwarding test: real collector over TLS
   debhelper dpkg-dev fakeroot lintian git        # the .deb: dpkg-buildpackage, lintian (scripts/pkg-check.sh)
   man-db groff-base                              # man page checks: man -l, lexgrog (docs.man)
