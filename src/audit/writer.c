@@ -25,6 +25,7 @@ typedef struct waiter {
 	size_t n;
 	uint64_t seq; /* of the first */
 	vs_err rc;
+	vs_reason why; /* rc's reason, carried like msg to the waiter's thread */
 	bool done;
 	char msg[256];
 	struct waiter *next;
@@ -903,6 +904,7 @@ VS_MUST_USE vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, s
 		for (waiter *b = batch, *next; b; b = next) {
 			next = b->next; /* b may return (and vanish) once signalled */
 			b->rc = rc;
+			b->why = vs_errreason();
 			if (rc != VS_OK)
 				snprintf(b->msg, sizeof b->msg, "%s", vs_errmsg());
 			b->done = true;
@@ -916,7 +918,7 @@ VS_MUST_USE vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, s
 	pthread_mutex_unlock(&a->mu);
 	pthread_cond_destroy(&w.cv);
 	if (w.rc != VS_OK)
-		return vs_fail(w.rc, "%s", w.msg);
+		return vs_refuse(w.rc, w.why, NULL, "%s", w.msg);
 	if (seq)
 		*seq = w.seq;
 	return VS_OK;

@@ -249,8 +249,11 @@ static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_
 	if (have_keys) {
 		int n;
 		vs_err saved = rc;
-		char msg[512];
+		vs_reason why = vs_errreason();
+		vs_field field = vs_errfield();
+		char msg[512], why_vnf[256];
 		snprintf(msg, sizeof msg, "%s", vs_errmsg());
+		snprintf(why_vnf, sizeof why_vnf, "%s", vs_errvnf());
 		/* Marked FAILED only once its keys are gone: else it stays
 		 * BUILDING, and 'vnf recover' erases them. */
 		if (vs_keystore_erase(h, hd->snapshot_id, &n) != VS_OK)
@@ -261,7 +264,9 @@ static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_
 			return vs_refuse(saved, VS_R_RECOVER, o->vnf,
 					 "%s; keys erased, but the catalog still says BUILDING (the "
 					 "recovery of VNF '%s' settles it)", msg, o->vnf);
-		rc = vs_fail(saved, "%s", msg);
+		/* The caller gets the failure's own message, reason and field. */
+		rc = vs_set_field(vs_refuse(saved, why, why_vnf[0] ? why_vnf : NULL, "%s", msg),
+				  field);
 	}
 	return rc;
 }

@@ -291,6 +291,16 @@ static void test_request_fields(void **st)
 	assert_int_equal(vs_domain_map_parse("keys=../etc", &dm), VS_E_USAGE);
 	assert_int_equal(vs_errfield(), VS_F_DOMAIN);
 	assert_null(strstr(vs_errmsg(), "--"));
+	/* One that names nothing in it: found while sealing, after the keys
+	 * were made; their erasure keeps the field. */
+	assert_int_equal(vs_domain_map_parse("keys=nosuch", &dm), VS_OK);
+	vs_create_opts cd = { .vnf = "fw-2", .engine = "dir", .source = F.src, .out = snap,
+			      .ledger = F.l, .domains = &dm, .ndomains = 1 };
+	memset(&res, 0, sizeof res);
+	assert_int_equal(vs_snapshot_create(F.h, &cd, &res), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_DOMAIN);
+	assert_non_null(strstr(vs_errmsg(), "nosuch"));
+	assert_null(strstr(vs_errmsg(), "--"));
 
 	/* A restore target that exists and is not empty. */
 	vs_create_opts co = { .vnf = "fw-2", .engine = "dir", .source = F.src, .out = snap,
@@ -313,12 +323,47 @@ static void test_request_fields(void **st)
 	assert_null(strstr(vs_errmsg(), "--"));
 }
 
+/* A damaged record in the log: no session, and the reason code (not a
+ * command in the message) tells the front end to have the log verified. */
+static void test_damaged_log_reason(void **st)
+{
+	(void)st;
+	vs_vnf_record rec;
+	vs_session *s = begin("vnf.register", "fw-3");
+	assert_int_equal(vs_session_end(s, vs_vnf_register(F.l, "fw-3", "", &rec)), VS_OK);
+	s = begin("vnf.start", "fw-3");
+	assert_int_equal(vs_session_end(s, vs_vnf_start(F.h, F.l, "fw-3", NULL, &rec)), VS_OK);
+	char dir[4200], log[4300];
+	assert_int_equal(vs_home_audit_dir(F.h, dir, sizeof dir), VS_OK);
+	snprintf(log, sizeof log, "%s/log", dir);
+	FILE *f = fopen(log, "r+");
+	assert_non_null(f);
+	char line[4096];
+	assert_non_null(fgets(line, sizeof line, f)); /* the first record stays */
+	long second = ftell(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	char *k = strstr(line, "\"seq\"");
+	assert_non_null(k);
+	k[2] = 'E'; /* "sEq": the record no longer parses */
+	assert_int_equal(fseek(f, second, SEEK_SET), 0);
+	fputs(line, f);
+	fclose(f);
+	vs_session_opts o = { .principal = &F.who, .action = "vnf.stop", .open_ledger = open_ledger };
+	vs_session *s2 = (vs_session *)1;
+	assert_int_equal(vs_session_begin(F.h, &o, &s2), VS_E_INTEGRITY);
+	assert_null(s2);
+	assert_int_equal(vs_errreason(), VS_R_LOG_DAMAGED);
+	assert_non_null(strstr(vs_errmsg(), "refusing to append"));
+	assert_null(strstr(vs_errmsg(), "vnfsafe log verify"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_principal_forms),
 		cmocka_unit_test_setup_teardown(test_lifecycle_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_log_reason, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
