@@ -39,7 +39,8 @@ VS_MUST_USE vs_err vs_domain_map_parse(const char *spec, vs_domain_map *m)
 		rel += 2;
 	size_t n = strlen(rel);
 	if (n >= sizeof m->relpath)
-		return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN, "trust domain %s: path too long", m->name);
+		return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN, "trust domain %s: path too long",
+				     m->name);
 	memcpy(m->relpath, rel, n + 1);
 	while (n > 0 && m->relpath[n - 1] == '/')
 		m->relpath[--n] = 0;

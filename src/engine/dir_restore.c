@@ -263,8 +263,8 @@ void vs_dir_sweep_stale(const char *target)
 static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char *target)
 {
 	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
-		return vs_fail_field(VS_E_USAGE, VS_F_TO, "restore target %s: name a new or empty directory",
-				     target);
+		return vs_fail_field(VS_E_USAGE, VS_F_TO,
+				     "restore target %s: name a new or empty directory", target);
 	int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		struct stat st;
