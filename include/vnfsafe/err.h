@@ -53,6 +53,8 @@ typedef enum {
 	VS_R_NOT_REGISTERED,  /* the ledger has no VNF of that name (register it) */
 	VS_R_NO_SNAPSHOT,     /* this home has no snapshot of that id */
 	VS_R_NEED_REASON,     /* the operation needs the operator's reason */
+	VS_R_NO_HOME,         /* no vnfsafe home where one was named (create one) */
+	VS_R_LOG_DAMAGED,     /* the audit log's end is damaged: verify it before appending */
 } vs_reason;
 
 /* vs_fail that also records the reason and the VNF it concerns (NULL: none). */
@@ -65,6 +67,39 @@ vs_reason vs_errreason(void);
 const char *vs_errvnf(void);
 /* "fork", "rollback", ...: a stable name for logs and JSON output. */
 const char *vs_reason_name(vs_reason why);
+
+/* The request field a usage error is about, kept per thread beside the
+ * reason: library messages name it in neutral words and never name a CLI
+ * flag; a front end maps the code to what its user typed (the CLI to
+ * "--source", an agent to a JSON field). vs_fail, vs_fail_errno and
+ * vs_refuse reset it to VS_F_NONE, vs_wrap keeps it. */
+typedef enum {
+	VS_F_NONE = 0,
+	VS_F_VNF,                /* the VNF's name */
+	VS_F_ENGINE,             /* the engine that captures or restores state */
+	VS_F_SOURCE,             /* the state directory to capture */
+	VS_F_CHUNK_SIZE,         /* the plaintext chunk size of a snapshot */
+	VS_F_DOMAIN,             /* a trust domain (NAME=PATH on create, NAME on restore) */
+	VS_F_TO,                 /* the directory a restore writes into */
+	VS_F_AUDIT_SEED,         /* the file the audit log's seed is written to */
+	VS_F_LEDGER,             /* the ledger's address */
+	VS_F_ETCD_CERT,          /* the etcd client certificate */
+	VS_F_ETCD_KEY,           /* the etcd client key */
+	VS_F_ETCD_CACERT,        /* the CA certificates etcd's server is checked with */
+	VS_F_ETCD_USER,          /* the etcd user name */
+	VS_F_ETCD_PASSWORD_FILE, /* the file holding the etcd user's password */
+	VS_F_HOME,               /* the vnfsafe home directory */
+	VS_F_OUT,                /* the file a snapshot is written to */
+} vs_field;
+
+/* vs_fail that also records the field the error is about. */
+VS_MUST_USE vs_err vs_fail_field(vs_err code, vs_field field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Sets the field of the current error (after vs_fail_errno, say); returns code. */
+VS_MUST_USE vs_err vs_set_field(vs_err code, vs_field field);
+vs_field vs_errfield(void);
+/* "vnf", "chunk_size", "etcd_password_file", ...: a stable name for JSON. */
+const char *vs_field_name(vs_field field);
 
 /* Records a message for the current thread and returns code. Never pass secrets. */
 VS_MUST_USE vs_err vs_fail(vs_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

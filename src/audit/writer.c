@@ -25,6 +25,7 @@ typedef struct waiter {
 	size_t n;
 	uint64_t seq; /* of the first */
 	vs_err rc;
+	vs_reason why; /* rc's reason, carried like msg to the waiter's thread */
 	bool done;
 	char msg[256];
 	struct waiter *next;
@@ -232,10 +233,10 @@ static VS_MUST_USE vs_err take_line(vs_audit *a, const char *line, size_t n, uin
 	if (vs_audit_record_parse(line, n, r) != VS_OK || r->seq != a->seq + 1 ||
 	    memcmp(r->prev, a->last_leaf, VS_HASH_LEN) != 0 || r->epoch < a->last_epoch ||
 	    r->time_us < a->last_time)
-		rc = vs_fail(VS_E_INTEGRITY,
-			     "audit log damaged at byte %" PRIu64 " (record %" PRIu64
-			     "): run 'vnfsafe log verify'; refusing to append",
-			     off, a->seq + 1);
+		rc = vs_refuse(VS_E_INTEGRITY, VS_R_LOG_DAMAGED, NULL,
+			       "audit log damaged at byte %" PRIu64 " (record %" PRIu64
+			       "); refusing to append",
+			       off, a->seq + 1);
 	if (rc == VS_OK)
 		rc = vs_audit_hash2(a->tree.md, 0x00, line, n, NULL, 0, leaf);
 	if (rc == VS_OK)
@@ -260,10 +261,10 @@ static VS_MUST_USE vs_err resync(vs_audit *a, uint64_t *torn_off, uint64_t *torn
 		return vs_fail_errno(VS_E_ENV, "cannot stat %s", a->log_path);
 	uint64_t size = (uint64_t)st.st_size;
 	if (size < a->size)
-		return vs_fail(VS_E_INTEGRITY,
-			       "audit log shrank from %" PRIu64 " to %" PRIu64
-			       " bytes: run 'vnfsafe log verify'; refusing to append",
-			       a->size, size);
+		return vs_refuse(VS_E_INTEGRITY, VS_R_LOG_DAMAGED, NULL,
+				 "audit log shrank from %" PRIu64 " to %" PRIu64
+				 " bytes; refusing to append",
+				 a->size, size);
 	if (size == a->size)
 		return VS_OK;
 	vs_audit_map m;
@@ -903,6 +904,7 @@ VS_MUST_USE vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, s
 		for (waiter *b = batch, *next; b; b = next) {
 			next = b->next; /* b may return (and vanish) once signalled */
 			b->rc = rc;
+			b->why = vs_errreason();
 			if (rc != VS_OK)
 				snprintf(b->msg, sizeof b->msg, "%s", vs_errmsg());
 			b->done = true;
@@ -916,7 +918,7 @@ VS_MUST_USE vs_err vs_audit_append_many(vs_audit *a, const vs_audit_event *ev, s
 	pthread_mutex_unlock(&a->mu);
 	pthread_cond_destroy(&w.cv);
 	if (w.rc != VS_OK)
-		return vs_fail(w.rc, "%s", w.msg);
+		return vs_refuse(w.rc, w.why, NULL, "%s", w.msg);
 	if (seq)
 		*seq = w.seq;
 	return VS_OK;

@@ -9,6 +9,7 @@
 static _Thread_local char msg[1024];
 static _Thread_local vs_reason reason;
 static _Thread_local char reason_vnf[256];
+static _Thread_local vs_field field;
 
 /* Length of the valid UTF-8 sequence at p that is printable (no C1 control,
  * no overlong form, no surrogate), or 0. */
@@ -80,6 +81,7 @@ VS_MUST_USE vs_err vs_fail(vs_err code, const char *fmt, ...)
 	va_end(ap);
 	reason = VS_R_NONE;
 	reason_vnf[0] = 0;
+	field = VS_F_NONE;
 	return code;
 }
 
@@ -91,6 +93,7 @@ VS_MUST_USE vs_err vs_refuse(vs_err code, vs_reason why, const char *vnf, const 
 	va_end(ap);
 	reason = why;
 	snprintf(reason_vnf, sizeof reason_vnf, "%s", vnf ? vnf : "");
+	field = VS_F_NONE;
 	return code;
 }
 
@@ -131,10 +134,60 @@ const char *vs_reason_name(vs_reason why)
 		[VS_R_NOT_REGISTERED] = "not-registered",
 		[VS_R_NO_SNAPSHOT] = "no-snapshot",
 		[VS_R_NEED_REASON] = "need-reason",
+		[VS_R_NO_HOME] = "no-home",
+		[VS_R_LOG_DAMAGED] = "log-damaged",
 	};
 	if ((unsigned)why >= sizeof names / sizeof *names || !names[why])
 		return "unknown";
 	return names[why];
+}
+
+VS_MUST_USE vs_err vs_fail_field(vs_err code, vs_field f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vset(fmt, ap);
+	va_end(ap);
+	reason = VS_R_NONE;
+	reason_vnf[0] = 0;
+	field = f;
+	return code;
+}
+
+VS_MUST_USE vs_err vs_set_field(vs_err code, vs_field f)
+{
+	field = f;
+	return code;
+}
+
+vs_field vs_errfield(void)
+{
+	return field;
+}
+
+const char *vs_field_name(vs_field f)
+{
+	static const char *const names[] = {
+		[VS_F_NONE] = "none",
+		[VS_F_VNF] = "vnf",
+		[VS_F_ENGINE] = "engine",
+		[VS_F_SOURCE] = "source",
+		[VS_F_CHUNK_SIZE] = "chunk_size",
+		[VS_F_DOMAIN] = "domain",
+		[VS_F_TO] = "to",
+		[VS_F_AUDIT_SEED] = "audit_seed",
+		[VS_F_LEDGER] = "ledger",
+		[VS_F_ETCD_CERT] = "etcd_cert",
+		[VS_F_ETCD_KEY] = "etcd_key",
+		[VS_F_ETCD_CACERT] = "etcd_cacert",
+		[VS_F_ETCD_USER] = "etcd_user",
+		[VS_F_ETCD_PASSWORD_FILE] = "etcd_password_file",
+		[VS_F_HOME] = "home",
+		[VS_F_OUT] = "out",
+	};
+	if ((unsigned)f >= sizeof names / sizeof *names || !names[f])
+		return "unknown";
+	return names[f];
 }
 
 int vs_exit_code(vs_err code)
@@ -153,6 +206,7 @@ VS_MUST_USE vs_err vs_fail_errno(vs_err code, const char *fmt, ...)
 	snprintf(msg + n, sizeof msg - n, ": %s", strerror(saved));
 	reason = VS_R_NONE;
 	reason_vnf[0] = 0;
+	field = VS_F_NONE;
 	return code;
 }
 

@@ -25,6 +25,8 @@ struct vs_pipe {
 	void *ctx;
 	bool stop, started;
 	vs_err err;
+	vs_reason why;
+	vs_field field;
 	char msg[512];
 };
 
@@ -47,6 +49,8 @@ static void *worker(void *arg)
 			p->err = rc;
 			/* Error messages are per thread: carry this one over. */
 			snprintf(p->msg, sizeof p->msg, "%s", vs_errmsg());
+			p->why = vs_errreason();
+			p->field = vs_errfield();
 		}
 		p->tail = (p->tail + 1) % p->depth;
 		p->count--;
@@ -86,7 +90,9 @@ VS_MUST_USE vs_err vs_pipe_new(vs_pipe **out, unsigned depth, size_t slot_size, 
 
 static VS_MUST_USE vs_err take_error(vs_pipe *p)
 {
-	return p->err == VS_OK ? VS_OK : vs_fail(p->err, "%s", p->msg);
+	if (p->err == VS_OK)
+		return VS_OK;
+	return vs_set_field(vs_refuse(p->err, p->why, NULL, "%s", p->msg), p->field);
 }
 
 VS_MUST_USE vs_err vs_pipe_acquire(vs_pipe *p, uint8_t **buf)

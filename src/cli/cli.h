@@ -53,6 +53,9 @@ const char *cli_esc(const char *s);
 /* What the operator can do about the current error, phrased with the CLI's
  * flags and verbs from its reason code (vs_errreason), or "". */
 const char *cli_hint(void);
+/* The current error's message, prefixed with the option that names the
+ * request field it is about (vs_errfield): "--source: ...". */
+const char *cli_errmsg(void);
 
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;

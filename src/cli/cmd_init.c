@@ -83,7 +83,7 @@ int cmd_init(int argc, char **argv)
 		rc = cli_audit_open(h);
 	}
 	if (rc != VS_OK) {
-		fprintf(stderr, "vnfsafe init: %s%s\n", vs_errmsg(), cli_hint());
+		fprintf(stderr, "vnfsafe init: %s%s\n", cli_errmsg(), cli_hint());
 		return rc;
 	}
 	vs_host_notes notes;

@@ -200,7 +200,7 @@ static int usage_fail(const char *verb, const char *msg)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe log %s: %s%s\n", verb, vs_errmsg(), cli_hint());
+	fprintf(stderr, "vnfsafe log %s: %s%s\n", verb, cli_errmsg(), cli_hint());
 	return rc;
 }
 
@@ -405,7 +405,7 @@ static int do_verify(const largs *a, vs_home *h)
 		print_json(j);
 	}
 	if (rc != VS_OK) {
-		fprintf(stderr, "vnfsafe log verify: %s\n", vs_errmsg());
+		fprintf(stderr, "vnfsafe log verify: %s%s\n", cli_errmsg(), cli_hint());
 		return VS_E_INTEGRITY;
 	}
 	if (!a->json) {

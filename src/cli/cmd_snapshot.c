@@ -185,7 +185,7 @@ static int usage_fail(const char *verb, const char *msg)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe snapshot %s: %s%s\n", verb, vs_errmsg(), cli_hint());
+	fprintf(stderr, "vnfsafe snapshot %s: %s%s\n", verb, cli_errmsg(), cli_hint());
 	return rc;
 }
 
@@ -308,7 +308,7 @@ static int do_create(int argc, char **argv)
 		return usage_fail("create", "--json cannot share standard output with the snapshot stream");
 	for (size_t i = 0; i < a.nnames; i++)
 		if (vs_domain_map_parse(a.names[i], &doms[i]) != VS_OK)
-			return usage_fail("create", vs_errmsg());
+			return usage_fail("create", cli_errmsg());
 	vs_home *h;
 	vs_ledger *l = NULL;
 	cli_event("snapshot.create");
@@ -526,7 +526,7 @@ static int do_delete(int argc, char **argv)
 		return r < 0 ? 0 : r;
 	uint8_t id[VS_ID_LEN];
 	if (vs_id_parse(a.arg, id) != VS_OK)
-		return usage_fail("delete", vs_errmsg());
+		return usage_fail("delete", cli_errmsg());
 	vs_home *h;
 	cli_event("snapshot.delete");
 	cli_event_snapshot(id);

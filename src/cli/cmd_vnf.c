@@ -233,7 +233,7 @@ static void print_help(const char *verb)
 
 static int fail(const char *verb, vs_err rc)
 {
-	fprintf(stderr, "vnfsafe vnf %s: %s%s\n", verb, vs_errmsg(), cli_hint());
+	fprintf(stderr, "vnfsafe vnf %s: %s%s\n", verb, cli_errmsg(), cli_hint());
 	return rc;
 }
 

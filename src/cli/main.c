@@ -255,6 +255,8 @@ const char *cli_hint(void)
 	case VS_R_OWN_LIVE_VNF: return " ('vnf stop' it)";
 	case VS_R_NO_SNAPSHOT: return " (see 'vnfsafe snapshot list')";
 	case VS_R_NEED_REASON: return " (--reason TEXT)";
+	case VS_R_NO_HOME: return " (run 'vnfsafe init' first, or pass --home)";
+	case VS_R_LOG_DAMAGED: return " (run 'vnfsafe log verify')";
 	case VS_R_NOT_REGISTERED:
 		snprintf(hint, sizeof hint, " (vnfsafe vnf register %s)", vnf);
 		return hint;
@@ -263,6 +265,40 @@ const char *cli_hint(void)
 		return hint;
 	default: return "";
 	}
+}
+
+/* The option that sets each request field (vs_errfield), as the user typed it. */
+static const char *field_flag(vs_field f)
+{
+	switch (f) {
+	case VS_F_VNF: return "--vnf";
+	case VS_F_ENGINE: return "--engine";
+	case VS_F_SOURCE: return "--source";
+	case VS_F_CHUNK_SIZE: return "--chunk-size";
+	case VS_F_DOMAIN: return "--domain";
+	case VS_F_TO: return "--to";
+	case VS_F_AUDIT_SEED: return "--audit-seed";
+	case VS_F_LEDGER: return "--ledger";
+	case VS_F_ETCD_CERT: return "--etcd-cert";
+	case VS_F_ETCD_KEY: return "--etcd-key";
+	case VS_F_ETCD_CACERT: return "--etcd-cacert";
+	case VS_F_ETCD_USER: return "--etcd-user";
+	case VS_F_ETCD_PASSWORD_FILE: return "--etcd-password-file";
+	case VS_F_HOME: return "--home";
+	case VS_F_OUT: return "-o";
+	case VS_F_NONE: break;
+	}
+	return NULL;
+}
+
+const char *cli_errmsg(void)
+{
+	static char line[1200];
+	const char *flag = field_flag(vs_errfield());
+	if (!flag)
+		return vs_errmsg();
+	snprintf(line, sizeof line, "%s: %s", flag, vs_errmsg());
+	return line;
 }
 
 const char *cli_esc(const char *s)

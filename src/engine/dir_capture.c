@@ -31,21 +31,24 @@ VS_MUST_USE vs_err vs_domain_map_parse(const char *spec, vs_domain_map *m)
 	const char *eq = strchr(spec, '=');
 	memset(m, 0, sizeof *m);
 	if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof m->name)
-		return vs_fail(VS_E_USAGE, "--domain expects NAME=RELPATH, got '%s'", spec);
+		return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+				     "a trust domain is given as NAME=RELPATH, got '%s'", spec);
 	memcpy(m->name, spec, (size_t)(eq - spec));
 	const char *rel = eq + 1;
 	while (rel[0] == '.' && rel[1] == '/')
 		rel += 2;
 	size_t n = strlen(rel);
 	if (n >= sizeof m->relpath)
-		return vs_fail(VS_E_USAGE, "--domain %s: path too long", m->name);
+		return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN, "trust domain %s: path too long",
+				     m->name);
 	memcpy(m->relpath, rel, n + 1);
 	while (n > 0 && m->relpath[n - 1] == '/')
 		m->relpath[--n] = 0;
 	if (n == 0 || !strcmp(m->relpath, ".") || !vs_arc_path_ok(m->relpath))
-		return vs_fail(VS_E_USAGE,
-			       "--domain %s: '%s' must be a relative path inside the state directory "
-			       "(no '..', not absolute, not the root itself)", m->name, rel);
+		return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+				     "trust domain %s: '%s' must be a relative path inside the state "
+				     "directory (no '..', not absolute, not the root itself)",
+				     m->name, rel);
 	return VS_OK;
 }
 
@@ -81,9 +84,10 @@ static VS_MUST_USE vs_err put(capture *c, unsigned sec, const uint8_t *p, size_t
 static VS_MUST_USE vs_err emit(capture *c, unsigned sec, const vs_arc_entry *e)
 {
 	if (sec > 0 && e->type == VS_ARC_SYMLINK && !strcmp(e->path, c->doms[sec - 1].relpath))
-		return vs_fail(VS_E_USAGE, "--domain %s: '%s' is a symbolic link; name the real "
-					   "directory (the files behind a link would not be in the domain)",
-			       c->doms[sec - 1].name, e->path);
+		return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+				     "trust domain %s: '%s' is a symbolic link; name the real "
+				     "directory (the files behind a link would not be in the domain)",
+				     c->doms[sec - 1].name, e->path);
 	if (e->type != VS_ARC_SYMLINK && sec < VS_SNAP_MAX_SECTIONS)
 		c->matched[sec]++;
 	if (!c->sink)
@@ -316,22 +320,27 @@ static VS_MUST_USE vs_err check_domain(int root, const vs_domain_map *m)
 		char *next = strtok_r(NULL, "/", &save);
 		struct stat st;
 		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0)
-			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is not in the state directory",
-				     m->name, m->relpath);
+			rc = vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+					   "trust domain %s: '%s' is not in the state directory",
+					   m->name, m->relpath);
 		else if (S_ISLNK(st.st_mode))
-			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is or passes through a symbolic link; "
-						 "name the real directory (the files behind a link would "
-						 "not be in the domain)", m->name, m->relpath);
+			rc = vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+					   "trust domain %s: '%s' is or passes through a symbolic "
+					   "link; name the real directory (the files behind a link "
+					   "would not be in the domain)", m->name, m->relpath);
 		else if (next && !S_ISDIR(st.st_mode))
-			rc = vs_fail(VS_E_USAGE, "--domain %s: '%s' is not in the state directory",
-				     m->name, m->relpath);
+			rc = vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+					   "trust domain %s: '%s' is not in the state directory",
+					   m->name, m->relpath);
 		if (rc != VS_OK || !next)
 			break;
 		int fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(dfd);
 		dfd = fd;
 		if (fd < 0)
-			rc = vs_fail_errno(VS_E_ENV, "--domain %s: cannot open '%s'", m->name, m->relpath);
+			rc = vs_set_field(vs_fail_errno(VS_E_ENV, "trust domain %s: cannot open '%s'",
+							 m->name, m->relpath),
+					  VS_F_DOMAIN);
 		comp = next;
 	}
 	if (dfd >= 0)
@@ -344,8 +353,9 @@ static VS_MUST_USE vs_err check_matched(const capture *c)
 {
 	for (size_t i = 0; c->sink && i < c->ndoms; i++)
 		if (c->matched[i + 1] == 0)
-			return vs_fail(VS_E_USAGE, "--domain %s: '%s' matched nothing in the state "
-						   "directory", c->doms[i].name, c->doms[i].relpath);
+			return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+					     "trust domain %s: '%s' matched nothing in the state "
+					     "directory", c->doms[i].name, c->doms[i].relpath);
 	return VS_OK;
 }
 

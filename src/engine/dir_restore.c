@@ -263,7 +263,8 @@ void vs_dir_sweep_stale(const char *target)
 static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char *target)
 {
 	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
-		return vs_fail(VS_E_USAGE, "--to %s: name a new or empty directory", target);
+		return vs_fail_field(VS_E_USAGE, VS_F_TO,
+				     "restore target %s: name a new or empty directory", target);
 	int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		struct stat st;
@@ -272,10 +273,12 @@ static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char 
 		if (errno != ELOOP && errno != ENOTDIR)
 			return vs_fail_errno(VS_E_ENV, "cannot check %s", target);
 		if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-			return vs_fail(VS_E_USAGE, "--to %s is a symbolic link: restore into a new or "
-						   "empty directory, never through a link", target);
-		return vs_fail(VS_E_USAGE, "--to %s exists and is not an empty directory; "
-					   "restore into a new or empty directory", target);
+			return vs_fail_field(VS_E_USAGE, VS_F_TO,
+					     "restore target %s is a symbolic link: restore into a new "
+					     "or empty directory, never through a link", target);
+		return vs_fail_field(VS_E_USAGE, VS_F_TO,
+				     "restore target %s exists and is not an empty directory; "
+				     "restore into a new or empty directory", target);
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -289,8 +292,9 @@ static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char 
 			empty = false;
 	closedir(d);
 	if (!empty)
-		return vs_fail(VS_E_USAGE, "--to %s exists and is not an empty directory; "
-					   "restore into a new or empty directory", target);
+		return vs_fail_field(VS_E_USAGE, VS_F_TO,
+				     "restore target %s exists and is not an empty directory; "
+				     "restore into a new or empty directory", target);
 	return VS_OK;
 }
 
@@ -299,8 +303,9 @@ static VS_MUST_USE vs_err check_target_at(int pfd, const char *base, const char 
 static VS_MUST_USE vs_err parent_fail(const char *parent)
 {
 	if (errno == ENOENT || errno == ENOTDIR)
-		return vs_fail(VS_E_USAGE, "the restore target's parent directory %s does not exist "
-					   "(create it first)", parent);
+		return vs_fail_field(VS_E_USAGE, VS_F_TO,
+				     "the restore target's parent directory %s does not exist "
+				     "(create it first)", parent);
 	return vs_fail_errno(VS_E_ENV, "cannot open the restore target's parent directory %s", parent);
 }
 
@@ -332,7 +337,7 @@ static VS_MUST_USE vs_err make_stage(vs_dir_restore *r, const char *parent)
 			return vs_fail_errno(VS_E_ENV, "cannot create a staging directory in %s", parent);
 	}
 	if (snprintf(r->stage, sizeof r->stage, "%s/%s", parent, r->stage_name) >= (int)sizeof r->stage)
-		return vs_fail(VS_E_USAGE, "--to path too long");
+		return vs_fail_field(VS_E_USAGE, VS_F_TO, "restore target path too long");
 	r->stage_fd = openat(r->parent_fd, r->stage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (r->stage_fd < 0 || fstat(r->stage_fd, &st) != 0)
@@ -369,7 +374,7 @@ VS_MUST_USE vs_err vs_dir_restore_begin(vs_dir_restore **out, const char *target
 		snprintf(r->ready_name, sizeof r->ready_name, READY_PREFIX "%s-m0700", r->ready_id);
 		if (snprintf(r->ready, sizeof r->ready, "%s/%s", parent, r->ready_name) >=
 		    (int)sizeof r->ready)
-			rc = vs_fail(VS_E_USAGE, "--to path too long");
+			rc = vs_fail_field(VS_E_USAGE, VS_F_TO, "restore target path too long");
 	}
 	if (rc != VS_OK) {
 		vs_dir_restore_free(r);

@@ -28,7 +28,8 @@ VS_MUST_USE vs_err vs_home_resolve(const char *arg, char *out, size_t cap)
 	else if (home && *home)
 		n = snprintf(out, cap, "%s/.local/share/vnfsafe", home);
 	else
-		return vs_fail(VS_E_USAGE, "no home: pass --home DIR or set VNFSAFE_HOME");
+		return vs_fail_field(VS_E_USAGE, VS_F_HOME,
+				     "no home named, and neither VNFSAFE_HOME nor HOME is set");
 	if (n < 0 || (size_t)n >= cap)
 		return vs_fail(VS_E_USAGE, "home path too long");
 	return VS_OK;
@@ -111,8 +112,9 @@ static VS_MUST_USE vs_err check_new_home(const char *path)
 		if (d)
 			closedir(d);
 		if (!empty)
-			return vs_fail(VS_E_USAGE, "%s exists and is not an empty directory; "
-						   "choose another --home", path);
+			return vs_fail_field(VS_E_USAGE, VS_F_HOME,
+					     "%s exists and is not an empty directory; choose another "
+					     "home", path);
 	} else if (errno != ENOENT) {
 		return vs_fail_errno(VS_E_ENV, "cannot check %s", path);
 	}
@@ -236,8 +238,7 @@ VS_MUST_USE vs_err vs_home_open(vs_home **out, const char *path)
 	char p[4096];
 	VS_TRY(check_access(path));
 	if (!home_exists(path))
-		return vs_fail(VS_E_ENV, "no vnfsafe home at %s (run 'vnfsafe init' first, or pass --home)",
-			       path);
+		return vs_refuse(VS_E_ENV, VS_R_NO_HOME, NULL, "no vnfsafe home at %s", path);
 	vs_home *h = calloc(1, sizeof *h);
 	if (!h)
 		return vs_fail(VS_E_ENV, "out of memory");

@@ -220,12 +220,12 @@ static const char *refusal_hint(const etcd_ledger *e, const char *why)
 {
 	if (strstr(why, "user name is empty") || strstr(why, "user name not found"))
 		return e->user[0] ? ""
-				  : "; the cluster requires authentication: --etcd-user and "
-				    "--etcd-password-file over etcd:https://";
+				  : "; the cluster requires authentication: an etcd user and its "
+				    "password file over etcd:https://";
 	if (strstr(why, "permission denied"))
 		return "; this etcd user's role does not allow it (scripts/etcd-rbac.sh)";
 	if (strstr(why, "authentication failed"))
-		return "; check --etcd-user and the password file";
+		return "; check the etcd user name and its password file";
 	return "";
 }
 
@@ -1138,10 +1138,11 @@ static VS_MUST_USE vs_err setup_curl(etcd_ledger *e)
 	return e->tls ? setup_tls(e) : VS_OK;
 }
 
-static VS_MUST_USE vs_err readable(const char *what, const char *path)
+static VS_MUST_USE vs_err readable(const char *what, const char *path, vs_field field)
 {
 	if (path && access(path, R_OK) != 0)
-		return vs_fail_errno(VS_E_USAGE, "cannot read the %s %s", what, path);
+		return vs_set_field(vs_fail_errno(VS_E_USAGE, "cannot read the %s %s", what, path),
+				    field);
 	return VS_OK;
 }
 
@@ -1170,21 +1171,25 @@ static VS_MUST_USE vs_err check_opts(const etcd_ledger *e, const vs_etcd_opts *o
 			       "refused: etcd credentials and TLS options need etcd:https:// endpoints; "
 			       "over plain http:// they would travel in clear");
 	if (!o->cert != !o->key)
-		return vs_fail(VS_E_USAGE, "--etcd-cert and --etcd-key go together");
+		return vs_fail_field(VS_E_USAGE, o->cert ? VS_F_ETCD_KEY : VS_F_ETCD_CERT,
+				     "an etcd client certificate and its key go together");
 	if (!o->user != !o->password_file)
-		return vs_fail(VS_E_USAGE, "--etcd-user and --etcd-password-file go together");
+		return vs_fail_field(VS_E_USAGE, o->user ? VS_F_ETCD_PASSWORD_FILE : VS_F_ETCD_USER,
+				     "an etcd user and its password file go together");
 	if (o->user && !user_ok(o->user))
-		return vs_fail(VS_E_USAGE, "invalid etcd user name (printable, no spaces, < %d bytes)",
-			       ETCD_USER_MAX);
-	VS_TRY(readable("etcd CA certificate", o->cacert));
-	VS_TRY(readable("etcd client certificate", o->cert));
-	VS_TRY(readable("etcd client key", o->key));
+		return vs_fail_field(VS_E_USAGE, VS_F_ETCD_USER,
+				     "invalid etcd user name (printable, no spaces, < %d bytes)",
+				     ETCD_USER_MAX);
+	VS_TRY(readable("etcd CA certificate", o->cacert, VS_F_ETCD_CACERT));
+	VS_TRY(readable("etcd client certificate", o->cert, VS_F_ETCD_CERT));
+	VS_TRY(readable("etcd client key", o->key, VS_F_ETCD_KEY));
 	if (o->password_file) {
 		char pw[ETCD_PASSWORD_MAX + 1];
 		size_t n;
 		vs_err rc = read_password(o->password_file, pw, sizeof pw, &n);
 		OPENSSL_cleanse(pw, sizeof pw);
-		VS_TRY(rc);
+		if (rc != VS_OK)
+			return vs_set_field(rc, VS_F_ETCD_PASSWORD_FILE);
 	}
 	return VS_OK;
 }
@@ -1198,7 +1203,7 @@ static void set_auth_status(etcd_ledger *e)
 				  "reaches the cluster can rewrite ledger records and audit anchors)");
 	else if (e->user[0])
 		snprintf(st, cap, "authenticated as etcd user %s over TLS (server verified%s%s)",
-			 e->user, e->cacert ? " with --etcd-cacert" : " with the system CAs",
+			 e->user, e->cacert ? " with the given CA certificates" : " with the system CAs",
 			 e->cert ? ", client certificate" : "");
 	else
 		snprintf(st, cap, "TLS without an etcd user: unauthenticated unless the cluster "

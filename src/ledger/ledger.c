@@ -39,9 +39,10 @@ VS_MUST_USE vs_err vs_ledger_open_opts(vs_ledger **l, const char *uri, const vs_
 	else if (!strncmp(uri, "etcd:", 5) && uri[5])
 		rc = vs_ledger_etcd_open_opts(l, uri + 5, etcd);
 	else
-		return vs_fail(VS_E_USAGE, "--ledger '%.80s': expected sqlite:PATH or "
-					   "etcd:https://HOST:PORT[,HOST:PORT...] (or http:// for "
-					   "local tests)", uri);
+		return vs_fail_field(VS_E_USAGE, VS_F_LEDGER,
+				     "ledger '%.80s': expected sqlite:PATH or "
+				     "etcd:https://HOST:PORT[,HOST:PORT...] (or http:// for "
+				     "local tests)", uri);
 	if (rc == VS_OK) {
 		size_t n = strlen(uri);
 		if (n >= sizeof (*l)->uri)

@@ -30,12 +30,15 @@ static VS_MUST_USE vs_err check_seed_path(const char *seed)
 	struct stat st;
 	VS_TRY(vs_split_path(seed, dir, sizeof dir, base, sizeof base));
 	if (lstat(seed, &st) == 0)
-		return vs_fail(VS_E_USAGE, "--audit-seed %s already exists%s; name a new file", seed,
-			       S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+		return vs_fail_field(VS_E_USAGE, VS_F_AUDIT_SEED,
+				     "seed file %s already exists%s; name a new file", seed,
+				     S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
 	if (errno != ENOENT && errno != ENOTDIR)
-		return vs_fail_errno(VS_E_ENV, "cannot check --audit-seed %s", seed);
+		return vs_set_field(vs_fail_errno(VS_E_ENV, "cannot check seed file %s", seed),
+				    VS_F_AUDIT_SEED);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return vs_fail(VS_E_USAGE, "--audit-seed %s: directory %s does not exist", seed, dir);
+		return vs_fail_field(VS_E_USAGE, VS_F_AUDIT_SEED,
+				     "seed file %s: directory %s does not exist", seed, dir);
 	return VS_OK;
 }
 

@@ -38,32 +38,33 @@ static void sink_progress(void *ctx, uint64_t bytes)
 static VS_MUST_USE vs_err check_opts(const vs_create_opts *o)
 {
 	if (!o->vnf || !vs_name_ok(o->vnf))
-		return vs_fail(VS_E_USAGE, "--vnf: '%s' is not a valid name (1-63 of A-Z a-z 0-9 . _ -)",
-			       o->vnf ? o->vnf : "");
+		return vs_fail_field(VS_E_USAGE, VS_F_VNF,
+				     "VNF name '%s' is not valid (1-63 of A-Z a-z 0-9 . _ -)", o->vnf ? o->vnf : "");
 	if (!o->engine || strcmp(o->engine, "dir") != 0)
-		return vs_fail(VS_E_USAGE, "--engine: '%s' is not available (engines: dir)",
-			       o->engine ? o->engine : "");
+		return vs_fail_field(VS_E_USAGE, VS_F_ENGINE, "engine '%s' is not available (engines: dir)",
+				     o->engine ? o->engine : "");
 	struct stat st;
 	if (!o->source)
-		return vs_fail(VS_E_USAGE, "--source DIR is required");
+		return vs_fail_field(VS_E_USAGE, VS_F_SOURCE, "a source directory is required");
 	if (stat(o->source, &st) != 0 || !S_ISDIR(st.st_mode))
-		return vs_fail(VS_E_USAGE, "--source %s is not a directory", o->source);
+		return vs_fail_field(VS_E_USAGE, VS_F_SOURCE, "source %s is not a directory", o->source);
 	if (!o->out)
-		return vs_fail(VS_E_USAGE, "-o FILE (or -o - for standard output) is required");
+		return vs_fail_field(VS_E_USAGE, VS_F_OUT, "an output file (or standard output) is required");
 	if (o->ndomains + 1 > VS_SNAP_MAX_SECTIONS)
 		return vs_fail(VS_E_USAGE, "at most %d trust domains", VS_SNAP_MAX_SECTIONS - 1);
 	if (o->chunk_size && (o->chunk_size < VS_SNAP_MIN_CHUNK || o->chunk_size > VS_SNAP_MAX_CHUNK))
-		return vs_fail(VS_E_USAGE, "--chunk-size must be between %u and %u", VS_SNAP_MIN_CHUNK,
-			       VS_SNAP_MAX_CHUNK);
+		return vs_fail_field(VS_E_USAGE, VS_F_CHUNK_SIZE, "the chunk size must be between %u and %u",
+				     VS_SNAP_MIN_CHUNK, VS_SNAP_MAX_CHUNK);
 	for (size_t i = 0; i < o->ndomains; i++) {
 		const vs_domain_map *d = &o->domains[i];
 		if (!vs_name_ok(d->name) || !strcmp(d->name, "default"))
-			return vs_fail(VS_E_USAGE, "--domain: '%s' is not a valid trust domain name "
-						   "('default' is reserved)", d->name);
+			return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN, "'%s' is not a valid trust domain name "
+								 "('default' is reserved)", d->name);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(d->name, o->domains[j].name) ||
 			    !strcmp(d->relpath, o->domains[j].relpath))
-				return vs_fail(VS_E_USAGE, "--domain %s: name or path given twice", d->name);
+				return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+						     "trust domain %s: name or path given twice", d->name);
 	}
 	return VS_OK;
 }
@@ -80,9 +81,11 @@ static VS_MUST_USE vs_err check_sensitive(const vs_create_opts *o, const vs_vnf_
 		for (size_t i = 0; i < o->ndomains; i++)
 			mapped |= !strcmp(o->domains[i].name, d);
 		if (!mapped)
-			return vs_fail(VS_E_POLICY, "VNF '%s' was registered with sensitive domain '%s', "
-						    "but no --domain %s=PATH maps it: refused (its files "
-						    "would go into 'default')", o->vnf, d, d);
+			return vs_set_field(vs_fail(VS_E_POLICY, "VNF '%s' was registered with sensitive domain "
+								  "'%s', but no trust domain %s=PATH maps it: "
+								  "refused (its files would go into 'default')",
+								  o->vnf, d, d),
+					    VS_F_DOMAIN);
 	}
 	return VS_OK;
 }
@@ -131,8 +134,9 @@ static VS_MUST_USE vs_err open_output(const char *out, char *tmp, size_t cap, in
 	struct stat st;
 	if (!strcmp(out, "-")) {
 		if (isatty(STDOUT_FILENO))
-			return vs_fail(VS_E_USAGE, "refusing to write a snapshot to a terminal; "
-						   "redirect standard output or use -o FILE");
+			return vs_fail_field(VS_E_USAGE, VS_F_OUT,
+					     "refusing to write a snapshot to a terminal; redirect "
+					     "standard output or name an output file");
 		*fd = STDOUT_FILENO;
 		tmp[0] = 0;
 		return VS_OK;
@@ -245,8 +249,11 @@ static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_
 	if (have_keys) {
 		int n;
 		vs_err saved = rc;
-		char msg[512];
+		vs_reason why = vs_errreason();
+		vs_field field = vs_errfield();
+		char msg[512], why_vnf[256];
 		snprintf(msg, sizeof msg, "%s", vs_errmsg());
+		snprintf(why_vnf, sizeof why_vnf, "%s", vs_errvnf());
 		/* Marked FAILED only once its keys are gone: else it stays
 		 * BUILDING, and 'vnf recover' erases them. */
 		if (vs_keystore_erase(h, hd->snapshot_id, &n) != VS_OK)
@@ -257,7 +264,9 @@ static VS_MUST_USE vs_err create_locked(vs_home *h, const vs_create_opts *o, vs_
 			return vs_refuse(saved, VS_R_RECOVER, o->vnf,
 					 "%s; keys erased, but the catalog still says BUILDING (the "
 					 "recovery of VNF '%s' settles it)", msg, o->vnf);
-		rc = vs_fail(saved, "%s", msg);
+		/* The caller gets the failure's own message, reason and field. */
+		rc = vs_set_field(vs_refuse(saved, why, why_vnf[0] ? why_vnf : NULL, "%s", msg),
+				  field);
 	}
 	return rc;
 }

@@ -53,8 +53,9 @@ static VS_MUST_USE vs_err on_header(void *ctx, const vs_snap_header *h, uint8_t 
 		for (unsigned j = 0; j < h->nsections; j++)
 			found |= !strcmp(h->sections[j].domain, c->o->domains[i]);
 		if (!found)
-			return vs_fail(VS_E_USAGE, "--domain %s: the snapshot has no such trust domain "
-						   "(see 'vnfsafe snapshot inspect')", c->o->domains[i]);
+			return vs_fail_field(VS_E_USAGE, VS_F_DOMAIN,
+					     "trust domain %s: the snapshot has no such trust domain "
+					     "(its header lists those it has)", c->o->domains[i]);
 	}
 	vs_arc_ops ops = { NULL, nop_entry, nop_data, nop_end };
 	for (unsigned i = 0; i < h->nsections; i++)

@@ -233,7 +233,7 @@ static void forward(const vs_session_opts *o, const char *dir)
 		cfg.timeout_ms = 3000;
 	memset(&st, 0, sizeof st);
 	if (vs_forward_pending(dir, &cfg, &st) != VS_OK)
-		notice(o, "audit forwarding: %s; %llu record%s queued for 'vnfsafe log forward'",
+		notice(o, "audit forwarding: %s; %llu record%s queued to forward later",
 		       vs_errmsg(), (unsigned long long)st.queued, st.queued == 1 ? "" : "s");
 }
 
@@ -294,6 +294,7 @@ VS_MUST_USE vs_err vs_session_end(vs_session *s, vs_err rc)
 	uint64_t seq = 0;
 	char msg[1024], vnf[256];
 	vs_reason why = vs_errreason(); /* the operation's, for the caller */
+	vs_field field = vs_errfield();
 	snprintf(msg, sizeof msg, "%s", vs_errmsg());
 	snprintf(vnf, sizeof vnf, "%s", vs_errvnf());
 	vs_err arc = record(s, rc, &seq);
@@ -321,6 +322,6 @@ VS_MUST_USE vs_err vs_session_end(vs_session *s, vs_err rc)
 	forward(&s->o, dir);
 	free(s);
 	if (rc != VS_OK) /* the caller reports the operation's own message */
-		return vs_refuse(rc, why, vnf[0] ? vnf : NULL, "%s", msg);
+		return vs_set_field(vs_refuse(rc, why, vnf[0] ? vnf : NULL, "%s", msg), field);
 	return rc;
 }

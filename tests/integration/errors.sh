@@ -89,6 +89,8 @@ group_pass "duplicate domain names or paths, domain path absent from the source:
 
 create_usage "--engine qemu" --vnf fw --engine qemu --source "$S" -o "$OUTF"
 grep -q qemu "$ERR" || fail "engine not named"
+# The library names the field (vs_errfield); the CLI shows the option typed.
+grep -q -- ': --engine: ' "$ERR" || fail "--engine qemu: option not shown: $(cat "$ERR")"
 for name in a/b '' .hidden -x 'a b' "$(printf 'v%.0s' {1..64})"; do
 	create_usage "--vnf '$name'" --vnf "$name" --engine dir --source "$S" -o "$OUTF"
 done
@@ -96,6 +98,11 @@ for cs in 0 63 16777217 12k -1 ''; do
 	create_usage "--chunk-size '$cs'" --vnf fw --engine dir --source "$S" --chunk-size "$cs" -o "$OUTF"
 done
 create_usage "missing source" --vnf fw --engine dir --source "$T/nosuch" -o "$OUTF"
+grep -q -- ": --source: source $T/nosuch is not a directory" "$ERR" ||
+	fail "missing source: option not shown: $(cat "$ERR")"
+create_usage "domain path not in source" --vnf fw --engine dir --source "$S" \
+	--domain a=nosuch -o "$OUTF"
+grep -q -- ': --domain: trust domain a: ' "$ERR" || fail "--domain a=nosuch: option not shown: $(cat "$ERR")"
 group_pass "--engine qemu, bad VNF names (a/b, empty, .x, -x, space, 64 chars), bad chunk sizes, missing source: exit 1"
 
 expect_rc 0 vs --home "$H" snapshot create --vnf fw --engine dir --source "$S" -o "$T/good.vsnap"
@@ -106,6 +113,7 @@ usage vs --home "$H" snapshot verify "$T/good.vsnap" --to "$T/r"
 usage vs --home "$H" snapshot restore "$T/good.vsnap"
 [ ! -e "$T/r" ] || fail "restore without --to wrote $T/r"
 usage vs --home "$H" snapshot restore "$T/good.vsnap" --to "$T"
+grep -q -- ": --to: restore target $T exists" "$ERR" || fail "--to non-empty: option not shown: $(cat "$ERR")"
 usage vs snapshot inspect
 usage vs --home "$H" snapshot verify "$T/nosuch.vsnap"
 group_pass "verify/restore/inspect argument errors (no FILE, two FILEs, verify --to, no --to, --to non-empty, missing FILE): exit 1"

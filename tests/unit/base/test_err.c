@@ -66,6 +66,33 @@ static void test_messages(void **state)
 	assert_int_equal(strlen(m) % 4, 0);
 }
 
+/* The field code: set by vs_fail_field or vs_set_field, kept by vs_wrap,
+ * cleared by every fresh failure; each code has a stable JSON name. */
+static void test_fields(void **state)
+{
+	(void)state;
+	assert_int_equal(vs_fail_field(VS_E_USAGE, VS_F_SOURCE, "source %s", "x"), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_SOURCE);
+	assert_int_equal(vs_errreason(), VS_R_NONE);
+	assert_string_equal(vs_errmsg(), "source x");
+	assert_int_equal(vs_wrap(VS_E_USAGE, "while capturing"), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_SOURCE);
+	assert_int_equal(vs_fail(VS_E_ENV, "other"), VS_E_ENV);
+	assert_int_equal(vs_errfield(), VS_F_NONE);
+	errno = ENOENT;
+	assert_int_equal(vs_set_field(vs_fail_errno(VS_E_ENV, "open"), VS_F_AUDIT_SEED), VS_E_ENV);
+	assert_int_equal(vs_errfield(), VS_F_AUDIT_SEED);
+	assert_int_equal(vs_refuse(VS_E_POLICY, VS_R_FORK, "fw", "runs"), VS_E_POLICY);
+	assert_int_equal(vs_errfield(), VS_F_NONE);
+	assert_string_equal(vs_field_name(VS_F_CHUNK_SIZE), "chunk_size");
+	assert_string_equal(vs_field_name(VS_F_ETCD_PASSWORD_FILE), "etcd_password_file");
+	for (int f = VS_F_NONE; f <= VS_F_OUT; f++)
+		assert_string_not_equal(vs_field_name((vs_field)f), "unknown");
+	assert_string_equal(vs_field_name((vs_field)999), "unknown");
+	assert_string_equal(vs_reason_name(VS_R_NO_HOME), "no-home");
+	assert_string_equal(vs_reason_name(VS_R_LOG_DAMAGED), "log-damaged");
+}
+
 /* The read-only URI of a database whose path holds URI syntax; its -shm
  * is made (empty) so that SQLite can open it read-only. */
 static void test_readonly_uri(void **state)
@@ -95,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_readonly_uri),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

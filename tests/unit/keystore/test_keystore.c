@@ -124,7 +124,9 @@ static void test_missing_home(void **st)
 	char p[512];
 	snprintf(p, sizeof p, "%s/nope", dir);
 	assert_int_equal(vs_home_open(&h, p), VS_E_ENV);
-	assert_non_null(strstr(vs_errmsg(), "vnfsafe init"));
+	/* The front end phrases the hint ('vnfsafe init') from the reason. */
+	assert_int_equal(vs_errreason(), VS_R_NO_HOME);
+	assert_non_null(strstr(vs_errmsg(), "no vnfsafe home at"));
 }
 
 static vs_err count_cb(void *ctx, const vs_catalog_entry *e)

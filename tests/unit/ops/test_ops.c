@@ -243,11 +243,127 @@ static void test_lifecycle_and_refusals(void **st)
 	assert_null(s2);
 }
 
+/* Bad requests name the field in neutral words and set its code: the front
+ * end, not the library, knows it was "--source" (or a JSON field). */
+static void test_request_fields(void **st)
+{
+	(void)st;
+	vs_snap_result res;
+	vs_vnf_record rec;
+	char snap[400], missing[400], file[400], to[400];
+	snprintf(snap, sizeof snap, "%s/f.vsnap", F.dir);
+	snprintf(missing, sizeof missing, "%s/no-such-dir", F.dir);
+	snprintf(file, sizeof file, "%s/config", F.src);
+	assert_int_equal(vs_vnf_register(F.l, "fw-2", "", &rec), VS_OK);
+	struct {
+		vs_create_opts o;
+		vs_field want;
+	} bad[] = {
+		{ { .vnf = "fw-2", .engine = "dir", .source = missing, .out = snap }, VS_F_SOURCE },
+		{ { .vnf = "fw-2", .engine = "dir", .source = file, .out = snap }, VS_F_SOURCE },
+		{ { .vnf = "fw-2", .engine = "dir", .out = snap }, VS_F_SOURCE },
+		{ { .vnf = "bad/name", .engine = "dir", .source = F.src, .out = snap }, VS_F_VNF },
+		{ { .vnf = "fw-2", .engine = "qemu", .source = F.src, .out = snap }, VS_F_ENGINE },
+		{ { .vnf = "fw-2", .engine = "dir", .source = F.src }, VS_F_OUT },
+		{ { .vnf = "fw-2", .engine = "dir", .source = F.src, .out = snap, .chunk_size = 1 },
+		  VS_F_CHUNK_SIZE },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		bad[i].o.ledger = F.l;
+		memset(&res, 0, sizeof res);
+		assert_int_equal(vs_snapshot_create(F.h, &bad[i].o, &res), VS_E_USAGE);
+		assert_int_equal(vs_errfield(), bad[i].want);
+		assert_null(strstr(vs_errmsg(), "--"));
+		assert_null(strstr(vs_errmsg(), "-o "));
+	}
+	assert_non_null(strstr(vs_errmsg(), "chunk size"));
+	/* Recording the failure in the audit log keeps the field for the caller. */
+	vs_session *s = begin("snapshot.create", "fw-2");
+	memset(&res, 0, sizeof res);
+	assert_int_equal(vs_session_end(s, vs_snapshot_create(F.h, &bad[0].o, &res)), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_SOURCE);
+	assert_non_null(strstr(vs_errmsg(), "is not a directory"));
+	struct stat sb;
+	assert_int_not_equal(stat(snap, &sb), 0); /* nothing written */
+
+	/* A mapping that is no path inside the state directory. */
+	vs_domain_map dm;
+	assert_int_equal(vs_domain_map_parse("keys=../etc", &dm), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_DOMAIN);
+	assert_null(strstr(vs_errmsg(), "--"));
+	/* One that names nothing in it: found while sealing, after the keys
+	 * were made; their erasure keeps the field. */
+	assert_int_equal(vs_domain_map_parse("keys=nosuch", &dm), VS_OK);
+	vs_create_opts cd = { .vnf = "fw-2", .engine = "dir", .source = F.src, .out = snap,
+			      .ledger = F.l, .domains = &dm, .ndomains = 1 };
+	memset(&res, 0, sizeof res);
+	assert_int_equal(vs_snapshot_create(F.h, &cd, &res), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_DOMAIN);
+	assert_non_null(strstr(vs_errmsg(), "nosuch"));
+	assert_null(strstr(vs_errmsg(), "--"));
+
+	/* A restore target that exists and is not empty. */
+	vs_create_opts co = { .vnf = "fw-2", .engine = "dir", .source = F.src, .out = snap,
+			      .ledger = F.l };
+	memset(&res, 0, sizeof res);
+	assert_int_equal(vs_snapshot_create(F.h, &co, &res), VS_OK);
+	snprintf(to, sizeof to, "%s", F.src);
+	vs_open_opts oo = { .in = snap, .to = to, .ledger = F.l };
+	vs_snap_result ores;
+	vs_vnf_record orec;
+	assert_int_equal(vs_snapshot_open(F.h, &oo, &ores, &orec), VS_E_USAGE);
+	assert_int_equal(vs_errfield(), VS_F_TO);
+	assert_null(strstr(vs_errmsg(), "--"));
+
+	/* No home there: a reason code, and no command named in the message. */
+	vs_home *h = NULL;
+	assert_int_equal(vs_home_open(&h, missing), VS_E_ENV);
+	assert_int_equal(vs_errreason(), VS_R_NO_HOME);
+	assert_null(strstr(vs_errmsg(), "vnfsafe init"));
+	assert_null(strstr(vs_errmsg(), "--"));
+}
+
+/* A damaged record in the log: no session, and the reason code (not a
+ * command in the message) tells the front end to have the log verified. */
+static void test_damaged_log_reason(void **st)
+{
+	(void)st;
+	vs_vnf_record rec;
+	vs_session *s = begin("vnf.register", "fw-3");
+	assert_int_equal(vs_session_end(s, vs_vnf_register(F.l, "fw-3", "", &rec)), VS_OK);
+	s = begin("vnf.start", "fw-3");
+	assert_int_equal(vs_session_end(s, vs_vnf_start(F.h, F.l, "fw-3", NULL, &rec)), VS_OK);
+	char dir[4200], log[4300];
+	assert_int_equal(vs_home_audit_dir(F.h, dir, sizeof dir), VS_OK);
+	snprintf(log, sizeof log, "%s/log", dir);
+	FILE *f = fopen(log, "r+");
+	assert_non_null(f);
+	char line[4096];
+	assert_non_null(fgets(line, sizeof line, f)); /* the first record stays */
+	long second = ftell(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	char *k = strstr(line, "\"seq\"");
+	assert_non_null(k);
+	k[2] = 'E'; /* "sEq": the record no longer parses */
+	assert_int_equal(fseek(f, second, SEEK_SET), 0);
+	fputs(line, f);
+	fclose(f);
+	vs_session_opts o = { .principal = &F.who, .action = "vnf.stop", .open_ledger = open_ledger };
+	vs_session *s2 = (vs_session *)1;
+	assert_int_equal(vs_session_begin(F.h, &o, &s2), VS_E_INTEGRITY);
+	assert_null(s2);
+	assert_int_equal(vs_errreason(), VS_R_LOG_DAMAGED);
+	assert_non_null(strstr(vs_errmsg(), "refusing to append"));
+	assert_null(strstr(vs_errmsg(), "vnfsafe log verify"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_principal_forms),
 		cmocka_unit_test_setup_teardown(test_lifecycle_and_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_log_reason, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
