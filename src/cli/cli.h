@@ -57,6 +57,15 @@ const char *cli_hint(void);
  * request field it is about (vs_errfield): "--source: ...". */
 const char *cli_errmsg(void);
 
+/* A verb's own --help: its page, then the group's common options, then its
+ * exit status section. */
+typedef struct {
+	const char *verb, *page, *exit;
+} cli_verb_page;
+/* Prints verb's page from pages[0..n), or group_help when verb is none of them. */
+void cli_print_verb_help(const cli_verb_page *pages, size_t n, const char *verb,
+			 const char *common_opts, const char *group_help);
+
 /* Describes the option getopt just refused (unknown, or missing its value). */
 struct option;
 const char *cli_bad_option(char **argv, const struct option *opts);

@@ -49,9 +49,7 @@ static const char common_opts[] =
 	"  --etcd-cacert, --etcd-cert, --etcd-key, --etcd-user, --etcd-password-file\n"
 	"                       etcd TLS and credentials (see 'vnfsafe --help')\n";
 
-static const struct {
-	const char *verb, *page, *exit;
-} pages[] = {
+static const cli_verb_page pages[] = {
 	{ "show",
 	  "Usage: vnfsafe log show [--vnf NAME] [--since TIME] [--json] [OPTIONS]\n"
 	  "\n"
@@ -175,12 +173,7 @@ static const struct {
 
 static void print_help(const char *verb)
 {
-	for (size_t i = 0; verb && i < sizeof pages / sizeof *pages; i++)
-		if (!strcmp(verb, pages[i].verb)) {
-			printf("%s\nOptions:\n%s\n%s", pages[i].page, common_opts, pages[i].exit);
-			return;
-		}
-	fputs(help, stdout);
+	cli_print_verb_help(pages, sizeof pages / sizeof *pages, verb, common_opts, help);
 }
 
 typedef struct {

@@ -52,9 +52,7 @@ static const char common_opts[] =
 	"     the command, an I/O error, or no space left on the home's file\n"        \
 	"     system (checked before anything is done)\n"
 
-static const struct {
-	const char *verb, *page, *exit;
-} pages[] = {
+static const cli_verb_page pages[] = {
 	{ "register",
 	  "Usage: vnfsafe vnf register NAME [--sensitive-domain DOMAIN]... [OPTIONS]\n"
 	  "\n"
@@ -223,12 +221,7 @@ static const struct {
 
 static void print_help(const char *verb)
 {
-	for (size_t i = 0; verb && i < sizeof pages / sizeof *pages; i++)
-		if (!strcmp(verb, pages[i].verb)) {
-			printf("%s\nOptions:\n%s\n%s", pages[i].page, common_opts, pages[i].exit);
-			return;
-		}
-	fputs(help, stdout);
+	cli_print_verb_help(pages, sizeof pages / sizeof *pages, verb, common_opts, help);
 }
 
 static int fail(const char *verb, vs_err rc)

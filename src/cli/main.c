@@ -301,6 +301,17 @@ const char *cli_errmsg(void)
 	return line;
 }
 
+void cli_print_verb_help(const cli_verb_page *pages, size_t n, const char *verb,
+			 const char *common_opts, const char *group_help)
+{
+	for (size_t i = 0; verb && i < n; i++)
+		if (!strcmp(verb, pages[i].verb)) {
+			printf("%s\nOptions:\n%s\n%s", pages[i].page, common_opts, pages[i].exit);
+			return;
+		}
+	fputs(group_help, stdout);
+}
+
 const char *cli_esc(const char *s)
 {
 	static char bufs[8][4 * 4096 + 1];
